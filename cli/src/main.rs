@@ -1,11 +1,38 @@
 //! `mycel`: the command-line face of the mycel SDK.
-use clap::Parser;
+//!
+//! Data goes to stdout, progress and errors to stderr. Every subcommand lives in its own
+//! module; `main` only parses and dispatches. A failing command prints `error: ...` on stderr
+//! and exits with status 1 (status 2 is clap's usage error).
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The result every subcommand returns: an exit code, or an error to print.
+pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 /// The mycel command-line tool.
 #[derive(Debug, Parser)]
 #[command(name = "mycel", version, about = "mycel: keys, receipts, epochs, kernels, local subnet simulation")]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+/// Every subcommand, one variant each.
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+fn run(cli: Cli) -> CliResult {
+    match cli.command {}
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
