@@ -4,8 +4,81 @@
 //! quantized matmul and scaled-dot-product attention, with a scalar reference and SIMD
 //! backends that produce **identical bits** (spec/kernels.md is the contract).
 #![warn(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+//! ## Crate map
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`error`] | the one [`Error`] enum, each variant with a stable `code()` |
+//! | [`cpu`] | run-time CPU feature detection, the scalar reference and the AVX2 kernels |
+//! | `quant` | GGML-compatible Q8_0 / Q4_0 blocks, quantize / dequantize |
+//! | `tensor` | dtype + shape checked tensors and their commitment |
+//! | `philox` | Philox4x32-10 and the normative `u32 → f32` mapping for task inputs |
+//! | `matmul` | Q8_0-activation × Q8_0/Q4_0-weight matmul under the determinism contract |
+//! | `attention` | scaled dot-product attention (verifiable and fast modes) |
+//! | `exec` | executing a protocol `TaskSpec`: output tensor, commitment, tile root |
+//!
+//! Every operation takes a [`Backend`]. `Backend::Auto` picks the fastest CPU path found at run
+//! time; all CPU paths give identical bits, so the choice never changes a result.
+
+pub mod cpu;
 pub mod error;
 
+pub use cpu::Isa;
 pub use error::{Error, Result};
+
+/// Which implementation runs a kernel.
+///
+/// The same enum exists in every build: a backend that is not compiled in or not present on
+/// this machine is reported by [`Backend::resolve`] as [`Error::BackendUnavailable`], never as
+/// a compile error. Every backend produces the same output bits (spec/kernels.md), so the
+/// choice is about speed only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Backend {
+    /// The portable scalar reference implementation (normative).
+    Scalar,
+    /// x86-64 AVX2 + FMA + F16C, detected at run time (no `target-cpu=native` needed).
+    Avx2,
+    /// The fastest CPU backend this machine supports (AVX2 if detected, else scalar).
+    #[default]
+    Auto,
+    /// The CUDA device with this ordinal. Not available yet in this build: resolving it returns
+    /// [`Error::BackendUnavailable`] (the CUDA backend arrives behind the `cuda` feature).
+    Cuda(u32),
+}
+
+impl Backend {
+    /// The CPU instruction set this backend runs with on this machine.
+    ///
+    /// `Auto` never fails; `Avx2` fails when the CPU lacks AVX2, FMA or F16C; `Cuda` fails in
+    /// this build.
+    pub fn resolve(self) -> Result<Isa> {
+        match self {
+            Backend::Scalar => Ok(Isa::Scalar),
+            Backend::Avx2 => cpu::require_avx2(),
+            Backend::Auto => Ok(cpu::best_isa()),
+            Backend::Cuda(_) => Err(Error::BackendUnavailable(
+                "cuda: not compiled into this build",
+            )),
+        }
+    }
+
+    /// Parse a command-line style name: `scalar`, `avx2`, `auto`, `cuda` (device 0) or `cuda:N`.
+    pub fn parse(name: &str) -> Option<Backend> {
+        match name {
+            "scalar" => Some(Backend::Scalar),
+            "avx2" => Some(Backend::Avx2),
+            "auto" => Some(Backend::Auto),
+            "cuda" => Some(Backend::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Backend::Cuda),
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! CPU backends: the scalar reference (normative) and SIMD variants, chosen at run time.
+//!
+//! No `target-cpu=native` anywhere: the binary runs on any x86-64 and picks the best code path
+//! it finds with `is_x86_feature_detected!` (once per call; the standard library caches the
+//! CPUID result). Every SIMD path produces the same bits as the scalar reference
+//! (spec/kernels.md).
+
+use crate::error::{Error, Result};
+
+/// A CPU instruction set a kernel actually runs with (what a [`crate::Backend`] resolves to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// Portable scalar Rust: the normative reference.
+    Scalar,
+    /// x86-64 AVX2 with FMA and F16C (every CPU with AVX2 since 2013 has all three).
+    Avx2,
+}
+
+impl Isa {
+    /// A short lowercase label (`"scalar"`, `"avx2"`), for logs and receipts' backend field.
+    pub fn label(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+        }
+    }
+}
+
+/// Whether this CPU runs the [`Isa::Avx2`] paths: AVX2, FMA and F16C all detected at run time.
+/// Always `false` off x86-64.
+pub fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The best CPU instruction set available on this machine.
+pub fn best_isa() -> Isa {
+    if avx2_available() {
+        Isa::Avx2
+    } else {
+        Isa::Scalar
+    }
+}
+
+/// Resolve a requested AVX2 backend: an error when the CPU lacks it.
+pub(crate) fn require_avx2() -> Result<Isa> {
+    if avx2_available() {
+        Ok(Isa::Avx2)
+    } else {
+        Err(Error::BackendUnavailable(
+            "avx2: this CPU lacks AVX2, FMA or F16C",
+        ))
+    }
+}
+
+/// How many worker threads to use when the caller passes `threads = 0`: the number of CPUs
+/// this process may run on (`std::thread::available_parallelism`), 1 if unknown.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, core::num::NonZeroUsize::get)
+}
+
+/// Turn a caller's thread request into a count ≥ 1 (`0` means [`default_threads`]).
+pub fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        default_threads()
+    } else {
+        threads
+    }
+}
