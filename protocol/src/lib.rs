@@ -19,3 +19,11 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod error;
+pub mod ids;
+pub mod sign;
+pub mod task;
+pub mod wire;
+
+pub use error::{Error, Result};

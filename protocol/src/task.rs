@@ -1,0 +1,271 @@
+//! [`TaskSpec`]: one unit of work that anyone can re-execute bit for bit, and the compute-unit
+//! formula that prices it (spec/receipts.md §Task specification).
+//!
+//! A task is fully determined by its fields: the kernel and its version, the shape parameters,
+//! the content hash of the public weights and the seed from which the kernels crate generates
+//! the activations. The *meaning* of the shape parameters (layouts, tiling, input generation) is
+//! fixed by spec/kernels.md; this module fixes their encoding, their bounds and their price.
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use crate::error::{Result, TaskError};
+use crate::ids::{Digest, Epoch, NetworkId, SubnetId, ser_bytes};
+use crate::wire::{Message, MessageKind, encode};
+
+/// The only kernel version this protocol version defines.
+pub const KERNEL_VERSION: u16 = 1;
+
+/// Bound on every matmul dimension (m, n, k).
+pub const MAX_MATMUL_DIM: u32 = 1 << 16;
+/// Bound on `n_heads` (and so on `n_kv_heads`).
+pub const MAX_HEADS: u32 = 256;
+/// Bound on `q_len` and `kv_len`.
+pub const MAX_SEQ_LEN: u32 = 1 << 17;
+/// Bound on [`TaskSpec::compute_units`] (2^40).
+pub const MAX_COMPUTE_UNITS: u64 = 1 << 40;
+/// The block size of Q8_0/Q4_0: the matmul inner dimension must be a multiple of it.
+pub const QUANT_BLOCK: u32 = 32;
+
+/// Which kernel a task runs.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KernelId {
+    /// Matrix product with Q8_0 weights and Q8_0-quantized activations.
+    MatmulQ8_0,
+    /// Matrix product with Q4_0 weights and Q8_0-quantized activations.
+    MatmulQ4_0,
+    /// Scaled dot-product attention (grouped-query).
+    Attention,
+}
+
+/// Floating-point format of attention inputs.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AttnDtype {
+    /// IEEE binary32.
+    F32,
+    /// IEEE binary16.
+    F16,
+    /// bfloat16.
+    Bf16,
+}
+
+/// Attention execution mode.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AttnMode {
+    /// Fixed tiling and reduction order: every backend produces identical bits.
+    Verifiable,
+    /// Free reordering; checked only within a tolerance.
+    Fast,
+}
+
+/// Shape parameters of a task, one variant per kernel family.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KernelParams {
+    /// `C[m×n] = A[m×k] · W[n×k]ᵀ`: `m` activation rows, `n` weight rows (output features),
+    /// `k` the shared inner dimension, a multiple of 32.
+    Matmul {
+        /// Activation rows.
+        m: u32,
+        /// Weight rows (output columns).
+        n: u32,
+        /// Inner dimension, a multiple of 32.
+        k: u32,
+    },
+    /// Grouped-query attention over `n_heads` query heads sharing `n_kv_heads` key/value heads.
+    Attention {
+        /// Query heads.
+        n_heads: u32,
+        /// Key/value heads; divides `n_heads`.
+        n_kv_heads: u32,
+        /// Query positions.
+        q_len: u32,
+        /// Key/value positions.
+        kv_len: u32,
+        /// Per-head dimension: 64 or 128.
+        head_dim: u32,
+        /// Causal mask, aligned bottom-right: query `i` sees keys `0..=i + (kv_len - q_len)`.
+        causal: bool,
+        /// Input format.
+        dtype: AttnDtype,
+        /// Execution mode.
+        mode: AttnMode,
+    },
+}
+
+/// One unit of work (envelope kind [`MessageKind::TaskSpec`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// The network the task belongs to.
+    pub network: NetworkId,
+    /// The subnet.
+    pub subnet: SubnetId,
+    /// The epoch.
+    pub epoch: Epoch,
+    /// The kernel.
+    pub kernel: KernelId,
+    /// The kernel's version ([`KERNEL_VERSION`]).
+    pub kernel_version: u16,
+    /// Shape parameters; their variant must match `kernel`.
+    pub params: KernelParams,
+    /// SHA-256 content hash of the public weights (spec/kernels.md).
+    pub weights_digest: Digest,
+    /// Seed from which the activations are generated (spec/kernels.md, Philox).
+    #[serde(
+        serialize_with = "ser_bytes",
+        deserialize_with = "crate::ids::de_bytes"
+    )]
+    pub input_seed: [u8; 32],
+}
+
+fn check_dim(name: &'static str, value: u32, max: u32) -> core::result::Result<(), TaskError> {
+    if value == 0 {
+        return Err(TaskError::ZeroDimension(name));
+    }
+    if value > max {
+        return Err(TaskError::DimensionTooLarge { name, value, max });
+    }
+    Ok(())
+}
+
+impl KernelParams {
+    /// Checks the parameter bounds (without the kernel id), in field order.
+    pub fn validate(&self) -> core::result::Result<(), TaskError> {
+        match *self {
+            KernelParams::Matmul { m, n, k } => {
+                check_dim("m", m, MAX_MATMUL_DIM)?;
+                check_dim("n", n, MAX_MATMUL_DIM)?;
+                check_dim("k", k, MAX_MATMUL_DIM)?;
+                if k % QUANT_BLOCK != 0 {
+                    return Err(TaskError::KNotBlockAligned(k));
+                }
+            }
+            KernelParams::Attention {
+                n_heads,
+                n_kv_heads,
+                q_len,
+                kv_len,
+                head_dim,
+                causal,
+                ..
+            } => {
+                check_dim("n_heads", n_heads, MAX_HEADS)?;
+                check_dim("n_kv_heads", n_kv_heads, MAX_HEADS)?;
+                if n_heads % n_kv_heads != 0 {
+                    return Err(TaskError::KvHeadsDoNotDivide {
+                        n_heads,
+                        n_kv_heads,
+                    });
+                }
+                check_dim("q_len", q_len, MAX_SEQ_LEN)?;
+                check_dim("kv_len", kv_len, MAX_SEQ_LEN)?;
+                if head_dim != 64 && head_dim != 128 {
+                    return Err(TaskError::UnsupportedHeadDim(head_dim));
+                }
+                if causal && q_len > kv_len {
+                    return Err(TaskError::CausalQueryLongerThanKeys);
+                }
+            }
+        }
+        let units = self.raw_compute_units().ok_or(TaskError::TooMuchCompute)?;
+        if units > MAX_COMPUTE_UNITS {
+            return Err(TaskError::TooMuchCompute);
+        }
+        Ok(())
+    }
+
+    /// The compute-unit formula in checked u64 arithmetic (`None` on overflow):
+    ///
+    /// * matmul: `2·m·n·k` (one multiply and one add per inner-product term);
+    /// * attention: `4·head_dim·n_heads·P`, where `P` is the number of (query, key) pairs
+    ///   attended: `q_len·kv_len` without a mask, and with the causal mask
+    ///   `q_len·(kv_len − q_len) + q_len·(q_len + 1)/2` (query `i` sees
+    ///   `kv_len − q_len + i + 1` keys). Each pair costs `2·head_dim` for `q·k` and `2·head_dim`
+    ///   for accumulating `p·v`; softmax work is not counted.
+    fn raw_compute_units(&self) -> Option<u64> {
+        match *self {
+            KernelParams::Matmul { m, n, k } => 2u64
+                .checked_mul(u64::from(m))?
+                .checked_mul(u64::from(n))?
+                .checked_mul(u64::from(k)),
+            KernelParams::Attention {
+                n_heads,
+                q_len,
+                kv_len,
+                head_dim,
+                causal,
+                ..
+            } => {
+                let (q, kv) = (u64::from(q_len), u64::from(kv_len));
+                let pairs = if causal {
+                    let offset = kv.checked_sub(q)?;
+                    q.checked_mul(offset)?
+                        .checked_add(q.checked_mul(q.checked_add(1)?)? / 2)?
+                } else {
+                    q.checked_mul(kv)?
+                };
+                4u64.checked_mul(u64::from(head_dim))?
+                    .checked_mul(u64::from(n_heads))?
+                    .checked_mul(pairs)
+            }
+        }
+    }
+}
+
+impl TaskSpec {
+    /// Checks every rule: kernel version, kernel id matching the parameter variant, parameter
+    /// bounds, compute-unit bound.
+    pub fn validate(&self) -> Result<()> {
+        if self.kernel_version != KERNEL_VERSION {
+            return Err(TaskError::UnsupportedKernelVersion(self.kernel_version).into());
+        }
+        let matches = matches!(
+            (self.kernel, &self.params),
+            (
+                KernelId::MatmulQ8_0 | KernelId::MatmulQ4_0,
+                KernelParams::Matmul { .. }
+            ) | (KernelId::Attention, KernelParams::Attention { .. })
+        );
+        if !matches {
+            return Err(TaskError::KernelParamsMismatch.into());
+        }
+        self.params.validate()?;
+        Ok(())
+    }
+
+    /// The task's price in compute units ([`KernelParams`] documents the formula). Receipts must
+    /// state exactly this number.
+    pub fn compute_units(&self) -> Result<u64> {
+        self.validate()?;
+        self.params
+            .raw_compute_units()
+            .ok_or_else(|| TaskError::TooMuchCompute.into())
+    }
+
+    /// The canonical envelope bytes of this task.
+    pub fn encode(&self) -> Result<alloc::vec::Vec<u8>> {
+        encode(self)
+    }
+
+    /// Decodes a task envelope canonically and validates it.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        crate::wire::decode(bytes)
+    }
+
+    /// The task digest: SHA-256 of the canonical envelope (what receipts name).
+    pub fn digest(&self) -> Result<Digest> {
+        let bytes = self.encode()?;
+        Ok(Digest(sha2::Sha256::digest(&bytes).into()))
+    }
+}
+
+impl Message for TaskSpec {
+    const KIND: MessageKind = MessageKind::TaskSpec;
+
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}

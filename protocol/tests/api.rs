@@ -1,0 +1,8 @@
+//! Integration tests of mycel-protocol's public API: one binary, one module per area.
+
+#[path = "api/common.rs"]
+mod common;
+#[path = "api/task.rs"]
+mod task;
+#[path = "api/wire.rs"]
+mod wire;
