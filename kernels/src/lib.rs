@@ -27,6 +27,8 @@
 
 pub mod cpu;
 pub mod error;
+pub mod quant;
+pub mod tensor;
 
 pub use cpu::Isa;
 pub use error::{Error, Result};

@@ -1,0 +1,4 @@
+//! Integration tests for formats, Philox, matmul and task execution (one test binary).
+mod matmul {
+    mod quant;
+}
