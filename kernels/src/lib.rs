@@ -27,6 +27,7 @@
 
 pub mod cpu;
 pub mod error;
+pub mod philox;
 pub mod quant;
 pub mod tensor;
 

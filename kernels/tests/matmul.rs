@@ -1,4 +1,5 @@
 //! Integration tests for formats, Philox, matmul and task execution (one test binary).
 mod matmul {
+    mod philox;
     mod quant;
 }
