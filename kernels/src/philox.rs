@@ -118,9 +118,8 @@ pub fn fill_uniform(seed: &[u8; 32], stream: u32, offset: u64, out: &mut [f32]) 
         .filter(|end| *end <= (1u64 << 62))
         .ok_or(Error::SizeOverflow("generated element index"))?;
     let sk = StreamKey::derive(seed, stream);
-    let mut i = offset;
     let mut cached: Option<(u64, [u32; 4])> = None;
-    for o in out.iter_mut() {
+    for (i, o) in (offset..).zip(out.iter_mut()) {
         let j = i / 4;
         let words = match cached {
             Some((cj, w)) if cj == j => w,
@@ -131,7 +130,6 @@ pub fn fill_uniform(seed: &[u8; 32], stream: u32, offset: u64, out: &mut [f32]) 
             }
         };
         *o = u32_to_f32(words[(i % 4) as usize]);
-        i += 1;
     }
     Ok(())
 }
