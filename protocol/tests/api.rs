@@ -2,6 +2,8 @@
 
 #[path = "api/common.rs"]
 mod common;
+#[path = "api/sign.rs"]
+mod sign;
 #[path = "api/task.rs"]
 mod task;
 #[path = "api/wire.rs"]
