@@ -20,6 +20,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod emission;
 pub mod error;
 pub mod ids;
 pub mod sign;

@@ -1,6 +1,11 @@
 //! Emission (Yuma consensus) tests: the chain's own examples, the u16 weight vectors, hand-worked
 //! spec examples, properties, and a float64 re-derivation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod emission_support;
 
@@ -25,7 +30,12 @@ fn chain_examples_pass_exactly() {
         let want = &v["expected"];
         let want_obj = want.as_object().unwrap();
         let got_obj = got.as_object().unwrap();
-        assert_eq!(got_obj.len(), want_obj.len(), "line {}: field count", line_no + 1);
+        assert_eq!(
+            got_obj.len(),
+            want_obj.len(),
+            "line {}: field count",
+            line_no + 1
+        );
         for (k, w) in want_obj {
             assert_eq!(got_obj.get(k), Some(w), "line {}: field {k}", line_no + 1);
         }

@@ -1,0 +1,344 @@
+//! Fixed-point arithmetic with exactly the semantics of the subtensor chain's `substrate-fixed`
+//! 0.6.0 types (spec/emission.md section 1).
+//!
+//! The hot `I32F32` ("Q32") operations work on raw `i64` bits; they are checked bit for bit
+//! against `substrate_fixed::types::I32F32` in this module's tests. The wider types (`I64F64`,
+//! `U96F32`, `I96F32`) appear only in O(n) steps and use `substrate-fixed` directly.
+//!
+//! Rules (all exact integer operations on the raw bits):
+//! * multiply: `floor(a·b / 2^32)`; saturating form clamps (MIN when signs differ, else MAX),
+//!   checked form returns `None`;
+//! * divide: `trunc(a·2^32 / b)`; the *safe* form returns 0 on a zero divisor **and** on
+//!   overflow (pitfall P1), the saturating form clamps by sign;
+//! * add / sub: saturating; plain sums (`Σ°`) wrap.
+
+use substrate_fixed::types::{I64F64, I96F32, U96F32};
+
+/// Raw bits of `I32F32` one (`2^32`).
+pub const ONE: i64 = 1 << 32;
+/// Raw bits of `I32F32` one half.
+pub const HALF: i64 = 1 << 31;
+/// Raw bits of `I32F32::from_num(65535)`.
+pub const U16_MAX_Q32: i64 = 65_535 << 32;
+
+/// `I32F32::saturating_from_num(v)` for an integer `v` (exact for every u16).
+#[inline]
+#[must_use]
+pub const fn from_u16(v: u16) -> i64 {
+    (v as i64) << 32
+}
+
+/// Saturating multiply `a ⊗ b` (floor).
+#[inline]
+#[must_use]
+pub fn mul(a: i64, b: i64) -> i64 {
+    let p = (i128::from(a) * i128::from(b)) >> 32;
+    if p > i128::from(i64::MAX) {
+        i64::MAX
+    } else if p < i128::from(i64::MIN) {
+        i64::MIN
+    } else {
+        p as i64
+    }
+}
+
+/// Checked multiply: `None` when the floor product leaves the i64 range.
+#[inline]
+#[must_use]
+pub fn mul_checked(a: i64, b: i64) -> Option<i64> {
+    let p = (i128::from(a) * i128::from(b)) >> 32;
+    i64::try_from(p).ok()
+}
+
+/// Safe divide `a ⊘ b`: truncating, 0 when `b = 0` or when the quotient overflows (P1).
+#[inline]
+#[must_use]
+pub fn div_safe(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        return 0;
+    }
+    let q = (i128::from(a) << 32) / i128::from(b);
+    i64::try_from(q).unwrap_or(0)
+}
+
+/// Checked divide: `None` when `b = 0` or on overflow.
+#[inline]
+#[must_use]
+pub fn div_checked(a: i64, b: i64) -> Option<i64> {
+    if b == 0 {
+        return None;
+    }
+    let q = (i128::from(a) << 32) / i128::from(b);
+    i64::try_from(q).ok()
+}
+
+/// Saturating divide: clamps by sign on overflow. A zero divisor (a panic in
+/// `substrate-fixed`) is reported as `None`; no caller on the epoch path can pass one.
+#[inline]
+#[must_use]
+pub fn div_sat(a: i64, b: i64) -> Option<i64> {
+    if b == 0 {
+        return None;
+    }
+    let q = (i128::from(a) << 32) / i128::from(b);
+    Some(match i64::try_from(q) {
+        Ok(v) => v,
+        Err(_) => {
+            if (a < 0) != (b < 0) {
+                i64::MIN
+            } else {
+                i64::MAX
+            }
+        }
+    })
+}
+
+/// Saturating add `a ⊕ b`.
+#[inline]
+#[must_use]
+pub const fn add(a: i64, b: i64) -> i64 {
+    a.saturating_add(b)
+}
+
+/// Saturating sub `a ⊖ b`.
+#[inline]
+#[must_use]
+pub const fn sub(a: i64, b: i64) -> i64 {
+    a.saturating_sub(b)
+}
+
+/// Wrapping sum `Σ°` (a release-build fold with `+`, pitfall P1).
+#[inline]
+#[must_use]
+pub fn sum_wrapping<'a>(values: impl IntoIterator<Item = &'a i64>) -> i64 {
+    values.into_iter().fold(0i64, |acc, v| acc.wrapping_add(*v))
+}
+
+/// `N(v)`: normalise in place by the wrapping sum; unchanged when the sum is 0.
+pub fn normalize(v: &mut [i64]) {
+    let s = sum_wrapping(v.iter());
+    if s == 0 {
+        return;
+    }
+    for x in v.iter_mut() {
+        *x = div_safe(*x, s);
+    }
+}
+
+/// `r(k)`: a u16 ratio, `(k·2^32) ⊘ (65535·2^32)` (so 32767 is 0.49999237…, pitfall P8).
+#[inline]
+#[must_use]
+pub fn ratio_u16(k: u16) -> i64 {
+    div_safe(from_u16(k), U16_MAX_Q32)
+}
+
+/// `u16(x)`: `floor(x ⊗ 65535)` clamped to `[0, 65535]` (the chain's `fixed_proportion_to_u16`).
+#[inline]
+#[must_use]
+pub fn to_u16(x: i64) -> u16 {
+    let y = mul(x, U16_MAX_Q32) >> 32;
+    if y < 0 {
+        0
+    } else if y > 65_535 {
+        u16::MAX
+    } else {
+        y as u16
+    }
+}
+
+/// Narrowing `I64F64 → I32F32` (floor, then clamp): `I32F32::saturating_from_num`.
+#[inline]
+#[must_use]
+pub fn narrow(x: I64F64) -> i64 {
+    let b = x.to_bits() >> 32;
+    if b > i128::from(i64::MAX) {
+        i64::MAX
+    } else if b < i128::from(i64::MIN) {
+        i64::MIN
+    } else {
+        b as i64
+    }
+}
+
+/// Narrowing `I64F64 → I32F32` that reports overflow (`I32F32::from_num`, which panics on the
+/// chain: pitfall P12).
+#[inline]
+#[must_use]
+pub fn narrow_checked(x: I64F64) -> Option<i64> {
+    i64::try_from(x.to_bits() >> 32).ok()
+}
+
+/// `I64F64::saturating_from_num(u)`: exact below `2^63`, saturates above (pitfall P1).
+#[inline]
+#[must_use]
+pub fn q64_from_u64(u: u64) -> I64F64 {
+    I64F64::saturating_from_num(u)
+}
+
+/// The tao weight as a proportion: `U96F32(tw) ⊘ U96F32(2^64 − 1)` (safe), widened to `I64F64`.
+#[must_use]
+pub fn tao_weight_q64(tao_weight: u64) -> I64F64 {
+    let num = U96F32::saturating_from_num(tao_weight);
+    let den = U96F32::saturating_from_num(u64::MAX);
+    let q = num.checked_div(den).unwrap_or(U96F32::from_bits(0));
+    I64F64::saturating_from_num(q)
+}
+
+/// Rao amount of a normalised share: `floor(I96F32(x) ⊗ I96F32(E))` as a saturating u64.
+#[inline]
+#[must_use]
+pub fn rao_share(x: i64, emission: u64) -> u64 {
+    let e = I96F32::saturating_from_num(emission);
+    let v = I96F32::from_bits(i128::from(x)).saturating_mul(e);
+    v.saturating_to_num::<u64>()
+}
+
+/// `exp*` of the liquid-alpha sigmoid (the chain's `exp_safe`): clamp to [−20, 20], then the
+/// `substrate-fixed` Taylor series in Q32 (1 at 0; `e` from the crate's `I9F23` constant at
+/// exactly 1; 30 terms; reciprocal for negative inputs). If the series overflows (it cannot
+/// after the clamp) the result is 0 for non-positive inputs and MAX otherwise.
+#[must_use]
+pub fn exp_safe(z: i64) -> i64 {
+    let lo = -20 * ONE;
+    let hi = 20 * ONE;
+    let z = z.clamp(lo, hi);
+    match exp_taylor(z) {
+        Some(v) => v,
+        None => {
+            if z <= 0 {
+                0
+            } else {
+                i64::MAX
+            }
+        }
+    }
+}
+
+/// The `substrate_fixed::transcendental::exp` series for `I32F32`.
+fn exp_taylor(z: i64) -> Option<i64> {
+    if z == 0 {
+        return Some(ONE);
+    }
+    if z == ONE {
+        // The crate's constant `E` is `I9F23` with bits 22802600 (its U2F126 constant shifted
+        // right by 103; YUMA.md's 22802601 is off by one), widened exactly.
+        return Some(22_802_600 << 9);
+    }
+    let neg = z < 0;
+    let x = if neg { z.checked_neg()? } else { z };
+    let mut result = x.checked_add(ONE)?;
+    let mut term = x;
+    for i in 2..32i64 {
+        term = mul_checked(term, x)?;
+        term = div_checked(term, i << 32)?;
+        result = result.checked_add(term)?;
+    }
+    if neg {
+        result = div_checked(ONE, result)?;
+    }
+    Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+    use substrate_fixed::transcendental::exp;
+    use substrate_fixed::types::I32F32;
+
+    fn q(b: i64) -> I32F32 {
+        I32F32::from_bits(b)
+    }
+
+    #[test]
+    fn ops_match_substrate_fixed() {
+        let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let special = [
+            0i64,
+            1,
+            -1,
+            ONE,
+            -ONE,
+            HALF,
+            i64::MAX,
+            i64::MIN,
+            U16_MAX_Q32,
+            3,
+            65_535,
+        ];
+        let mut vals: Vec<i64> = special.to_vec();
+        for _ in 0..400 {
+            let r = next();
+            let shift = (r % 64) as u32;
+            vals.push(((next() as i64) >> shift) * if r & 1 == 0 { 1 } else { -1 });
+        }
+        for &a in &vals {
+            for &b in vals.iter().take(120) {
+                assert_eq!(
+                    mul(a, b),
+                    q(a).saturating_mul(q(b)).to_bits(),
+                    "mul {a} {b}"
+                );
+                assert_eq!(
+                    mul_checked(a, b),
+                    q(a).checked_mul(q(b)).map(I32F32::to_bits)
+                );
+                assert_eq!(
+                    div_checked(a, b),
+                    q(a).checked_div(q(b)).map(I32F32::to_bits)
+                );
+                assert_eq!(
+                    div_safe(a, b),
+                    q(a).checked_div(q(b)).map_or(0, I32F32::to_bits)
+                );
+                if b != 0 {
+                    assert_eq!(div_sat(a, b), Some(q(a).saturating_div(q(b)).to_bits()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exp_matches_substrate_fixed() {
+        let mut z = -20 * ONE;
+        while z <= 20 * ONE {
+            let want: I32F32 = exp(q(z)).unwrap_or(I32F32::from_bits(0));
+            assert_eq!(exp_safe(z), want.to_bits(), "z bits {z}");
+            z += 12_345_678_901;
+        }
+        for z in [0, ONE, -ONE, HALF, -HALF, 1, -1] {
+            let want: I32F32 = exp(q(z)).unwrap_or(I32F32::from_bits(0));
+            assert_eq!(exp_safe(z), want.to_bits());
+        }
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(
+            ratio_u16(32_767),
+            q(from_u16(32_767))
+                .checked_div(q(U16_MAX_Q32))
+                .map_or(0, I32F32::to_bits)
+        );
+        assert_eq!(ratio_u16(65_535), ONE);
+        assert_eq!(to_u16(ONE), 65_535);
+        assert_eq!(to_u16(-5), 0);
+        assert_eq!(to_u16(i64::MAX), 65_535);
+        for b in [1u16, 2, 100, 32_767, 65_534] {
+            // P3: the u16 proportion round trip loses one unit.
+            assert_eq!(to_u16(div_safe(from_u16(b), U16_MAX_Q32)), b - 1);
+        }
+        assert_eq!(narrow(I64F64::from_num(1)), ONE);
+        assert_eq!(narrow(I64F64::max_value()), i64::MAX);
+        assert_eq!(narrow_checked(I64F64::max_value()), None);
+        assert_eq!(rao_share(ONE, 1_000), 1_000);
+        assert_eq!(rao_share(HALF, 3), 1);
+        assert_eq!(tao_weight_q64(u64::MAX), I64F64::from_num(1));
+    }
+}

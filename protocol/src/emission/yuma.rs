@@ -1,0 +1,786 @@
+//! The epoch: the chain's sparse `epoch_mechanism`, step by step (spec/emission.md section 2).
+//!
+//! Every step is written against the rule it implements (S1..S13) and the pitfall it
+//! reproduces (P1..P13). Work is proportional to the number of stored entries (plus sorts):
+//! no step builds an n × n table.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use substrate_fixed::types::I64F64;
+
+use super::EmissionError;
+use super::fixed::{
+    self, HALF, ONE, U16_MAX_Q32, add, div_safe, from_u16, mul, mul_checked, narrow,
+    narrow_checked, normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
+};
+use super::types::{ConsensusMode, EpochInput, EpochOutput, Q32Row, U16Row};
+
+#[inline]
+fn at<T: Copy + Default>(v: &[T], i: usize) -> T {
+    v.get(i).copied().unwrap_or_default()
+}
+
+/// Runs one epoch. Validates the input first (see [`EpochInput::validate`]).
+///
+/// # Errors
+/// [`EmissionError`] for a schema violation, or [`EmissionError::BondsMovingAverageOverflow`]
+/// where the chain itself would panic (pitfall P12).
+pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
+    input.validate()?;
+    let n = usize::from(input.n);
+    let owner = input.owner_uid.map(usize::from);
+
+    // S1 activity (P9: inactive iff lu + cut < blk, saturating add).
+    let active: Vec<bool> = input
+        .last_update
+        .iter()
+        .map(|lu| lu.saturating_add(input.activity_cutoff) >= input.current_block)
+        .collect();
+
+    // S2 stake in I64F64: alpha + tao * tao_weight, threshold (owner exempt, P10), wrapping
+    // normalisation (P1), floor narrowing to Q32 (P2).
+    let tw = fixed::tao_weight_q64(input.tao_weight);
+    let mut raw: Vec<I64F64> = Vec::with_capacity(n);
+    for i in 0..n {
+        let alpha = q64_from_u64(at(&input.stake, i));
+        let tao = input.tao_stake.as_deref().map_or(0, |t| at(t, i));
+        let mut r = alpha.saturating_add(q64_from_u64(tao).saturating_mul(tw));
+        if owner != Some(i) && r.saturating_to_num::<u64>() < input.stake_threshold {
+            r = I64F64::from_bits(0);
+        }
+        raw.push(r);
+    }
+    let sum64 = raw
+        .iter()
+        .fold(0i128, |acc, x| acc.wrapping_add(x.to_bits()));
+    if sum64 != 0 {
+        let s = I64F64::from_bits(sum64);
+        for r in raw.iter_mut() {
+            *r = r.checked_div(s).unwrap_or(I64F64::from_bits(0));
+        }
+    }
+    let stake: Vec<i64> = raw.iter().map(|r| narrow(*r)).collect();
+
+    // S3 permits: stored permits with the owner forced on (P10); new permits = non-zero stake,
+    // minus the n - k lowest by a stable ascending sort (ties: lower uid revoked first).
+    let mut permit_old = input.validator_permit.clone();
+    if let Some(o) = owner
+        && let Some(p) = permit_old.get_mut(o)
+    {
+        *p = true;
+    }
+    let mut permit_new: Vec<bool> = stake.iter().map(|s| *s != 0).collect();
+    let k = usize::from(input.max_allowed_validators);
+    if n >= k {
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.sort_by_key(|&i| at(&stake, i));
+        for &i in idx.iter().take(n - k) {
+            if let Some(p) = permit_new.get_mut(i) {
+                *p = false;
+            }
+        }
+    }
+    if let Some(o) = owner
+        && let Some(p) = permit_new.get_mut(o)
+    {
+        *p = true;
+    }
+
+    // S4 active validator stake.
+    let mut active_stake: Vec<i64> = (0..n)
+        .map(|i| {
+            if at(&active, i) && at(&permit_old, i) {
+                at(&stake, i)
+            } else {
+                0
+            }
+        })
+        .collect();
+    normalize(&mut active_stake);
+
+    // S5 weights: integer u16 values as Q32, stored order and explicit zeros kept (P6);
+    // masks: permit rows, diagonal except the owner's (P10), outdated (P9), commit-reveal.
+    let commit_on = input.commit_reveal_enabled;
+    let mut weights: Vec<Q32Row> = Vec::with_capacity(n);
+    for (i, row) in input.weights.iter().enumerate() {
+        let mut out: Q32Row = Vec::new();
+        if at(&permit_old, i) {
+            let lu = at(&input.last_update, i);
+            let cb = if commit_on {
+                input
+                    .commit_blocks
+                    .as_deref()
+                    .and_then(|c| c.get(i).copied().flatten())
+            } else {
+                None
+            };
+            out.reserve(row.len());
+            for &(j, w) in row {
+                let ju = usize::from(j);
+                if ju == i && owner != Some(i) {
+                    continue;
+                }
+                let reg = at(&input.block_at_registration, ju);
+                if lu <= reg {
+                    continue;
+                }
+                if commit_on && cb.unwrap_or(u64::MAX) < reg {
+                    continue;
+                }
+                out.push((j, from_u16(w)));
+            }
+            let t = sum_wrapping(out.iter().map(|(_, v)| v));
+            if t > 0 {
+                for e in out.iter_mut() {
+                    e.1 = div_safe(e.1, t);
+                }
+            }
+        }
+        weights.push(out);
+    }
+
+    // S6 consensus.
+    let kappa = ratio_u16(input.kappa);
+    let consensus = consensus(&active_stake, &weights, n, kappa);
+
+    // S7 clip; the clipped value aligned with each W entry (0 = removed) feeds S9.
+    let mut clipped: Vec<Q32Row> = Vec::with_capacity(n);
+    let mut aligned: Vec<Vec<i64>> = Vec::with_capacity(n);
+    for row in &weights {
+        let mut c_row: Q32Row = Vec::with_capacity(row.len());
+        let mut a_row: Vec<i64> = Vec::with_capacity(row.len());
+        for &(j, w) in row {
+            let c = at(&consensus, usize::from(j));
+            if c < w {
+                if 0 < c {
+                    c_row.push((j, c));
+                    a_row.push(c);
+                } else {
+                    a_row.push(0);
+                }
+            } else {
+                c_row.push((j, w));
+                a_row.push(w);
+            }
+        }
+        clipped.push(c_row);
+        aligned.push(a_row);
+    }
+    let validator_trust: Vec<i64> = clipped
+        .iter()
+        .map(|r| sum_wrapping(r.iter().map(|(_, v)| v)))
+        .collect();
+
+    // S8 ranks (saturating, row-major) and incentive.
+    let mut ranks = vec![0i64; n];
+    for (i, row) in clipped.iter().enumerate() {
+        let a = at(&active_stake, i);
+        for &(j, w) in row {
+            if let Some(r) = ranks.get_mut(usize::from(j)) {
+                *r = add(*r, mul(a, w));
+            }
+        }
+    }
+    let mut incentive = ranks.clone();
+    normalize(&mut incentive);
+
+    // S9 weights for bonds (P7: exactly 1.0 uses W̄ as is; other values interpolate densely,
+    // which drops non-positive cells and sorts by uid).
+    let beta = ratio_u16(input.bonds_penalty);
+    let weights_for_bonds: Vec<Q32Row> = if beta == 0 {
+        weights.clone()
+    } else if beta == ONE {
+        clipped.clone()
+    } else {
+        weights
+            .iter()
+            .zip(&aligned)
+            .map(|(row, a_row)| {
+                let mut out: Q32Row = row
+                    .iter()
+                    .zip(a_row)
+                    .map(|(&(j, w), &wc)| (j, add(w, mul(beta, sub(wc, w)))))
+                    .filter(|&(_, v)| v > 0)
+                    .collect();
+                out.sort_unstable_by_key(|&(j, _)| j);
+                out
+            })
+            .collect()
+    };
+
+    // S10 old bonds, masked for uids registered since the last epoch (P9); columns >= n are
+    // kept (P13) and read with registration block 0.
+    let last_epoch = if input.last_mechanism_step_block != 0 {
+        input.last_mechanism_step_block.saturating_add(1)
+    } else {
+        input.current_block.saturating_sub(input.tempo)
+    };
+    let bond_kept = |j: u16| last_epoch > at(&input.block_at_registration, usize::from(j));
+
+    let mut scratch = Scratch::new(n);
+    let (dividends, ema_bonds, stored_bonds) = if input.yuma3 {
+        // S10b.1: proportion b / 65535 (P3: the u16 round trip loses one unit).
+        let bonds: Vec<Q32Row> = input
+            .bonds
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .filter(|&&(j, _)| bond_kept(j))
+                    .map(|&(j, b)| (j, div_safe(from_u16(b), U16_MAX_Q32)))
+                    .collect()
+            })
+            .collect();
+        let liquid = input.liquid_alpha && consensus.iter().any(|&c| c != 0);
+        let ema: Vec<Q32Row> = if liquid {
+            let use_previous = match input.liquid_alpha_consensus_mode {
+                ConsensusMode::Current => false,
+                ConsensusMode::Previous => true,
+                ConsensusMode::Auto => input.bonds_penalty == u16::MAX,
+            };
+            let reference: Vec<i64> = if use_previous {
+                input
+                    .previous_consensus
+                    .as_deref()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|&c| ratio_u16(c))
+                    .collect()
+            } else {
+                consensus.clone()
+            };
+            let params = Sigmoid {
+                low: ratio_u16(input.alpha_low),
+                high: ratio_u16(input.alpha_high),
+                steepness: i64::from(input.alpha_sigmoid_steepness) << 32,
+            };
+            liquid_ema(
+                &weights_for_bonds,
+                &bonds,
+                &reference,
+                &params,
+                &mut scratch,
+            )
+        } else {
+            // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
+            let bma = I64F64::saturating_from_num(input.bonds_moving_average)
+                .saturating_div(I64F64::from_num(1_000_000));
+            let bma = narrow_checked(bma).ok_or(EmissionError::BondsMovingAverageOverflow {
+                value: input.bonds_moving_average,
+            })?;
+            dense_ema(&weights_for_bonds, &bonds, sub(ONE, bma), n, &mut scratch)
+        };
+        // S10b.4 dividends.
+        let mut norm = ema.clone();
+        col_normalize(&mut norm, n);
+        let mut dividends: Vec<i64> = norm
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let t = row
+                    .iter()
+                    .fold(0i64, |acc, &(j, e)| match incentive.get(usize::from(j)) {
+                        Some(&inc) => acc.wrapping_add(mul(e, inc)),
+                        None => acc,
+                    });
+                mul_checked(t, at(&active_stake, i)).unwrap_or(0)
+            })
+            .collect();
+        normalize(&mut dividends);
+        // S10b.5 stored bonds: u16(E), no upscale.
+        let stored = ema.clone();
+        (dividends, ema, stored)
+    } else {
+        // S10a.1 integer bonds (not /65535), column-normalised.
+        let mut bonds: Vec<Q32Row> = input
+            .bonds
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .filter(|&&(j, _)| bond_kept(j))
+                    .map(|&(j, b)| (j, from_u16(b)))
+                    .collect()
+            })
+            .collect();
+        col_normalize(&mut bonds, n);
+        // S10a.2 ΔB = WB ∘ a, column-normalised.
+        let mut delta: Vec<Q32Row> = weights_for_bonds
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let a = at(&active_stake, i);
+                row.iter().map(|&(j, w)| (j, mul(w, a))).collect()
+            })
+            .collect();
+        col_normalize(&mut delta, n);
+        // S10a.3 alpha, saturating conversions.
+        let bma = I64F64::saturating_from_num(input.bonds_moving_average)
+            .checked_div(I64F64::from_num(1_000_000))
+            .unwrap_or(I64F64::from_bits(0));
+        let alpha = sub(ONE, narrow(bma));
+        // S10a.4-5 EMA, column-normalised.
+        let mut ema = dense_ema(&delta, &bonds, alpha, n, &mut scratch);
+        col_normalize(&mut ema, n);
+        // S10a.6 dividends.
+        let mut dividends: Vec<i64> = ema
+            .iter()
+            .map(|row| {
+                row.iter().fold(0i64, |acc, &(j, e)| {
+                    add(acc, mul(at(&incentive, usize::from(j)), e))
+                })
+            })
+            .collect();
+        normalize(&mut dividends);
+        // S10a.7 column max-upscale for storage.
+        // The chain upscales its `ema_bonds` in place, so the reported EMA bonds are the
+        // upscaled ones too.
+        let mut stored = ema;
+        col_max_upscale(&mut stored, n);
+        (dividends, stored.clone(), stored)
+    };
+
+    // S11 emission split (P11).
+    let combined: Vec<i64> = incentive
+        .iter()
+        .zip(&dividends)
+        .map(|(&i, &d)| add(i, d))
+        .collect();
+    let z = sum_wrapping(combined.iter());
+    let mut n_server = incentive.clone();
+    let mut n_validator = dividends.clone();
+    let mut n_combined = combined;
+    if z != 0 {
+        for x in n_server.iter_mut().chain(n_validator.iter_mut()) {
+            *x = div_safe(*x, z);
+        }
+    }
+    normalize(&mut n_combined);
+    if z == 0 {
+        let fallback = if sum_wrapping(active_stake.iter()) == 0 {
+            &stake
+        } else {
+            &active_stake
+        };
+        n_validator.clone_from(fallback);
+        n_combined.clone_from(fallback);
+    }
+    let e = input.rao_emission;
+    let rao = |v: &[i64]| -> Vec<u64> { v.iter().map(|&x| fixed::rao_share(x, e)).collect() };
+
+    // S12, S13.
+    let u16v = |v: &[i64]| -> Vec<u16> { v.iter().map(|&x| to_u16(x)).collect() };
+    let new_bonds: Vec<U16Row> = stored_bonds
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            if at(&permit_new, i) {
+                row.iter().map(|&(j, v)| (j, to_u16(v))).collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+
+    Ok(EpochOutput {
+        server_emission: rao(&n_server),
+        validator_emission: rao(&n_validator),
+        combined_emission: rao(&n_combined),
+        stake_weight_u16: u16v(&stake),
+        consensus_u16: u16v(&consensus),
+        incentive_u16: u16v(&incentive),
+        dividends_u16: u16v(&dividends),
+        validator_trust_u16: u16v(&validator_trust),
+        active,
+        stake,
+        active_stake,
+        new_validator_permit: permit_new,
+        weights,
+        consensus,
+        validator_trust,
+        ranks,
+        incentive,
+        dividends,
+        ema_bonds,
+        normalized_server_emission: n_server,
+        normalized_validator_emission: n_validator,
+        normalized_combined_emission: n_combined,
+        new_bonds,
+    })
+}
+
+/// S6: per column, the highest score whose σ-mass of scores at or above it is at least κ; the
+/// column minimum when no score qualifies (P8: independent of the chain's pivot rule).
+///
+/// The closed form needs exact partial sums: when every σ is non-negative and their sum does
+/// not overflow (always, unless stakes of 2^63 rao wrapped the normalisation, P1), it is used;
+/// otherwise the chain's partition search runs literally.
+#[must_use]
+pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64) -> Vec<i64> {
+    let mut rows: Vec<usize> = Vec::new();
+    let mut sigma: Vec<i64> = Vec::new();
+    for (i, &a) in active_stake.iter().enumerate() {
+        if a > 0 {
+            rows.push(i);
+            sigma.push(a);
+        }
+    }
+    normalize(&mut sigma);
+    let total = sum_wrapping(sigma.iter());
+    let exact = sigma.iter().all(|&s| s >= 0)
+        && sigma.iter().try_fold(0i64, |acc, &s| acc.checked_add(s)) == Some(total);
+    if !exact {
+        return consensus_partition(&rows, &sigma, weights, n, total, kappa);
+    }
+    // Gather each column's positive scores with their σ (CSR layout, one pass to count).
+    let mut start = vec![0usize; n + 1];
+    for &i in &rows {
+        if let Some(row) = weights.get(i) {
+            for &(j, w) in row {
+                if w > 0
+                    && let Some(c) = start.get_mut(usize::from(j) + 1)
+                {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    for j in 0..n {
+        let prev = at(&start, j);
+        if let Some(c) = start.get_mut(j + 1) {
+            *c += prev;
+        }
+    }
+    let total_entries = at(&start, n);
+    let mut fill: Vec<usize> = start.clone();
+    let mut cells: Vec<(i64, i64)> = vec![(0, 0); total_entries];
+    for (&i, &s) in rows.iter().zip(&sigma) {
+        if let Some(row) = weights.get(i) {
+            for &(j, w) in row {
+                if w > 0
+                    && let Some(pos) = fill.get_mut(usize::from(j))
+                {
+                    if let Some(cell) = cells.get_mut(*pos) {
+                        *cell = (w, s);
+                    }
+                    *pos += 1;
+                }
+            }
+        }
+    }
+    let v = rows.len();
+    let mut out = vec![0i64; n];
+    for (j, c) in out.iter_mut().enumerate() {
+        let (lo, hi) = (at(&start, j), at(&start, j + 1));
+        let Some(col) = cells.get_mut(lo..hi) else {
+            continue;
+        };
+        if col.is_empty() {
+            continue;
+        }
+        col.sort_unstable_by_key(|x| core::cmp::Reverse(x.0));
+        let mut mass = 0i64;
+        let mut found = None;
+        let mut k = 0;
+        while let Some(&(w, s)) = col.get(k) {
+            mass += s;
+            k += 1;
+            let group_ends = col.get(k).is_none_or(|next| next.0 != w);
+            if group_ends && mass >= kappa {
+                found = Some(w);
+                break;
+            }
+        }
+        *c = match found {
+            Some(w) => w,
+            // No positive score qualifies: 0 if some validator scores 0 (the minimum, and also
+            // the answer when the total mass reaches κ), else the smallest positive score.
+            None if col.len() < v => 0,
+            None => col.last().map_or(0, |x| x.0),
+        };
+    }
+    out
+}
+
+/// The chain's literal stake-weighted median (mid pivot, saturating sums), used only when
+/// normalised stakes are negative or overflow (P1).
+fn consensus_partition(
+    rows: &[usize],
+    sigma: &[i64],
+    weights: &[Q32Row],
+    n: usize,
+    total: i64,
+    kappa: i64,
+) -> Vec<i64> {
+    let minority = sub(total, kappa);
+    let mut scores: Vec<Vec<i64>> = vec![vec![0; rows.len()]; n];
+    for (k, &i) in rows.iter().enumerate() {
+        if let Some(row) = weights.get(i) {
+            for &(j, w) in row {
+                if let Some(cell) = scores.get_mut(usize::from(j)).and_then(|c| c.get_mut(k)) {
+                    *cell = w;
+                }
+            }
+        }
+    }
+    scores
+        .iter()
+        .map(|col| {
+            let mut part: Vec<usize> = (0..rows.len()).collect();
+            let (mut lo, mut hi) = (0i64, total);
+            let limit = part.len();
+            let mut rounds = 0usize;
+            loop {
+                if part.is_empty() {
+                    return 0;
+                }
+                if part.len() == 1 {
+                    return part.first().map_or(0, |&p| at(col, p));
+                }
+                let pivot = part.get(part.len() / 2).map_or(0, |&p| at(col, p));
+                let (mut wl, mut wu) = (0i64, 0i64);
+                let (mut lower, mut upper) = (Vec::new(), Vec::new());
+                for &p in &part {
+                    let x = at(col, p);
+                    if x == pivot {
+                        continue;
+                    }
+                    if x < pivot {
+                        wl = add(wl, at(sigma, p));
+                        lower.push(p);
+                    } else {
+                        wu = add(wu, at(sigma, p));
+                        upper.push(p);
+                    }
+                }
+                if minority < add(lo, wl) && !lower.is_empty() {
+                    hi = add(lo, wl);
+                    part = lower;
+                } else if sub(hi, wu) <= minority && !upper.is_empty() {
+                    lo = sub(hi, wu);
+                    part = upper;
+                } else {
+                    return pivot;
+                }
+                rounds += 1;
+                if rounds > limit {
+                    return 0;
+                }
+            }
+        })
+        .collect()
+}
+
+/// Column sums (saturating, columns `< n` only, P13) and division where the sum is non-zero.
+fn col_normalize(m: &mut [Q32Row], n: usize) {
+    let mut sums = vec![0i64; n];
+    for row in m.iter() {
+        for &(j, v) in row {
+            if let Some(s) = sums.get_mut(usize::from(j)) {
+                *s = add(*s, v);
+            }
+        }
+    }
+    for row in m.iter_mut() {
+        for (j, v) in row.iter_mut() {
+            if let Some(&s) = sums.get(usize::from(*j))
+                && s != 0
+            {
+                *v = div_safe(*v, s);
+            }
+        }
+    }
+}
+
+/// Column max-upscale (S10a.7).
+fn col_max_upscale(m: &mut [Q32Row], n: usize) {
+    let mut maxes = vec![0i64; n];
+    for row in m.iter() {
+        for &(j, v) in row {
+            if let Some(x) = maxes.get_mut(usize::from(j))
+                && *x < v
+            {
+                *x = v;
+            }
+        }
+    }
+    for row in m.iter_mut() {
+        for (j, v) in row.iter_mut() {
+            if let Some(&x) = maxes.get(usize::from(*j))
+                && x != 0
+            {
+                *v = div_safe(*v, x);
+            }
+        }
+    }
+}
+
+/// A dense row of n cells that is reset sparsely.
+struct Scratch {
+    vals: Vec<i64>,
+    seen: Vec<bool>,
+    touched: Vec<u16>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Self {
+        Self {
+            vals: vec![0; n],
+            seen: vec![false; n],
+            touched: Vec::new(),
+        }
+    }
+
+    fn touch(&mut self, j: u16) -> Option<&mut i64> {
+        let ju = usize::from(j);
+        let seen = self.seen.get_mut(ju)?;
+        if !*seen {
+            *seen = true;
+            self.touched.push(j);
+        }
+        self.vals.get_mut(ju)
+    }
+
+    /// Emits the cells > 0 in ascending uid order and clears every touched cell.
+    fn drain_positive(&mut self) -> Q32Row {
+        self.touched.sort_unstable();
+        let mut out = Vec::with_capacity(self.touched.len());
+        for &j in &self.touched {
+            let ju = usize::from(j);
+            if let Some(v) = self.vals.get_mut(ju) {
+                if *v > 0 {
+                    out.push((j, *v));
+                }
+                *v = 0;
+            }
+            if let Some(s) = self.seen.get_mut(ju) {
+                *s = false;
+            }
+        }
+        self.touched.clear();
+        out
+    }
+}
+
+/// The chain's dense-per-row EMA (`mat_ema_sparse`): cells start at 0, add `α ⊗ new` for every
+/// new entry, then `(1 ⊖ α) ⊗ old` for every old entry (saturating, columns `< n`), and keep
+/// the cells > 0 in ascending uid order (P6).
+fn dense_ema(new: &[Q32Row], old: &[Q32Row], alpha: i64, n: usize, s: &mut Scratch) -> Vec<Q32Row> {
+    let one_minus = sub(ONE, alpha);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..new.len() {
+        for &(j, v) in new.get(i).map_or(&[][..], |r| r.as_slice()) {
+            if let Some(c) = s.touch(j) {
+                *c = add(*c, mul(alpha, v));
+            }
+        }
+        for &(j, v) in old.get(i).map_or(&[][..], |r| r.as_slice()) {
+            if let Some(c) = s.touch(j) {
+                *c = add(*c, mul(one_minus, v));
+            }
+        }
+        out.push(s.drain_positive());
+    }
+    out
+}
+
+/// Liquid alpha's sigmoid parameters (Q32 bits).
+struct Sigmoid {
+    low: i64,
+    high: i64,
+    steepness: i64,
+}
+
+impl Sigmoid {
+    /// `α = clamp(lo ⊕ σ ⊗ (hi ⊖ lo))` with `σ = 1 ⊘ (1 ⊕ exp*((steep ⊘ −100) ⊗ (d ⊖ ½)))`.
+    fn alpha(&self, c: i64, w: i64, b: i64) -> i64 {
+        let d = if w >= b {
+            sub(w, c).clamp(0, ONE)
+        } else {
+            sub(b, w).clamp(0, ONE)
+        };
+        let slope = fixed::div_sat(self.steepness, -100 * ONE).unwrap_or(0);
+        let z = mul(slope, sub(d, HALF));
+        let sig = fixed::div_sat(ONE, add(ONE, fixed::exp_safe(z))).unwrap_or(0);
+        let a = add(self.low, mul(sig, sub(self.high, self.low)));
+        a.min(self.high).max(self.low)
+    }
+}
+
+/// S10b.2 liquid alpha, sparse: `E_ij = min(1, (1 ⊖ α) ⊗ B_ij ⊕ max(0, α ⊗ WB_ij))` over the
+/// entries of `WB_i` with `j < |c|`, in their order. Old bonds on columns absent from `WB_i`
+/// are dropped (P5). `α_ij` reads `w` and `b` through the chain's forward-only merge scan, which
+/// assumes ascending rows: an entry after a larger uid reads as 0 (P4). The scan is evaluated
+/// only at the columns the EMA uses, which gives the same reads as the chain's full
+/// 0..|c| sweep because both pointers only ever move forward past smaller uids.
+fn liquid_ema(
+    wb: &[Q32Row],
+    bonds: &[Q32Row],
+    reference: &[i64],
+    params: &Sigmoid,
+    s: &mut Scratch,
+) -> Vec<Q32Row> {
+    let width = reference.len();
+    let mut out = Vec::with_capacity(wb.len());
+    let mut targets: Vec<u16> = Vec::new();
+    let mut alphas: Vec<(u16, i64)> = Vec::new();
+    for (i, w_row) in wb.iter().enumerate() {
+        let b_row = bonds.get(i).map_or(&[][..], |r| r.as_slice());
+        // Old bond values by column (the chain's dense `decayed` row: last entry wins).
+        for &(j, v) in b_row {
+            if usize::from(j) < width
+                && let Some(c) = s.touch(j)
+            {
+                *c = v;
+            }
+        }
+        targets.clear();
+        targets.extend(
+            w_row
+                .iter()
+                .map(|&(j, _)| j)
+                .filter(|&j| usize::from(j) < width),
+        );
+        targets.sort_unstable();
+        alphas.clear();
+        let (mut wp, mut bp) = (0usize, 0usize);
+        for &j in &targets {
+            let w = scan(w_row, &mut wp, j);
+            let b = scan(b_row, &mut bp, j);
+            alphas.push((j, params.alpha(at(reference, usize::from(j)), w, b)));
+        }
+        let mut row: Q32Row = Vec::with_capacity(w_row.len());
+        for &(j, w) in w_row {
+            if usize::from(j) >= width {
+                continue;
+            }
+            let Ok(pos) = alphas.binary_search_by_key(&j, |&(c, _)| c) else {
+                continue;
+            };
+            let a = alphas.get(pos).map_or(0, |x| x.1);
+            let old = s.touch(j).map_or(0, |c| *c);
+            let decayed = mul(sub(ONE, a), old);
+            let inc = mul(a, w).max(0);
+            let v = add(decayed, inc).min(ONE);
+            if v > 0 {
+                row.push((j, v));
+            }
+        }
+        let _ = s.drain_positive();
+        // drain_positive also resets cells that were only touched by the lookup above.
+        out.push(row);
+    }
+    out
+}
+
+/// One step of the chain's peekable merge scan: skip entries with uid < j; read the value if
+/// the entry under the pointer has uid j, else 0. The pointer is not advanced past a match.
+fn scan(row: &[(u16, i64)], p: &mut usize, j: u16) -> i64 {
+    while let Some(&(c, v)) = row.get(*p) {
+        if c < j {
+            *p += 1;
+        } else {
+            return if c == j { v } else { 0 };
+        }
+    }
+    0
+}
