@@ -5,6 +5,8 @@
 //! and exits with status 1 (status 2 is clap's usage error).
 use std::process::ExitCode;
 
+mod epoch;
+
 use clap::{Parser, Subcommand};
 
 /// The result every subcommand returns: an exit code, or an error to print.
@@ -20,10 +22,15 @@ struct Cli {
 
 /// Every subcommand, one variant each.
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Run one Yuma epoch on a JSON input (spec/emission.md).
+    Epoch(epoch::EpochArgs),
+}
 
 fn run(cli: Cli) -> CliResult {
-    match cli.command {}
+    match cli.command {
+        Command::Epoch(args) => epoch::run(args),
+    }
 }
 
 fn main() -> ExitCode {
