@@ -337,9 +337,12 @@ impl ReceiptError {
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
 pub enum CommitError {
-    /// The shape has more dimensions than the bound.
-    #[error("rank {0} exceeds the bound 8")]
-    RankTooLarge(usize),
+    /// The shape's rank is outside 1..=8.
+    #[error("rank {0} is outside 1..=8")]
+    Rank(usize),
+    /// A dimension is zero.
+    #[error("a dimension is zero")]
+    ZeroDimension,
     /// The element count or byte length overflows u64.
     #[error("shape size overflows")]
     SizeOverflow,
@@ -360,7 +363,8 @@ impl CommitError {
     /// The stable code of this leaf.
     pub fn code(&self) -> &'static str {
         match self {
-            CommitError::RankTooLarge(_) => "commit.rank_too_large",
+            CommitError::Rank(_) => "commit.rank",
+            CommitError::ZeroDimension => "commit.zero_dimension",
             CommitError::SizeOverflow => "commit.size_overflow",
             CommitError::NotBlockAligned => "commit.not_block_aligned",
             CommitError::LengthMismatch { .. } => "commit.length_mismatch",

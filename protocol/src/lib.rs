@@ -20,6 +20,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod commit;
 pub mod emission;
 pub mod error;
 pub mod ids;

@@ -1,5 +1,7 @@
 //! Integration tests of mycel-protocol's public API: one binary, one module per area.
 
+#[path = "api/commit.rs"]
+mod commit;
 #[path = "api/common.rs"]
 mod common;
 #[path = "api/sign.rs"]
