@@ -59,7 +59,85 @@ pub enum Error {
     /// An error from the protocol crate (commitments, task decoding), by its stable code.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// A CUDA backend failure: no driver, no such device, NVRTC missing or failing, device out
+    /// of memory, or another driver error. Defined in every build (with or without the `cuda`
+    /// feature); the CPU backends stay usable whatever it says.
+    #[error("cuda: {0}")]
+    Cuda(CudaError),
 }
+
+/// Why the CUDA backend could not do what was asked ([`Error::Cuda`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CudaError {
+    /// The CUDA driver library (`libcuda.so.1` / `nvcuda.dll`) could not be loaded.
+    #[error("no CUDA driver found on this machine")]
+    NoDriver,
+    /// No device with this ordinal (`count` devices are present).
+    #[error("no CUDA device {ordinal} ({count} present)")]
+    NoDevice {
+        /// The ordinal asked for.
+        ordinal: u32,
+        /// How many devices the driver reports.
+        count: u32,
+    },
+    /// The device is older than the backend supports (compute capability 8.0: int8 `mma.sync`).
+    #[error("CUDA device of compute capability {major}.{minor} is not supported (needs 8.0 or newer)")]
+    UnsupportedDevice {
+        /// Compute capability, major part.
+        major: u32,
+        /// Compute capability, minor part.
+        minor: u32,
+    },
+    /// The NVRTC library (`libnvrtc.so.13`) could not be loaded: kernels are compiled at run
+    /// time and need it (it ships with a CUDA toolkit and with PyTorch's CUDA wheels).
+    #[error("NVRTC (libnvrtc.so.13) not found: install a CUDA 13 toolkit or nvidia-cuda-nvrtc")]
+    NvrtcUnavailable,
+    /// NVRTC rejected a kernel source; `log` is the compiler's output.
+    #[error("NVRTC failed to compile {kernel}: {log}")]
+    Compile {
+        /// The embedded source that failed.
+        kernel: &'static str,
+        /// The compiler log.
+        log: String,
+    },
+    /// The device could not allocate `bytes` more bytes.
+    #[error("CUDA device out of memory allocating {bytes} bytes")]
+    OutOfMemory {
+        /// The size of the failed allocation.
+        bytes: usize,
+    },
+    /// Any other driver call failure, with the call and the driver's error name.
+    #[error("CUDA driver call {call} failed: {code}")]
+    Driver {
+        /// The operation that failed.
+        call: &'static str,
+        /// The driver's error name (e.g. `CUDA_ERROR_ILLEGAL_ADDRESS`).
+        code: String,
+    },
+}
+
+impl CudaError {
+    /// A stable machine-readable code for this error (bindings map on it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CudaError::NoDriver => "cuda_no_driver",
+            CudaError::NoDevice { .. } => "cuda_no_device",
+            CudaError::UnsupportedDevice { .. } => "cuda_unsupported_device",
+            CudaError::NvrtcUnavailable => "cuda_nvrtc_unavailable",
+            CudaError::Compile { .. } => "cuda_compile",
+            CudaError::OutOfMemory { .. } => "cuda_out_of_memory",
+            CudaError::Driver { .. } => "cuda_driver",
+        }
+    }
+}
+
+impl From<CudaError> for Error {
+    fn from(e: CudaError) -> Self {
+        Error::Cuda(e)
+    }
+}
+
 
 impl Error {
     /// A stable machine-readable code for this error (bindings map on it).
@@ -75,6 +153,7 @@ impl Error {
             Error::UnsupportedKernel(_) => "unsupported_kernel",
             Error::WeightsDigest { .. } => "weights_digest",
             Error::Protocol(_) => "protocol",
+            Error::Cuda(e) => e.code(),
         }
     }
 }

@@ -26,7 +26,17 @@
 //! time; all CPU paths give identical bits, so the choice never changes a result.
 
 pub mod cpu;
+/// The CUDA backend (feature `cuda`); without the feature the same types exist and every call
+/// returns [`Error::BackendUnavailable`].
+#[cfg(feature = "cuda")]
+pub mod cuda;
+/// The CUDA backend is not compiled into this build: the same public types exist and every
+/// call returns [`Error::BackendUnavailable`] (enable the `cuda` feature).
+#[cfg(not(feature = "cuda"))]
+#[path = "no_cuda.rs"]
+pub mod cuda;
 pub mod error;
+pub mod matmul;
 pub mod philox;
 pub mod quant;
 pub mod tensor;

@@ -60,3 +60,42 @@ fn weight_vectors_pass_exactly() {
     }
     assert_eq!(count, 73);
 }
+
+/// The product (closed-form consensus, sparse EMAs, targeted merge scans) against the literal
+/// port on random inputs covering every option, including chain-unreachable extremes.
+#[test]
+fn product_matches_literal_port_on_random_inputs() {
+    use emission_support::inputs::{Shape, input};
+    let mut checked = 0;
+    for seed in 0..3000u64 {
+        let shape = Shape {
+            max_n: if seed % 10 == 0 { 64 } else { 12 },
+            extremes: seed % 7 == 0,
+        };
+        let inp = input(seed, shape);
+        let got = epoch(&inp);
+        let want = std::panic::catch_unwind(|| emission_support::literal::epoch(&inp));
+        match (got, want) {
+            (Ok(g), Ok(w)) => {
+                assert_eq!(
+                    g,
+                    w,
+                    "seed {seed}: {}",
+                    serde_json::to_string(&inp).unwrap()
+                );
+                checked += 1;
+            }
+            (Err(e), Err(_)) => assert_eq!(
+                e.code(),
+                "emission.bonds_moving_average_overflow",
+                "seed {seed}"
+            ),
+            (g, w) => panic!(
+                "seed {seed}: product {:?} vs literal panicked={}",
+                g.err(),
+                w.is_err()
+            ),
+        }
+    }
+    assert!(checked > 2900);
+}

@@ -1,1 +1,4 @@
-//! Test helpers for the emission tests.
+//! Test helpers for the emission tests: a random input generator, a literal port of the chain's
+//! epoch in `substrate-fixed` types, and a float64 re-derivation.
+pub mod inputs;
+pub mod literal;

@@ -1,0 +1,42 @@
+// mycel CUDA prelude: prepended to every kernel source before NVRTC compiles it.
+//
+// Determinism rules (spec/kernels.md, "CUDA backend"): every source is compiled with
+// --fmad=false (no contraction of a*b+c into an FMA behind our back) and without fast math;
+// every float operation whose rounding matters is written with an explicit round-to-nearest
+// intrinsic (__fmul_rn, __fadd_rn, __fdiv_rn, __fmaf_rn). No headers are included: NVRTC
+// needs none for what follows, so the sources compile the same with any CUDA 13 NVRTC.
+
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned short u16;
+typedef signed char i8;
+typedef unsigned char u8;
+typedef unsigned long long u64;
+
+#define MYCEL_FULL_MASK 0xffffffffu
+#define MYCEL_QK 32
+
+// IEEE binary16 bits -> f32 (exact).
+__device__ __forceinline__ float mycel_f16_to_f32(u16 h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+// f32 -> IEEE binary16 bits, round to nearest even (the same as half::f16::from_f32).
+__device__ __forceinline__ u16 mycel_f32_to_f16(float f) {
+    u16 h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+
+// Q4_0 nibbles to signed bytes: the low nibbles of 4 packed bytes are elements j..j+3 (GGML
+// order: low nibbles are elements 0..15 of the block, high nibbles 16..31); subtracting 8 from
+// each byte with __vsub4 (per-byte, modulo 256) gives the values -8..7 as two's complement
+// int8, ready for dp4a / int8 mma. Exact.
+__device__ __forceinline__ i32 mycel_q4_lo(u32 v) {
+    return (i32)__vsub4(v & 0x0f0f0f0fu, 0x08080808u);
+}
+__device__ __forceinline__ i32 mycel_q4_hi(u32 v) {
+    return (i32)__vsub4((v >> 4) & 0x0f0f0f0fu, 0x08080808u);
+}
