@@ -24,6 +24,7 @@ pub mod commit;
 pub mod emission;
 pub mod error;
 pub mod ids;
+pub mod receipt;
 pub mod sign;
 pub mod task;
 pub mod wire;

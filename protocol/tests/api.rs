@@ -4,6 +4,10 @@
 mod commit;
 #[path = "api/common.rs"]
 mod common;
+#[path = "api/props.rs"]
+mod props;
+#[path = "api/receipt.rs"]
+mod receipt;
 #[path = "api/sign.rs"]
 mod sign;
 #[path = "api/task.rs"]

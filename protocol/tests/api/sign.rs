@@ -41,6 +41,8 @@ struct Case {
 
 /// (tcId, pk, msg, sig, expected valid)
 type Vector = (u32, Vec<u8>, Vec<u8>, Vec<u8>, bool);
+/// A vector with fixed-length key and signature.
+type Sized = (u32, [u8; 32], Vec<u8>, [u8; 64], bool);
 
 fn wycheproof() -> Vec<Vector> {
     let text = include_str!("../vectors/wycheproof_ed25519_test.json");
@@ -90,7 +92,7 @@ fn shuffle<T>(v: &mut [T], mut state: u64) {
 fn wycheproof_batched_matches_single() {
     let vectors = wycheproof();
     // Wrong-length signatures cannot enter a batch (they fail the length rule first).
-    let sized: Vec<(u32, [u8; 32], Vec<u8>, [u8; 64], bool)> = vectors
+    let sized: Vec<Sized> = vectors
         .iter()
         .filter_map(|(tc, pk, msg, sig, ok)| {
             Some((
