@@ -7,6 +7,13 @@
 
 use crate::error::{Error, Result};
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
+pub mod scalar;
+
+/// Weight rows the SIMD kernels process per pass (one accumulator lane each).
+pub const NR: usize = 8;
+
 /// A CPU instruction set a kernel actually runs with (what a [`crate::Backend`] resolves to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isa {

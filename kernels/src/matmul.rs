@@ -1,0 +1,286 @@
+//! Quantized matmul: `Y[M, N] = X[M, K] · W[N, K]ᵀ`, activations quantized to Q8_0 on the fly
+//! (GGML's reference quantizer), weights Q8_0 or Q4_0, output f32.
+//!
+//! The determinism contract (spec/kernels.md §4): for each output `(m, n)`, `acc = +0.0f32`;
+//! for blocks `b = 0 .. K/32` in ascending order, `sumi_b` = the exact i32 dot product of the
+//! block's quantized values (Q4_0: `nibble − 8`), and
+//! `acc = fma(f32(d_w)·f32(d_x), f32(sumi_b), acc)`; a NaN result is written as `0x7FC00000`.
+//! Nothing else reaches the output bits, so the backend, the thread count, `M`, and how the
+//! work is split never change a result.
+
+use crate::Backend;
+use crate::cpu::{self, Isa};
+use crate::error::{Error, Result};
+use crate::quant::{BLOCK_LEN, BlockQ4_0, BlockQ8_0, QuantFormat, check_k, quantize_q8_0_into};
+
+/// Quantized weights `[n, k]`: `n` rows of `k / 32` GGML blocks, row after row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QWeights<'a> {
+    /// Q8_0 blocks.
+    Q8_0(&'a [BlockQ8_0]),
+    /// Q4_0 blocks.
+    Q4_0(&'a [BlockQ4_0]),
+}
+
+/// A checked weight matrix: blocks plus its shape `[n, k]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Weights<'a> {
+    blocks: QWeights<'a>,
+    n: usize,
+    k: usize,
+}
+
+impl<'a> Weights<'a> {
+    /// Wrap blocks as an `[n, k]` matrix: `k` a positive multiple of 32, `n ≥ 1`, and exactly
+    /// `n · k / 32` blocks.
+    pub fn new(blocks: QWeights<'a>, n: usize, k: usize) -> Result<Weights<'a>> {
+        check_k(k)?;
+        if n == 0 {
+            return Err(Error::ShapeMismatch("weights have zero rows".into()));
+        }
+        let have = match blocks {
+            QWeights::Q8_0(b) => b.len(),
+            QWeights::Q4_0(b) => b.len(),
+        };
+        let need = n
+            .checked_mul(k / BLOCK_LEN)
+            .ok_or(Error::SizeOverflow("weight block count"))?;
+        if have != need {
+            let bb = Self::format_of(blocks).block_bytes();
+            return Err(Error::BufferLength {
+                expected: need.saturating_mul(bb),
+                actual: have.saturating_mul(bb),
+            });
+        }
+        Ok(Weights { blocks, n, k })
+    }
+
+    /// Read bare GGML blocks (any alignment, zero copy) as a matrix with rows of `k`: `n` is
+    /// the byte length divided by the row size, which must divide it exactly.
+    pub fn from_bytes(format: QuantFormat, bytes: &'a [u8], k: usize) -> Result<Weights<'a>> {
+        let row = format.matrix_bytes(1, k)?;
+        if bytes.is_empty() || !bytes.len().is_multiple_of(row) {
+            return Err(Error::ShapeMismatch(format!(
+                "{} bytes are not a whole number of {} rows of {k} ({row} bytes each)",
+                bytes.len(),
+                format.name()
+            )));
+        }
+        let cast_err = |_| Error::Misaligned {
+            dtype: format.name(),
+            align: 1,
+        };
+        let blocks = match format {
+            QuantFormat::Q8_0 => QWeights::Q8_0(bytemuck::try_cast_slice(bytes).map_err(cast_err)?),
+            QuantFormat::Q4_0 => QWeights::Q4_0(bytemuck::try_cast_slice(bytes).map_err(cast_err)?),
+        };
+        Weights::new(blocks, bytes.len() / row, k)
+    }
+
+    fn format_of(blocks: QWeights<'_>) -> QuantFormat {
+        match blocks {
+            QWeights::Q8_0(_) => QuantFormat::Q8_0,
+            QWeights::Q4_0(_) => QuantFormat::Q4_0,
+        }
+    }
+
+    /// The weight format.
+    pub fn format(&self) -> QuantFormat {
+        Self::format_of(self.blocks)
+    }
+
+    /// Rows (output features).
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Row length (inner dimension).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The blocks.
+    pub fn blocks(&self) -> QWeights<'a> {
+        self.blocks
+    }
+
+    /// The raw GGML block bytes, row after row.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match self.blocks {
+            QWeights::Q8_0(b) => bytemuck::cast_slice(b),
+            QWeights::Q4_0(b) => bytemuck::cast_slice(b),
+        }
+    }
+}
+
+/// Quantized activations: `m` rows of `nb` Q8_0 blocks, plus per-block f32 scales and i32 sums
+/// (derived values the SIMD kernels use; they do not change any result).
+#[derive(Debug)]
+pub(crate) struct Acts<'a> {
+    pub blocks: &'a [BlockQ8_0],
+    pub nb: usize,
+    pub dx: Vec<f32>,
+    pub sx: Vec<i32>,
+}
+
+impl<'a> Acts<'a> {
+    fn new(blocks: &'a [BlockQ8_0], nb: usize) -> Acts<'a> {
+        let dx = blocks.iter().map(|b| b.d().to_f32()).collect();
+        let sx = blocks
+            .iter()
+            .map(|b| b.qs.iter().map(|&q| i32::from(q)).sum())
+            .collect();
+        Acts { blocks, nb, dx, sx }
+    }
+}
+
+/// `Y = X · Wᵀ` for f32 activations `x` (`[m, k]` row-major, finite) and quantized weights:
+/// `x` is quantized to Q8_0 with GGML's reference quantizer, then [`matmul_q8`] runs.
+/// `threads = 0` uses every available CPU. Returns `[m, n]` row-major.
+///
+/// Errors: shape ([`Error::ShapeMismatch`], [`Error::BufferLength`]), non-finite activations
+/// ([`Error::NonFinite`]), an unavailable backend ([`Error::BackendUnavailable`]).
+pub fn matmul(
+    x: &[f32],
+    m: usize,
+    w: &Weights<'_>,
+    backend: Backend,
+    threads: usize,
+) -> Result<Vec<f32>> {
+    let isa = backend.resolve()?;
+    let k = w.k();
+    let need = m
+        .checked_mul(k)
+        .ok_or(Error::SizeOverflow("activation element count"))?;
+    if m == 0 || x.len() != need {
+        return Err(Error::ShapeMismatch(format!(
+            "activations have {} elements, expected m × k = {m} × {k}",
+            x.len()
+        )));
+    }
+    let mut xq = vec![
+        BlockQ8_0 {
+            d: [0; 2],
+            qs: [0; BLOCK_LEN]
+        };
+        need / BLOCK_LEN
+    ];
+    quantize_q8_0_into(x, &mut xq)?;
+    run(isa, &xq, m, w, threads)
+}
+
+/// `Y = X · Wᵀ` for activations already quantized to Q8_0 (`m` rows of `k / 32` blocks).
+pub fn matmul_q8(
+    xq: &[BlockQ8_0],
+    m: usize,
+    w: &Weights<'_>,
+    backend: Backend,
+    threads: usize,
+) -> Result<Vec<f32>> {
+    let isa = backend.resolve()?;
+    let nb = w.k() / BLOCK_LEN;
+    if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
+        return Err(Error::ShapeMismatch(format!(
+            "{} activation blocks, expected m × k / 32 = {m} × {nb}",
+            xq.len()
+        )));
+    }
+    run(isa, xq, m, w, threads)
+}
+
+fn run(isa: Isa, xq: &[BlockQ8_0], m: usize, w: &Weights<'_>, threads: usize) -> Result<Vec<f32>> {
+    let n = w.n();
+    let total = m
+        .checked_mul(n)
+        .ok_or(Error::SizeOverflow("output element count"))?;
+    let nb = w.k() / BLOCK_LEN;
+    let acts = Acts::new(xq, nb);
+    let mut out = vec![0.0f32; total];
+    // An explicit thread count is honoured (tests rely on it); `0` picks all CPUs, or one
+    // thread when the work is too small for spawning to pay off.
+    let work = total.saturating_mul(nb);
+    let threads = if threads == 0 && work < (1 << 16) {
+        1
+    } else {
+        cpu::resolve_threads(threads)
+    };
+
+    // Split the weight rows into contiguous ranges of whole 8-row groups, one per thread; if
+    // there are fewer groups than threads, split the activation rows instead. Either way every
+    // output is computed by exactly one thread with the contract's operation order.
+    let groups = n.div_ceil(cpu::NR);
+    if threads <= 1 {
+        compute(isa, &acts, w, 0, m, 0, n, &mut out);
+    } else if groups >= threads {
+        let per = groups.div_ceil(threads) * cpu::NR;
+        let ranges: Vec<(usize, usize)> = (0..n)
+            .step_by(per)
+            .map(|n0| (n0, (n0 + per).min(n)))
+            .collect();
+        let parts: Vec<Vec<f32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = ranges
+                .iter()
+                .map(|&(n0, n1)| {
+                    let acts = &acts;
+                    s.spawn(move || {
+                        let mut part = vec![0.0f32; m * (n1 - n0)];
+                        compute(isa, acts, w, 0, m, n0, n1, &mut part);
+                        part
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (&(n0, n1), part) in ranges.iter().zip(&parts) {
+            if part.len() != m * (n1 - n0) {
+                return Err(Error::BackendUnavailable("a worker thread failed"));
+            }
+            for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(n1 - n0)) {
+                row_out[n0..n1].copy_from_slice(row_part);
+            }
+        }
+    } else {
+        let per_m = m.div_ceil(threads);
+        std::thread::scope(|s| {
+            for (i, chunk) in out.chunks_mut(per_m * n).enumerate() {
+                let acts = &acts;
+                let m0 = i * per_m;
+                let m1 = m0 + chunk.len() / n;
+                s.spawn(move || compute(isa, acts, w, m0, m1, 0, n, chunk));
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// Outputs for activation rows `m0..m1` and weight rows `n0..n1` into `out`
+/// (`[(m1 − m0), (n1 − n0)]` row-major).
+#[allow(clippy::too_many_arguments)]
+fn compute(
+    isa: Isa,
+    acts: &Acts<'_>,
+    w: &Weights<'_>,
+    m0: usize,
+    m1: usize,
+    n0: usize,
+    n1: usize,
+    out: &mut [f32],
+) {
+    let nb = acts.nb;
+    let xs = acts.blocks.get(m0 * nb..m1 * nb).unwrap_or_default();
+    let n_len = n1 - n0;
+    match isa {
+        Isa::Scalar => match w.blocks() {
+            QWeights::Q8_0(wb) => cpu::scalar::matmul_q8_0(xs, wb, nb, 0, n0, n_len, out),
+            QWeights::Q4_0(wb) => cpu::scalar::matmul_q4_0(xs, wb, nb, 0, n0, n_len, out),
+        },
+        Isa::Avx2 => {
+            #[cfg(target_arch = "x86_64")]
+            cpu::avx2::matmul(acts, m0, m1, w, n0, n1, out);
+        }
+    }
+}

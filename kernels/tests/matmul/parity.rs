@@ -1,0 +1,282 @@
+//! The determinism contract: scalar reference vs AVX2, bit for bit, over random shapes, thread
+//! counts, M, and hostile weight blocks; plus a hand-computed case and the error paths.
+
+use half::f16;
+use mycel_kernels::matmul::{QWeights, Weights, matmul, matmul_q8};
+use mycel_kernels::philox::generate_uniform;
+use mycel_kernels::quant::{BlockQ4_0, BlockQ8_0, QuantFormat, quantize_q4_0, quantize_q8_0};
+use mycel_kernels::{Backend, Error, cpu};
+use proptest::prelude::*;
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// The contract written out independently of the crate's kernels: dequantized integers from the
+/// blocks' documented layout, one `mul_add` per block in ascending order.
+fn contract(x: &[f32], m: usize, k: usize, w_bytes: &[u8], format: QuantFormat) -> Vec<f32> {
+    let nb = k / 32;
+    let xq = quantize_q8_0(x, k).unwrap();
+    let bb = format.block_bytes();
+    let n = w_bytes.len() / (nb * bb);
+    let mut out = vec![0.0f32; m * n];
+    for mi in 0..m {
+        for ni in 0..n {
+            let mut acc = 0.0f32;
+            for b in 0..nb {
+                let blk = &w_bytes[(ni * nb + b) * bb..(ni * nb + b + 1) * bb];
+                let dw = f16::from_le_bytes([blk[0], blk[1]]).to_f32();
+                let wq: Vec<i32> = match format {
+                    QuantFormat::Q8_0 => blk[2..].iter().map(|&v| i32::from(v as i8)).collect(),
+                    QuantFormat::Q4_0 => (0..32)
+                        .map(|j| {
+                            let byte = blk[2 + j % 16];
+                            i32::from(if j < 16 { byte & 15 } else { byte >> 4 }) - 8
+                        })
+                        .collect(),
+                };
+                let xb = &xq[mi * nb + b];
+                let sumi: i32 = wq.iter().zip(&xb.qs).map(|(a, &q)| a * i32::from(q)).sum();
+                acc = (dw * xb.d().to_f32()).mul_add(sumi as f32, acc);
+            }
+            out[mi * n + ni] = if acc.is_nan() {
+                f32::from_bits(0x7FC0_0000)
+            } else {
+                acc
+            };
+        }
+    }
+    out
+}
+
+fn weights_bytes(format: QuantFormat, n: usize, k: usize, seed: u8) -> Vec<u8> {
+    let w = generate_uniform(&[seed; 32], 9, n * k).unwrap();
+    match format {
+        QuantFormat::Q8_0 => bytemuck::cast_slice(&quantize_q8_0(&w, k).unwrap()).to_vec(),
+        QuantFormat::Q4_0 => bytemuck::cast_slice(&quantize_q4_0(&w, k).unwrap()).to_vec(),
+    }
+}
+
+fn avx2_or_skip() -> bool {
+    if cpu::avx2_available() {
+        true
+    } else {
+        eprintln!("skipping the AVX2 half of this test: this CPU lacks AVX2/FMA/F16C");
+        false
+    }
+}
+
+fn check_all(x: &[f32], m: usize, k: usize, wb: &[u8], format: QuantFormat, threads: usize) {
+    let w = Weights::from_bytes(format, wb, k).unwrap();
+    let want = bits(&contract(x, m, k, wb, format));
+    let scalar = matmul(x, m, &w, Backend::Scalar, threads).unwrap();
+    assert_eq!(
+        bits(&scalar),
+        want,
+        "scalar vs contract m={m} k={k} {format:?}"
+    );
+    if avx2_or_skip() {
+        let avx = matmul(x, m, &w, Backend::Avx2, threads).unwrap();
+        assert_eq!(
+            bits(&avx),
+            want,
+            "avx2 vs contract m={m} k={k} {format:?} t={threads}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn backends_agree_on_random_shapes(
+        m in 1usize..=9,
+        n in 1usize..=37,
+        kb in 1usize..=9,
+        q4 in any::<bool>(),
+        threads in 1usize..=3,
+        seed in any::<u8>(),
+        scale_exp in -6i32..=6,
+    ) {
+        let k = kb * 32;
+        let format = if q4 { QuantFormat::Q4_0 } else { QuantFormat::Q8_0 };
+        let scale = 2f32.powi(scale_exp * 3);
+        let x: Vec<f32> = generate_uniform(&[seed ^ 0x55; 32], 0, m * k).unwrap().iter().map(|v| v * scale).collect();
+        let wb = weights_bytes(format, n, k, seed);
+        check_all(&x, m, k, &wb, format, threads);
+    }
+
+    /// Arbitrary block bytes: Q8_0 values of -128, f16 scales that are subnormal, huge, infinite
+    /// or NaN. The contract still fixes every bit (NaN canonicalised).
+    #[test]
+    fn backends_agree_on_arbitrary_block_bytes(
+        raw in proptest::collection::vec(any::<u8>(), 34 * 8 * 3),
+        n in 1usize..=12,
+        m in 1usize..=5,
+        q4 in any::<bool>(),
+    ) {
+        let format = if q4 { QuantFormat::Q4_0 } else { QuantFormat::Q8_0 };
+        let k = 64;
+        let wb = &raw[..n * 2 * format.block_bytes()];
+        let x: Vec<f32> = generate_uniform(&[raw[0]; 32], 0, m * k).unwrap();
+        check_all(&x, m, k, wb, format, 2);
+    }
+}
+
+#[test]
+fn hand_computed_single_blocks() {
+    // x = [1, 2, 0, ...]: amax 2, d = f32(2/127), id = f32(1/d) = 63.5 exactly, so x[0]·id is
+    // a tie that roundf takes away from zero: q = [64, 127, 0, ...]. Weights Q8_0 d = 0.5, q = [2, -1, 0, ...]: sumi = 128 - 127 = 1, and the
+    // output is f32(0.5) * f32(f16(2/127)) * 1.
+    let mut x = vec![0.0f32; 32];
+    x[0] = 1.0;
+    x[1] = 2.0;
+    let mut wq = [0i8; 32];
+    wq[0] = 2;
+    wq[1] = -1;
+    let wblk = [BlockQ8_0 {
+        d: f16::from_f32(0.5).to_le_bytes(),
+        qs: wq,
+    }];
+    let w = Weights::new(QWeights::Q8_0(&wblk), 1, 32).unwrap();
+    let dx = f16::from_f32(2.0f32 / 127.0).to_f32();
+    assert_eq!(1.0f32 / (2.0f32 / 127.0), 63.5);
+    for backend in [Backend::Scalar, Backend::Auto] {
+        let y = matmul(&x, 1, &w, backend, 1).unwrap();
+        assert_eq!(y, vec![0.5 * dx]);
+    }
+    // Q4_0: nibbles 9 and 7 -> values 1 and -1: sumi = 64 - 127 = -63; d_w = 0.25.
+    let mut qs = [0x88u8; 16];
+    qs[0] = 0x89;
+    qs[1] = 0x87;
+    let wblk4 = [BlockQ4_0 {
+        d: f16::from_f32(0.25).to_le_bytes(),
+        qs,
+    }];
+    let w4 = Weights::new(QWeights::Q4_0(&wblk4), 1, 32).unwrap();
+    for backend in [Backend::Scalar, Backend::Auto] {
+        let y = matmul(&x, 1, &w4, backend, 1).unwrap();
+        assert_eq!(y, vec![(0.25 * dx) * -63.0]);
+    }
+}
+
+#[test]
+fn two_blocks_use_one_fused_multiply_add_per_block() {
+    // x: two blocks of 1.0 -> d_x = f16(1/127), every q_x = 127.
+    // Block 0: d_w = 1, q_w = [1, 0, ..] -> sumi 127. Block 1: d_w = f16(1 + 7/1024),
+    // q_w = [3, 0, ..] -> sumi 381. These values were searched for (exact rational arithmetic)
+    // so that fma and mul-then-add round differently in block 1.
+    let x = vec![1.0f32; 64];
+    let dx = f16::from_f32(1.0 / 127.0).to_f32();
+    let mut q0 = [0i8; 32];
+    q0[0] = 1;
+    let mut q1 = [0i8; 32];
+    q1[0] = 3;
+    let d1 = f16::from_f32(1.0 + 7.0 / 1024.0);
+    let wblk = [
+        BlockQ8_0 {
+            d: f16::from_f32(1.0).to_le_bytes(),
+            qs: q0,
+        },
+        BlockQ8_0 {
+            d: d1.to_le_bytes(),
+            qs: q1,
+        },
+    ];
+    let w = Weights::new(QWeights::Q8_0(&wblk), 1, 64).unwrap();
+    let acc0 = (1.0f32 * dx).mul_add(127.0, 0.0);
+    let want = (d1.to_f32() * dx).mul_add(381.0, acc0);
+    let unfused = (d1.to_f32() * dx) * 381.0 + acc0;
+    assert_ne!(
+        want.to_bits(),
+        unfused.to_bits(),
+        "the case must tell fma from mul+add"
+    );
+    assert_eq!(want, 4.020_262_2);
+    for backend in [Backend::Scalar, Backend::Auto] {
+        assert_eq!(bits(&matmul(&x, 1, &w, backend, 1).unwrap()), bits(&[want]));
+    }
+}
+
+#[test]
+fn thread_count_and_m_do_not_change_results() {
+    let (m, n, k) = (64, 45, 352);
+    for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+        let wb = weights_bytes(format, n, k, 3);
+        let w = Weights::from_bytes(format, &wb, k).unwrap();
+        let x = generate_uniform(&[4; 32], 0, m * k).unwrap();
+        for backend in [Backend::Scalar, Backend::Auto] {
+            let one = matmul(&x, m, &w, backend, 1).unwrap();
+            for t in [2, 3, 5, 0] {
+                assert_eq!(
+                    bits(&matmul(&x, m, &w, backend, t).unwrap()),
+                    bits(&one),
+                    "threads {t}"
+                );
+            }
+            for row in [0, 1, 17, 63] {
+                let single = matmul(&x[row * k..(row + 1) * k], 1, &w, backend, 2).unwrap();
+                assert_eq!(
+                    bits(&single),
+                    bits(&one[row * n..(row + 1) * n]),
+                    "row {row}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_are_typed() {
+    let wb = weights_bytes(QuantFormat::Q8_0, 4, 64, 1);
+    let w = Weights::from_bytes(QuantFormat::Q8_0, &wb, 64).unwrap();
+    assert_eq!(w.n(), 4);
+    let x = vec![0.5f32; 128];
+    assert!(matches!(
+        matmul(&x, 3, &w, Backend::Scalar, 1),
+        Err(Error::ShapeMismatch(_))
+    ));
+    assert!(matches!(
+        matmul(&[], 0, &w, Backend::Scalar, 1),
+        Err(Error::ShapeMismatch(_))
+    ));
+    let mut bad = x.clone();
+    bad[70] = f32::NAN;
+    assert_eq!(
+        matmul(&bad, 2, &w, Backend::Scalar, 1),
+        Err(Error::NonFinite { index: 70 })
+    );
+    assert!(matches!(
+        matmul(&x, 2, &w, Backend::Cuda(0), 1),
+        Err(Error::BackendUnavailable(_))
+    ));
+    assert!(matches!(
+        Weights::from_bytes(QuantFormat::Q8_0, &wb[..100], 64),
+        Err(Error::ShapeMismatch(_))
+    ));
+    assert!(matches!(
+        Weights::from_bytes(QuantFormat::Q8_0, &wb, 48),
+        Err(Error::ShapeMismatch(_))
+    ));
+    assert!(matches!(
+        Weights::from_bytes(QuantFormat::Q4_0, &[], 32),
+        Err(Error::ShapeMismatch(_))
+    ));
+    assert!(matches!(
+        Weights::new(QWeights::Q8_0(&[]), 1, 32),
+        Err(Error::BufferLength {
+            expected: 34,
+            actual: 0
+        })
+    ));
+    assert!(matches!(
+        matmul_q8(&[], 1, &w, Backend::Scalar, 1),
+        Err(Error::ShapeMismatch(_))
+    ));
+    if !cpu::avx2_available() {
+        assert!(matches!(
+            matmul(&x, 2, &w, Backend::Avx2, 1),
+            Err(Error::BackendUnavailable(_))
+        ));
+    }
+}
