@@ -64,6 +64,21 @@ pub enum Error {
     /// feature); the CPU backends stay usable whatever it says.
     #[error("cuda: {0}")]
     Cuda(CudaError),
+    /// An attention head dimension this build has no kernel for (supported: 64 and 128).
+    #[error("unsupported attention head_dim {0} (supported: 64, 128)")]
+    UnsupportedHeadDim(usize),
+    /// Attention head counts that do not fit: both must be at least 1 and `n_kv_heads` must
+    /// divide `n_heads`.
+    #[error("bad attention head configuration: n_heads {n_heads}, n_kv_heads {n_kv_heads} (n_kv_heads must divide n_heads, both >= 1)")]
+    HeadConfig {
+        /// Query heads.
+        n_heads: usize,
+        /// Key/value heads.
+        n_kv_heads: usize,
+    },
+    /// An attention scale that is NaN or infinite.
+    #[error("attention scale must be finite")]
+    InvalidScale,
 }
 
 /// Why the CUDA backend could not do what was asked ([`Error::Cuda`]).
@@ -138,7 +153,6 @@ impl From<CudaError> for Error {
     }
 }
 
-
 impl Error {
     /// A stable machine-readable code for this error (bindings map on it).
     pub fn code(&self) -> &'static str {
@@ -154,6 +168,9 @@ impl Error {
             Error::WeightsDigest { .. } => "weights_digest",
             Error::Protocol(_) => "protocol",
             Error::Cuda(e) => e.code(),
+            Error::UnsupportedHeadDim(_) => "unsupported_head_dim",
+            Error::HeadConfig { .. } => "head_config",
+            Error::InvalidScale => "invalid_scale",
         }
     }
 }

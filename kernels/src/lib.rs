@@ -25,6 +25,7 @@
 //! Every operation takes a [`Backend`]. `Backend::Auto` picks the fastest CPU path found at run
 //! time; all CPU paths give identical bits, so the choice never changes a result.
 
+pub mod attention;
 pub mod cpu;
 /// The CUDA backend (feature `cuda`); without the feature the same types exist and every call
 /// returns [`Error::BackendUnavailable`].
@@ -41,6 +42,7 @@ pub mod philox;
 pub mod quant;
 pub mod tensor;
 
+pub use attention::{AttentionMode, AttentionParams, AttnInput, attention};
 pub use cpu::Isa;
 pub use error::{Error, Result};
 
