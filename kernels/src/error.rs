@@ -147,6 +147,13 @@ impl CudaError {
     }
 }
 
+impl From<mycel_protocol::Error> for Error {
+    /// Kept as `"<protocol code>: <message>"` so the protocol's stable code survives.
+    fn from(e: mycel_protocol::Error) -> Self {
+        Error::Protocol(format!("{}: {e}", e.code()))
+    }
+}
+
 impl From<CudaError> for Error {
     fn from(e: CudaError) -> Self {
         Error::Cuda(e)

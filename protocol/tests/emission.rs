@@ -71,6 +71,7 @@ fn product_matches_literal_port_on_random_inputs() {
         let shape = Shape {
             max_n: if seed % 10 == 0 { 64 } else { 12 },
             extremes: seed % 7 == 0,
+            conditioned: seed % 5 == 0,
         };
         let inp = input(seed, shape);
         let got = epoch(&inp);
@@ -98,4 +99,142 @@ fn product_matches_literal_port_on_random_inputs() {
         }
     }
     assert!(checked > 2900);
+}
+
+/// Largest absolute differences between the fixed-point product and the float64 re-derivation.
+#[derive(Debug, Default)]
+struct Errs {
+    stake: f64,
+    consensus: f64,
+    trust: f64,
+    incentive: f64,
+    dividends: f64,
+    bonds: f64,
+    norm_emission: f64,
+    rao_rel: f64,
+}
+
+fn q(x: i64) -> f64 {
+    x as f64 / 4_294_967_296.0
+}
+
+fn max_diff(a: &[i64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (q(*x) - y).abs())
+        .fold(0.0, f64::max)
+}
+
+fn compare_float(inp: &EpochInput, errs: &mut Errs) -> bool {
+    let fx = epoch(inp).unwrap();
+    let fl = emission_support::float::epoch(inp);
+    if let Some(why) = fl.ambiguous {
+        if std::env::var("FLOAT_DEBUG").is_ok() {
+            eprintln!("ambiguous: {why}");
+        }
+        return false;
+    }
+    assert_eq!(fx.new_validator_permit, fl.new_validator_permit);
+    errs.stake = errs
+        .stake
+        .max(max_diff(&fx.stake, &fl.stake))
+        .max(max_diff(&fx.active_stake, &fl.active_stake));
+    errs.consensus = errs.consensus.max(max_diff(&fx.consensus, &fl.consensus));
+    errs.trust = errs
+        .trust
+        .max(max_diff(&fx.validator_trust, &fl.validator_trust));
+    errs.incentive = errs.incentive.max(max_diff(&fx.incentive, &fl.incentive));
+    errs.dividends = errs.dividends.max(max_diff(&fx.dividends, &fl.dividends));
+    for (rx, rf) in fx.ema_bonds.iter().zip(&fl.ema_bonds) {
+        let mut cols: Vec<u16> = rx
+            .iter()
+            .map(|x| x.0)
+            .chain(rf.iter().map(|x| x.0))
+            .collect();
+        cols.sort_unstable();
+        cols.dedup();
+        for j in cols {
+            let a = rx.iter().find(|x| x.0 == j).map_or(0.0, |x| q(x.1));
+            let b = rf.iter().find(|x| x.0 == j).map_or(0.0, |x| x.1);
+            errs.bonds = errs.bonds.max((a - b).abs());
+        }
+    }
+    for (x, y) in [
+        (
+            &fx.normalized_server_emission,
+            &fl.normalized_server_emission,
+        ),
+        (
+            &fx.normalized_validator_emission,
+            &fl.normalized_validator_emission,
+        ),
+        (
+            &fx.normalized_combined_emission,
+            &fl.normalized_combined_emission,
+        ),
+    ] {
+        errs.norm_emission = errs.norm_emission.max(max_diff(x, y));
+    }
+    let e = inp.rao_emission as f64;
+    if e > 0.0 {
+        for (x, y) in [
+            (&fx.server_emission, &fl.server_emission),
+            (&fx.validator_emission, &fl.validator_emission),
+        ] {
+            for (a, b) in x.iter().zip(y) {
+                errs.rao_rel = errs.rao_rel.max((*a as f64 - b).abs() / e);
+            }
+        }
+    }
+    true
+}
+
+/// The float64 re-derivation agrees with the fixed-point epoch within the bound stated in
+/// spec/emission.md section 6 (absolute, on values in [0, 1]).
+#[test]
+fn float64_rederivation_agrees_within_bound() {
+    use emission_support::inputs::{Shape, input};
+    let mut errs = Errs::default();
+    let (mut compared, mut skipped) = (0, 0);
+    for seed in 0..2000u64 {
+        let inp = input(
+            seed ^ 0xF10A7,
+            Shape {
+                max_n: if seed % 10 == 0 { 80 } else { 16 },
+                extremes: false,
+                conditioned: true,
+            },
+        );
+        let before = format!("{errs:?}");
+        let ok = compare_float(&inp, &mut errs);
+        if std::env::var("FLOAT_DEBUG").is_ok() && before != format!("{errs:?}") {
+            eprintln!(
+                "seed {seed} n {} y3 {} la {} bp {} {errs:?}",
+                inp.n, inp.yuma3, inp.liquid_alpha, inp.bonds_penalty
+            );
+        }
+        if ok {
+            compared += 1;
+        } else {
+            skipped += 1;
+        }
+    }
+    eprintln!("compared {compared}, ambiguous {skipped}: {errs:?}");
+    assert!(compared >= 1900, "too many ambiguous inputs: {skipped}");
+    // 1e-6 on every normalised quantity; 1e-5 on EMA bonds (max-upscaling and liquid alpha
+    // amplify the Q32 rounding of small bond shares), checked as bonds/10 <= 1e-6.
+    const BOUND: f64 = 1e-6;
+    for (name, v) in [
+        ("stake", errs.stake),
+        ("consensus", errs.consensus),
+        ("validator_trust", errs.trust),
+        ("incentive", errs.incentive),
+        ("dividends", errs.dividends),
+        ("ema_bonds", errs.bonds / 10.0),
+        ("normalized emission", errs.norm_emission),
+        ("rao emission / E", errs.rao_rel),
+    ] {
+        assert!(v <= BOUND, "{name}: {v:e} > {BOUND:e}");
+    }
 }

@@ -35,9 +35,13 @@ pub struct Shape {
     pub max_n: u64,
     /// Allow stakes >= 2^63 (P1) and other chain-unreachable extremes.
     pub extremes: bool,
+    /// Well-conditioned values for float comparisons: non-zero stakes within one decade,
+    /// non-zero weights and bonds of at least 1000 (so every normalised share is far above one
+    /// Q32 unit).
+    pub conditioned: bool,
 }
 
-fn row(r: &mut Rng, n: usize, density: u64, cols: usize) -> Vec<(u16, u16)> {
+fn row(r: &mut Rng, n: usize, density: u64, cols: usize, conditioned: bool) -> Vec<(u16, u16)> {
     let mut uids: Vec<u16> = (0..cols as u16).filter(|_| r.chance(density)).collect();
     if r.chance(50) {
         // submission order: shuffle
@@ -51,6 +55,7 @@ fn row(r: &mut Rng, n: usize, density: u64, cols: usize) -> Vec<(u16, u16)> {
         .map(|j| {
             let v = match r.below(10) {
                 0 => 0,
+                _ if conditioned => 1000 + r.below(64536) as u16,
                 1 => 65535,
                 2 => 1,
                 _ => r.below(65536) as u16,
@@ -83,8 +88,10 @@ pub fn input(seed: u64, shape: Shape) -> EpochInput {
     let stake: Vec<u64> = (0..n)
         .map(|_| match r.below(12) {
             0 => 0,
+            _ if shape.conditioned => 1_000_000_000_000 + r.below(9_000_000_000_000),
             1 if shape.extremes => (1 << 63) + r.below(1 << 62),
-            2 => r.below(1_000),
+            2 if shape.extremes => r.below(1_000),
+            2 => 1_000_000_000 + r.below(1_000_000_000),
             _ => r.below(10_000_000_000_000),
         })
         .collect();
@@ -94,12 +101,18 @@ pub fn input(seed: u64, shape: Shape) -> EpochInput {
             .collect::<Vec<u64>>()
     });
     let permits: Vec<bool> = (0..n).map(|_| r.chance(70)).collect();
-    let weights: Vec<Vec<(u16, u16)>> = (0..n).map(|_| row(&mut r, n, density, n)).collect();
+    let weights: Vec<Vec<(u16, u16)>> = (0..n)
+        .map(|_| row(&mut r, n, density, n, shape.conditioned))
+        .collect();
     let bond_cols = if r.chance(20) { n + 3 } else { n };
-    let bonds: Vec<Vec<(u16, u16)>> = (0..n).map(|_| row(&mut r, n, density, bond_cols)).collect();
+    let bonds: Vec<Vec<(u16, u16)>> = (0..n)
+        .map(|_| row(&mut r, n, density, bond_cols, shape.conditioned))
+        .collect();
     let cr = r.chance(30);
     let yuma3 = r.chance(50);
-    let bma = if r.chance(80) {
+    let bma = if !shape.extremes && r.chance(20) {
+        r.below(1_000_001)
+    } else if r.chance(80) || !shape.extremes {
         r.pick(&[900_000u64, 975_000, 500_000, 0, 1_000_000])
     } else if yuma3 {
         r.below(3_000_000)

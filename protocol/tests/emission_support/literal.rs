@@ -2,7 +2,13 @@
 //! step after the chain's code in `substrate-fixed` types (no closed forms, no sparse
 //! shortcuts): the stake-weighted median by partition search, dense per-row EMAs, and liquid
 //! alpha's full 0..|c| merge sweep. Used only to cross-check the product on random inputs.
-#![allow(dead_code, clippy::nonminimal_bool, clippy::collapsible_if, clippy::type_complexity, clippy::needless_range_loop)]
+#![allow(
+    dead_code,
+    clippy::nonminimal_bool,
+    clippy::collapsible_if,
+    clippy::type_complexity,
+    clippy::needless_range_loop
+)]
 
 use mycel_protocol::emission::{ConsensusMode, EpochInput, EpochOutput};
 use substrate_fixed::types::{I32F32, I64F64, I96F32, U96F32};
