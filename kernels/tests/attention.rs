@@ -88,6 +88,7 @@ enum Dt {
 }
 
 /// Round the values to the dtype (so the f32 copy holds exactly what the dtype holds), and run.
+#[allow(clippy::too_many_arguments)]
 fn run_dt(
     p: &AttentionParams,
     dt: Dt,
@@ -279,20 +280,19 @@ fn non_finite_inputs_agree() {
     q[5] = f32::INFINITY;
     k[64 * 40 + 3] = f32::NAN;
     k[64 * 2] = f32::NEG_INFINITY;
-    for m in [AttentionMode::Verifiable] {
-        let s = run_dt(&p, Dt::F32, &q, &k, &v, m, Backend::Scalar, 1);
-        assert!(s.iter().any(|x| x.is_nan()));
-        assert!(
-            s.iter()
-                .filter(|x| x.is_nan())
-                .all(|x| x.to_bits() == CANONICAL_NAN_BITS)
+    let m = AttentionMode::Verifiable;
+    let s = run_dt(&p, Dt::F32, &q, &k, &v, m, Backend::Scalar, 1);
+    assert!(s.iter().any(|x| x.is_nan()));
+    assert!(
+        s.iter()
+            .filter(|x| x.is_nan())
+            .all(|x| x.to_bits() == CANONICAL_NAN_BITS)
+    );
+    if avx2() {
+        assert_eq!(
+            bits(&s),
+            bits(&run_dt(&p, Dt::F32, &q, &k, &v, m, Backend::Avx2, 2))
         );
-        if avx2() {
-            assert_eq!(
-                bits(&s),
-                bits(&run_dt(&p, Dt::F32, &q, &k, &v, m, Backend::Avx2, 2))
-            );
-        }
     }
 }
 
@@ -594,4 +594,101 @@ fn explicit_scale_changes_result() {
             .zip(&exact)
             .all(|(a, b)| (*a as f64 - b).abs() <= tol)
     );
+}
+
+/// Task execution: inputs come from the seed's Philox streams 1 (Q), 2 (K), 3 (V), rounded to
+/// the dtype; verifiable tasks give the same bits on every backend and thread count.
+#[test]
+fn task_inputs_and_execution() {
+    use mycel_kernels::attention::task::{TaskTensors, generate_inputs, run_task, task_params};
+    use mycel_kernels::philox::{
+        STREAM_ATTN_K, STREAM_ATTN_Q, STREAM_ATTN_V, StreamKey, u32_to_f32,
+    };
+    use mycel_protocol::task::{AttnDtype, AttnMode, KernelParams};
+
+    let seed = [7u8; 32];
+    for dtype in [AttnDtype::F32, AttnDtype::F16, AttnDtype::Bf16] {
+        let kp = KernelParams::Attention {
+            n_heads: 4,
+            n_kv_heads: 2,
+            q_len: 9,
+            kv_len: 77,
+            head_dim: 64,
+            causal: true,
+            dtype,
+            mode: AttnMode::Verifiable,
+        };
+        let (p, dt, mode) = task_params(&kp).unwrap();
+        assert_eq!(
+            (
+                p.n_heads,
+                p.n_kv_heads,
+                p.q_len,
+                p.kv_len,
+                p.head_dim,
+                p.causal
+            ),
+            (4, 2, 9, 77, 64, true)
+        );
+        assert_eq!((dt, mode), (dtype, AttentionMode::Verifiable));
+        // Element 4j + w of a stream is word w of Philox block j.
+        let first = |stream: u32, idx: u64| {
+            u32_to_f32(StreamKey::derive(&seed, stream).block(idx / 4)[(idx % 4) as usize])
+        };
+        let widened = |t: &TaskTensors| -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+            match t {
+                TaskTensors::F32(q, k, v) => (q.clone(), k.clone(), v.clone()),
+                TaskTensors::F16(q, k, v) => {
+                    let w = |x: &[half::f16]| x.iter().map(|y| y.to_f32()).collect();
+                    (w(q), w(k), w(v))
+                }
+                TaskTensors::Bf16(q, k, v) => {
+                    let w = |x: &[half::bf16]| x.iter().map(|y| y.to_f32()).collect();
+                    (w(q), w(k), w(v))
+                }
+            }
+        };
+        let t = generate_inputs(&p, dtype, &seed).unwrap();
+        let (q, k, v) = widened(&t);
+        assert_eq!(
+            (q.len(), k.len(), v.len()),
+            (4 * 9 * 64, 2 * 77 * 64, 2 * 77 * 64)
+        );
+        let dtr = match dtype {
+            AttnDtype::F32 => Dt::F32,
+            AttnDtype::F16 => Dt::F16,
+            _ => Dt::Bf16,
+        };
+        for (x, stream, idx) in [
+            (&q, STREAM_ATTN_Q, 5u64),
+            (&k, STREAM_ATTN_K, 1000),
+            (&v, STREAM_ATTN_V, 9855),
+        ] {
+            assert_eq!(
+                x[idx as usize].to_bits(),
+                round_to(dtr, &[first(stream, idx)])[0].to_bits()
+            );
+        }
+        let a = run_task(&kp, &seed, Backend::Scalar, 1).unwrap();
+        assert_eq!(
+            bits(&a),
+            bits(&run_dt(&p, dtr, &q, &k, &v, mode, Backend::Scalar, 1))
+        );
+        if avx2() {
+            assert_eq!(
+                bits(&a),
+                bits(&run_task(&kp, &seed, Backend::Avx2, 2).unwrap())
+            );
+        }
+        // A different seed gives different inputs.
+        assert_ne!(
+            bits(&a),
+            bits(&run_task(&kp, &[8u8; 32], Backend::Scalar, 1).unwrap())
+        );
+    }
+    let matmul = KernelParams::Matmul { m: 1, n: 32, k: 32 };
+    assert!(matches!(
+        run_task(&matmul, &seed, Backend::Scalar, 1),
+        Err(Error::UnsupportedKernel(_))
+    ));
 }

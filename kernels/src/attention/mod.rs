@@ -43,6 +43,7 @@
 mod avx2;
 mod exp;
 mod scalar;
+pub mod task;
 
 pub use exp::{EXP_COEFFS, EXP_FAST_COEFFS, LN2, LN2_HI, LN2_LO, LOG2E, exp_fast, exp_verifiable};
 
