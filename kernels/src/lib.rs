@@ -37,6 +37,7 @@ pub mod cuda;
 #[path = "no_cuda.rs"]
 pub mod cuda;
 pub mod error;
+pub mod exec;
 pub mod matmul;
 pub mod philox;
 pub mod quant;

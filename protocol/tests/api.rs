@@ -4,6 +4,8 @@
 mod commit;
 #[path = "api/common.rs"]
 mod common;
+#[path = "api/examples.rs"]
+mod examples;
 #[path = "api/props.rs"]
 mod props;
 #[path = "api/receipt.rs"]
