@@ -16,6 +16,8 @@ compile_error!(
 );
 
 use half::{bf16, f16};
+use mycel_protocol::commit::{TensorDtype, tensor_commitment};
+use mycel_protocol::ids::Digest;
 
 use crate::error::{Error, Result};
 use crate::quant::{BLOCK_LEN, BlockQ4_0, BlockQ8_0};
@@ -48,6 +50,17 @@ impl DType {
             DType::BF16 => "bf16",
             DType::Q8_0 => "q8_0",
             DType::Q4_0 => "q4_0",
+        }
+    }
+
+    /// The protocol's dtype code for tensor commitments.
+    pub const fn commit_dtype(self) -> TensorDtype {
+        match self {
+            DType::F32 => TensorDtype::F32,
+            DType::F16 => TensorDtype::F16,
+            DType::BF16 => TensorDtype::Bf16,
+            DType::Q8_0 => TensorDtype::Q8_0,
+            DType::Q4_0 => TensorDtype::Q4_0,
         }
     }
 
@@ -227,6 +240,12 @@ impl Tensor {
         self.data.as_bytes()
     }
 
+    /// The tensor commitment (spec/commitments.md, computed by `mycel-protocol`): SHA-256 over
+    /// the domain tag, the dtype code, the shape and the little-endian bytes.
+    pub fn commitment(&self) -> Result<Digest> {
+        self.view().commitment()
+    }
+
     /// A borrowed view of this tensor.
     pub fn view(&self) -> TensorView<'_> {
         TensorView {
@@ -282,6 +301,12 @@ impl<'a> TensorView<'a> {
     /// The little-endian bytes.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
+    }
+
+    /// The tensor commitment (see [`Tensor::commitment`]).
+    pub fn commitment(&self) -> Result<Digest> {
+        let shape: Vec<u64> = self.shape.iter().map(|&d| d as u64).collect();
+        tensor_commitment(self.dtype.commit_dtype(), &shape, self.bytes).map_err(Error::from)
     }
 
     /// The elements as f32 (zero copy); [`Error::DtypeMismatch`] for another dtype.

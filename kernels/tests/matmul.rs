@@ -1,5 +1,6 @@
 //! Integration tests for formats, Philox, matmul and task execution (one test binary).
 mod matmul {
+    mod exec;
     mod parity;
     mod philox;
     mod quant;

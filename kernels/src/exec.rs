@@ -1,0 +1,172 @@
+//! Executing a protocol [`TaskSpec`]: regenerate the inputs from the task's seed, run the
+//! kernel, and commit to the output (spec/kernels.md §5).
+//!
+//! * Matmul tasks (`MatmulQ8_0`, `MatmulQ4_0` with `KernelParams::Matmul { m, n, k }`): the
+//!   weights are the bare GGML blocks of an `[n, k]` matrix, row after row, and
+//!   `weights_digest` MUST equal their SHA-256 ([`weights_digest`]). The activations `A[m, k]`
+//!   are Philox stream [`STREAM_MATMUL_A`] of `input_seed`. The output is f32 `[m, n]`.
+//! * The output commitment is the protocol's tensor commitment of the output; the tile root is
+//!   the RFC 6962 Merkle root over its [`TILE_ROWS`] × [`TILE_COLS`] tiles ([`tile_root`]).
+//! * Weights for tests and simulations come from [`generate_weights`]: a seed expands to a
+//!   reproducible matrix, so a task can name generated weights by their digest.
+
+use mycel_protocol::commit::merkle_root;
+use mycel_protocol::ids::Digest;
+use mycel_protocol::task::{KernelId, KernelParams, TaskSpec};
+use sha2::{Digest as _, Sha256};
+
+use crate::Backend;
+use crate::error::{Error, Result};
+use crate::matmul::{Weights, matmul};
+use crate::philox::{STREAM_MATMUL_A, STREAM_WEIGHTS, generate_uniform};
+use crate::quant::{QuantFormat, quantize_q4_0, quantize_q8_0};
+use crate::tensor::Tensor;
+
+/// Rows of one output tile (the output viewed as 2-D: last dimension = columns).
+pub const TILE_ROWS: usize = 16;
+/// Columns of one output tile.
+pub const TILE_COLS: usize = 256;
+
+/// What executing a task produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskOutput {
+    /// The output tensor.
+    pub output: Tensor,
+    /// Its tensor commitment (what a receipt's output commitment holds).
+    pub commitment: Digest,
+    /// The Merkle root over its output tiles (what a receipt's tile root holds).
+    pub tile_root: Digest,
+}
+
+/// The weights digest: SHA-256 of the bare GGML block bytes (no header, no shape).
+pub fn weights_digest(weights: &[u8]) -> Digest {
+    Digest(Sha256::digest(weights).into())
+}
+
+/// The quantized weight format a kernel uses, if it has weights.
+pub fn weight_format(kernel: KernelId) -> Option<QuantFormat> {
+    match kernel {
+        KernelId::MatmulQ8_0 => Some(QuantFormat::Q8_0),
+        KernelId::MatmulQ4_0 => Some(QuantFormat::Q4_0),
+        _ => None,
+    }
+}
+
+/// Deterministic weights for tests and simulations: `n·k` values of Philox stream
+/// [`STREAM_WEIGHTS`] of `seed` (row-major `[n, k]`), quantized with the reference quantizer
+/// of `format`, returned as bare GGML block bytes. Their digest is [`weights_digest`].
+pub fn generate_weights(
+    seed: &[u8; 32],
+    format: QuantFormat,
+    n: usize,
+    k: usize,
+) -> Result<Vec<u8>> {
+    format.matrix_bytes(n, k)?;
+    let len = n
+        .checked_mul(k)
+        .ok_or(Error::SizeOverflow("generated weight count"))?;
+    let values = generate_uniform(seed, STREAM_WEIGHTS, len)?;
+    Ok(match format {
+        QuantFormat::Q8_0 => bytemuck::cast_slice(&quantize_q8_0(&values, k)?).to_vec(),
+        QuantFormat::Q4_0 => bytemuck::cast_slice(&quantize_q4_0(&values, k)?).to_vec(),
+    })
+}
+
+/// The output tile root of a tensor viewed as 2-D `[R, C]` (`C` = its last dimension, `R` the
+/// product of the others): tiles of [`TILE_ROWS`] × [`TILE_COLS`] elements, ordered row-major
+/// over the tile grid (edge tiles are smaller); leaf `t` is the tile's elements, row by row,
+/// as little-endian bytes. The root is `mycel-protocol`'s RFC 6962 Merkle root.
+pub fn tile_root(t: &Tensor) -> Result<Digest> {
+    let shape = t.shape();
+    let cols = shape.last().copied().unwrap_or(1);
+    let rows = shape.iter().rev().skip(1).product::<usize>();
+    let elem = t.as_bytes().len() / rows.saturating_mul(cols).max(1);
+    if t.dtype().is_quantized()
+        || rows.saturating_mul(cols).saturating_mul(elem) != t.as_bytes().len()
+    {
+        return Err(Error::DtypeMismatch {
+            expected: "f32, f16 or bf16",
+            actual: t.dtype().name(),
+        });
+    }
+    let bytes = t.as_bytes();
+    let mut leaves: Vec<Vec<u8>> = Vec::new();
+    for r0 in (0..rows).step_by(TILE_ROWS) {
+        for c0 in (0..cols).step_by(TILE_COLS) {
+            let (r1, c1) = ((r0 + TILE_ROWS).min(rows), (c0 + TILE_COLS).min(cols));
+            let mut leaf = Vec::with_capacity((r1 - r0) * (c1 - c0) * elem);
+            for r in r0..r1 {
+                leaf.extend_from_slice(
+                    bytes
+                        .get((r * cols + c0) * elem..(r * cols + c1) * elem)
+                        .unwrap_or_default(),
+                );
+            }
+            leaves.push(leaf);
+        }
+    }
+    Ok(merkle_root(leaves.iter()))
+}
+
+/// Execute `task` with the given weights (bare GGML blocks; `None` for kernels without
+/// weights) on `backend` with `threads` threads (`0` = all CPUs).
+///
+/// Errors: an invalid task ([`Error::Protocol`]), weights missing or of the wrong length
+/// ([`Error::ShapeMismatch`]), weights whose digest differs from the task's
+/// ([`Error::WeightsDigest`]), an unavailable backend, or a kernel this build cannot run
+/// ([`Error::UnsupportedKernel`]).
+pub fn execute(
+    task: &TaskSpec,
+    weights: Option<&[u8]>,
+    backend: Backend,
+    threads: usize,
+) -> Result<TaskOutput> {
+    task.validate()?;
+    let output = match (task.kernel, task.params) {
+        (KernelId::MatmulQ8_0 | KernelId::MatmulQ4_0, KernelParams::Matmul { m, n, k }) => {
+            let format = weight_format(task.kernel)
+                .ok_or_else(|| Error::UnsupportedKernel(format!("{:?}", task.kernel)))?;
+            let (m, n, k) = (m as usize, n as usize, k as usize);
+            let bytes = weights
+                .ok_or_else(|| Error::ShapeMismatch("a matmul task needs its weights".into()))?;
+            let expected = format.matrix_bytes(n, k)?;
+            if bytes.len() != expected {
+                return Err(Error::BufferLength {
+                    expected,
+                    actual: bytes.len(),
+                });
+            }
+            let digest = weights_digest(bytes);
+            if digest != task.weights_digest {
+                return Err(Error::WeightsDigest {
+                    expected: task.weights_digest.to_string(),
+                    actual: digest.to_string(),
+                });
+            }
+            let w = Weights::from_bytes(format, bytes, k)?;
+            let x = generate_uniform(
+                &task.input_seed,
+                STREAM_MATMUL_A,
+                m.checked_mul(k)
+                    .ok_or(Error::SizeOverflow("activation count"))?,
+            )?;
+            let y = matmul(&x, m, &w, backend, threads)?;
+            Tensor::from_f32(&[m, n], y)?
+        }
+        // Attention tasks are executed by the attention module (helper H5); until its task
+        // entry point exists this build reports them as unsupported rather than guessing.
+        (KernelId::Attention, _) => {
+            return Err(Error::UnsupportedKernel(
+                "attention task execution is not wired in this build".into(),
+            ));
+        }
+        (kernel, _) => return Err(Error::UnsupportedKernel(format!("{kernel:?}"))),
+    };
+    let commitment = output.commitment()?;
+    let tile_root = tile_root(&output)?;
+    Ok(TaskOutput {
+        output,
+        commitment,
+        tile_root,
+    })
+}
