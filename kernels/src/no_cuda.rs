@@ -32,6 +32,16 @@ pub fn available() -> bool {
     false
 }
 
+/// Always [`Error::BackendUnavailable`] in this build.
+pub fn matmul(
+    _ordinal: u32,
+    _x: &[f32],
+    _m: usize,
+    _w: &crate::matmul::Weights<'_>,
+) -> Result<Vec<f32>> {
+    unavailable()
+}
+
 /// A CUDA device handle; cannot exist in this build ([`CudaDevice::open`] always fails).
 #[derive(Debug, Clone)]
 pub struct CudaDevice {

@@ -45,7 +45,11 @@ fn every_source_compiles_for_sm90_without_warnings() {
             "{}: CUBIN is not an ELF image",
             src.name
         );
-        assert!(out.ptx.contains(".target sm_90"), "{}: PTX target", src.name);
+        assert!(
+            out.ptx.contains(".target sm_90"),
+            "{}: PTX target",
+            src.name
+        );
         for f in src.functions {
             assert!(
                 out.ptx.contains(&format!(".entry {f}(")),
@@ -69,7 +73,11 @@ fn runtime_options_forbid_contraction_and_fast_math() {
     assert!(opts.iter().any(|o| o == "--gpu-architecture=sm_90"));
     assert!(opts.iter().any(|o| o == "--prec-div=true"));
     assert!(opts.iter().any(|o| o == "--ftz=false"));
-    assert!(!opts.iter().any(|o| o.contains("fast-math") || o.contains("fast_math")));
+    assert!(
+        !opts
+            .iter()
+            .any(|o| o.contains("fast-math") || o.contains("fast_math"))
+    );
 }
 
 /// With --fmad=false, only explicit __fmaf_rn may produce an FMA. The quantizer and Philox

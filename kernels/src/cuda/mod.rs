@@ -316,11 +316,7 @@ impl CudaDevice {
     }
 
     fn module(&self, src: &KernelSource) -> Result<Arc<CudaModule>> {
-        let mut table = self
-            .inner
-            .modules
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut table = self.inner.modules.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = table.get(src.name) {
             return Ok(m.clone());
         }
@@ -355,7 +351,8 @@ impl CudaDevice {
     fn upload<T: DeviceRepr>(&self, data: &[T]) -> Result<CudaSlice<T>> {
         let bytes = core::mem::size_of_val(data);
         // SAFETY: the buffer is fully written by the copy right after, before any read.
-        let mut dst = unsafe { self.inner.stream.alloc::<T>(data.len()) }.map_err(alloc_err(bytes))?;
+        let mut dst =
+            unsafe { self.inner.stream.alloc::<T>(data.len()) }.map_err(alloc_err(bytes))?;
         self.inner
             .stream
             .memcpy_htod(data, &mut dst)
@@ -395,8 +392,8 @@ impl CudaDevice {
         let nblocks = n * (k / BLOCK_LEN);
         let (qs, ds): (Vec<u8>, Vec<u16>) = match format {
             QuantFormat::Q8_0 => {
-                let blocks: &[BlockQ8_0] = bytemuck::try_cast_slice(bytes)
-                    .map_err(|_| Error::BufferLength {
+                let blocks: &[BlockQ8_0] =
+                    bytemuck::try_cast_slice(bytes).map_err(|_| Error::BufferLength {
                         expected,
                         actual: bytes.len(),
                     })?;
@@ -409,8 +406,8 @@ impl CudaDevice {
                 (qs, ds)
             }
             QuantFormat::Q4_0 => {
-                let blocks: &[BlockQ4_0] = bytemuck::try_cast_slice(bytes)
-                    .map_err(|_| Error::BufferLength {
+                let blocks: &[BlockQ4_0] =
+                    bytemuck::try_cast_slice(bytes).map_err(|_| Error::BufferLength {
                         expected,
                         actual: bytes.len(),
                     })?;
@@ -515,8 +512,8 @@ impl CudaDevice {
         };
         let sk = StreamKey::derive(seed, stream);
         let blocks = (end - 1) / 4 - offset / 4 + 1;
-        let grid = u32::try_from(blocks.div_ceil(256))
-            .map_err(|_| Error::SizeOverflow("philox grid"))?;
+        let grid =
+            u32::try_from(blocks.div_ceil(256)).map_err(|_| Error::SizeOverflow("philox grid"))?;
         let f = self.function(&nvrtc::PHILOX, "mycel_philox_f32")?;
         let cfg = LaunchConfig {
             grid_dim: (grid, 1, 1),
@@ -635,10 +632,9 @@ impl CudaDevice {
                 a.k, w.k
             )));
         }
-        let len = a
-            .m
-            .checked_mul(w.n)
-            .ok_or(Error::SizeOverflow("output length"))?;
+        let len =
+            a.m.checked_mul(w.n)
+                .ok_or(Error::SizeOverflow("output length"))?;
         if out.len() != len {
             return Err(Error::BufferLength {
                 expected: len * 4,
@@ -685,7 +681,12 @@ impl CudaDevice {
         };
         let f = self.function(src, name)?;
         let mut launch = self.inner.stream.launch_builder(&f);
-        launch.arg(&w.wq).arg(&w.wd).arg(&a.xq).arg(&a.xd).arg(&mut out.buf);
+        launch
+            .arg(&w.wq)
+            .arg(&w.wd)
+            .arg(&a.xq)
+            .arg(&a.xd)
+            .arg(&mut out.buf);
         if !small {
             launch.arg(&m);
         }
@@ -699,10 +700,9 @@ impl CudaDevice {
 
     /// [`CudaDevice::matmul_into`] into a new output tensor.
     pub fn matmul(&self, w: &DeviceWeights, a: &DeviceActivations) -> Result<DeviceTensor> {
-        let len = a
-            .m
-            .checked_mul(w.n)
-            .ok_or(Error::SizeOverflow("output length"))?;
+        let len =
+            a.m.checked_mul(w.n)
+                .ok_or(Error::SizeOverflow("output length"))?;
         let mut out = DeviceTensor {
             ordinal: self.inner.ordinal,
             buf: self.alloc::<f32>(len)?,
@@ -730,4 +730,18 @@ impl CudaDevice {
         let out = self.matmul(w, &a)?;
         self.download_f32(&out)
     }
+}
+
+/// `Y = X · Wᵀ` on CUDA device `ordinal`, host in and host out: what
+/// `matmul::matmul(x, m, w, Backend::Cuda(ordinal), _)` runs. Uploads the weights for this one
+/// call; keep a [`DeviceWeights`] with [`CudaDevice::upload_weights`] to reuse them.
+pub fn matmul(
+    ordinal: u32,
+    x: &[f32],
+    m: usize,
+    w: &crate::matmul::Weights<'_>,
+) -> Result<Vec<f32>> {
+    let dev = CudaDevice::open(ordinal)?;
+    let dw = dev.upload_weights(w.format(), w.n(), w.k(), w.as_bytes())?;
+    dev.matmul_f32(&dw, x, m)
 }

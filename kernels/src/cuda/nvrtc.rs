@@ -8,7 +8,8 @@
 //! `scripts/cuda-check` compiles every source here for `sm_90` with these same options and
 //! fails on any error or warning.
 
-use std::ffi::{CString, c_char};
+use core::ffi::c_char;
+use std::ffi::CString;
 
 use cudarc::nvrtc::{result, sys};
 
@@ -121,11 +122,7 @@ fn nvrtc_err(call: &'static str, e: result::NvrtcError) -> crate::error::Error {
 }
 
 fn c_chars_to_string(v: &[c_char]) -> String {
-    let bytes: Vec<u8> = v
-        .iter()
-        .map(|&c| c as u8)
-        .take_while(|&b| b != 0)
-        .collect();
+    let bytes: Vec<u8> = v.iter().map(|&c| c as u8).take_while(|&b| b != 0).collect();
     String::from_utf8_lossy(&bytes).trim().to_owned()
 }
 

@@ -40,3 +40,9 @@ __device__ __forceinline__ i32 mycel_q4_lo(u32 v) {
 __device__ __forceinline__ i32 mycel_q4_hi(u32 v) {
     return (i32)__vsub4((v >> 4) & 0x0f0f0f0fu, 0x08080808u);
 }
+
+// The canonical NaN every backend writes for a NaN output (0x7FC00000; CUDA's own arithmetic
+// produces 0x7FFFFFFF). Only a weight scale that is an f16 infinity or NaN can lead here.
+__device__ __forceinline__ float mycel_canonical_nan(float v) {
+    return (v != v) ? __int_as_float(0x7fc00000) : v;
+}

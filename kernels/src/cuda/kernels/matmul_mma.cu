@@ -174,10 +174,10 @@ __device__ __forceinline__ void mycel_matmul(const u8* __restrict__ wq,
         for (int j = 0; j < 4; ++j) {
             const u32 r = m0 + wm + i * 16 + g;
             const u32 c = n0 + wn + j * 8 + 2 * t;
-            if (r < m_rows && c < n_rows) out[(u64)r * n_rows + c] = acc[i][j][0];
-            if (r < m_rows && c + 1 < n_rows) out[(u64)r * n_rows + c + 1] = acc[i][j][1];
-            if (r + 8 < m_rows && c < n_rows) out[(u64)(r + 8) * n_rows + c] = acc[i][j][2];
-            if (r + 8 < m_rows && c + 1 < n_rows) out[(u64)(r + 8) * n_rows + c + 1] = acc[i][j][3];
+            if (r < m_rows && c < n_rows) out[(u64)r * n_rows + c] = mycel_canonical_nan(acc[i][j][0]);
+            if (r < m_rows && c + 1 < n_rows) out[(u64)r * n_rows + c + 1] = mycel_canonical_nan(acc[i][j][1]);
+            if (r + 8 < m_rows && c < n_rows) out[(u64)(r + 8) * n_rows + c] = mycel_canonical_nan(acc[i][j][2]);
+            if (r + 8 < m_rows && c + 1 < n_rows) out[(u64)(r + 8) * n_rows + c + 1] = mycel_canonical_nan(acc[i][j][3]);
         }
     }
 }

@@ -122,7 +122,7 @@ __device__ __forceinline__ void mycel_matvec(const u8* __restrict__ wq,
     }
 
     if (tid < MV_ROWS && row0 + tid < n_rows) {
-        out[(u64)m * n_rows + row0 + tid] = acc;
+        out[(u64)m * n_rows + row0 + tid] = mycel_canonical_nan(acc);
     }
 }
 
