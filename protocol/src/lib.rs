@@ -25,6 +25,7 @@ pub mod emission;
 pub mod error;
 pub mod ids;
 pub mod receipt;
+pub mod scoring;
 pub mod sign;
 pub mod task;
 pub mod wire;

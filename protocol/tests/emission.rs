@@ -238,3 +238,188 @@ fn float64_rederivation_agrees_within_bound() {
         assert!(v <= BOUND, "{name}: {v:e} > {BOUND:e}");
     }
 }
+
+mod properties {
+    use super::emission_support::inputs::{Rng, Shape, input};
+    use mycel_protocol::emission::fixed::{ONE, normalize, ratio_u16};
+    use mycel_protocol::emission::{EpochInput, epoch};
+    use proptest::prelude::*;
+
+    fn realistic(seed: u64) -> EpochInput {
+        input(
+            seed,
+            Shape {
+                max_n: 24,
+                extremes: false,
+                conditioned: seed % 2 == 0,
+            },
+        )
+    }
+
+    fn sum(v: &[i64]) -> i128 {
+        v.iter().map(|&x| i128::from(x)).sum()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Σ incentive and Σ dividends are 0 or within n units (Q32) below 1 (spec section 6).
+        #[test]
+        fn incentive_and_dividends_are_normalised(seed in any::<u64>()) {
+            let inp = realistic(seed);
+            let out = epoch(&inp).unwrap();
+            let n = i128::from(inp.n);
+            for v in [&out.incentive, &out.dividends] {
+                let s = sum(v);
+                prop_assert!(s == 0 || (i128::from(ONE) - n <= s && s <= i128::from(ONE)), "sum {s}");
+            }
+        }
+
+        /// Σ server + Σ validator ≤ E, and the dust lost is at most 2n rao plus 2n/2^32 of E.
+        #[test]
+        fn emission_is_conserved_within_rounding(seed in any::<u64>()) {
+            let inp = realistic(seed);
+            let out = epoch(&inp).unwrap();
+            let e = i128::from(inp.rao_emission);
+            let paid: i128 = out.server_emission.iter().chain(&out.validator_emission).map(|&x| i128::from(x)).sum();
+            prop_assert!(paid <= e, "paid {paid} > E {e}");
+            if sum(&out.stake) != 0 {
+                let n = i128::from(inp.n);
+                let bound = 2 * n + (2 * n * e + (1 << 32) - 1) / (1 << 32);
+                prop_assert!(e - paid <= bound, "deficit {} > {bound}", e - paid);
+            }
+        }
+
+        /// A coalition holding less than κ of the validator stake cannot lift any miner's
+        /// consensus above the highest weight an honest validator gives it, whatever it submits.
+        #[test]
+        fn minority_coalition_cannot_lift_consensus(seed in any::<u64>(), attack in any::<u64>()) {
+            let mut inp = realistic(seed);
+            let n = inp.n as usize;
+            let before = epoch(&inp).unwrap();
+            let v: Vec<usize> = (0..n).filter(|&i| before.active_stake[i] > 0).collect();
+            let mut sigma: Vec<i64> = v.iter().map(|&i| before.active_stake[i]).collect();
+            normalize(&mut sigma);
+            let kappa = ratio_u16(inp.kappa);
+            let mut r = Rng(attack);
+            let mut coalition = vec![false; n];
+            let mut mass = 0i64;
+            for (k, &i) in v.iter().enumerate() {
+                if r.chance(50) && mass + sigma[k] < kappa {
+                    mass += sigma[k];
+                    coalition[i] = true;
+                }
+            }
+            // The coalition puts full weight on a random set of miners (excluding itself).
+            for i in (0..n).filter(|&i| coalition[i]) {
+                inp.weights[i] = (0..n as u16)
+                    .filter(|&j| j as usize != i && r.chance(40))
+                    .map(|j| (j, 65535))
+                    .collect();
+            }
+            let after = epoch(&inp).unwrap();
+            for j in 0..n {
+                let honest_max = v
+                    .iter()
+                    .filter(|&&i| !coalition[i])
+                    .map(|&i| after.weights[i].iter().find(|x| x.0 as usize == j).map_or(0, |x| x.1))
+                    .max()
+                    .unwrap_or(0);
+                prop_assert!(after.consensus[j] <= honest_max.max(0) || v.iter().all(|&i| coalition[i]),
+                    "column {j}: consensus {} > honest max {honest_max}", after.consensus[j]);
+            }
+        }
+
+        /// Two validators with the same stake, activity, rows and bonds get the same dividends.
+        #[test]
+        fn identical_validators_get_identical_dividends(seed in any::<u64>()) {
+            let mut inp = realistic(seed);
+            let n = inp.n as usize;
+            prop_assume!(n >= 4);
+            let (u, w) = (0usize, n - 1);
+            for (dst, src) in [(w, u)] {
+                inp.stake[dst] = inp.stake[src];
+                if let Some(t) = inp.tao_stake.as_mut() { t[dst] = t[src]; }
+                inp.last_update[dst] = inp.last_update[src];
+                inp.validator_permit[dst] = inp.validator_permit[src];
+                if let Some(c) = inp.commit_blocks.as_mut() { c[dst] = c[src]; }
+                let strip = |row: &Vec<(u16, u16)>| -> Vec<(u16, u16)> {
+                    row.iter().copied().filter(|&(j, _)| j as usize != u && j as usize != w).collect()
+                };
+                inp.weights[src] = strip(&inp.weights[src]);
+                inp.weights[dst] = inp.weights[src].clone();
+                inp.bonds[src] = strip(&inp.bonds[src]);
+                inp.bonds[dst] = inp.bonds[src].clone();
+            }
+            if inp.owner_uid.is_some_and(|o| o as usize == u || o as usize == w) {
+                inp.owner_uid = None;
+            }
+            let out = epoch(&inp).unwrap();
+            prop_assert_eq!(out.dividends[u], out.dividends[w]);
+            prop_assert_eq!(out.validator_emission[u], out.validator_emission[w]);
+            prop_assert_eq!(out.validator_trust[u], out.validator_trust[w]);
+        }
+
+        /// Relabelling uids (with rows kept in ascending order) permutes every output.
+        #[test]
+        fn relabelling_permutes_outputs(seed in any::<u64>(), perm_seed in any::<u64>()) {
+            let mut inp = realistic(seed);
+            let n = inp.n as usize;
+            for row in inp.weights.iter_mut().chain(inp.bonds.iter_mut()) {
+                row.sort_unstable_by_key(|x| x.0);
+            }
+            if inp.previous_consensus.as_ref().is_some_and(|p| p.len() != n) {
+                inp.previous_consensus = None;
+            }
+            // Tied non-zero stakes make the permit cut depend on uid order: keep them distinct.
+            let mut st = inp.stake.clone();
+            st.sort_unstable();
+            prop_assume!(st.windows(2).all(|w| w[0] == 0 || w[0] != w[1]) && inp.tao_stake.is_none());
+            let mut r = Rng(perm_seed);
+            let mut p: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                let k = r.below(i as u64 + 1) as usize;
+                p.swap(i, k);
+            }
+            // New uid p[i] holds old uid i.
+            let map = |j: u16| if (j as usize) < n { p[j as usize] as u16 } else { j };
+            let permute = |v: &Vec<u64>| { let mut o = v.clone(); for i in 0..n { o[p[i]] = v[i]; } o };
+            let mut q = inp.clone();
+            q.last_update = permute(&inp.last_update);
+            q.block_at_registration = permute(&inp.block_at_registration);
+            q.stake = permute(&inp.stake);
+            for i in 0..n {
+                q.validator_permit[p[i]] = inp.validator_permit[i];
+                let remap = |row: &Vec<(u16, u16)>| {
+                    let mut r: Vec<(u16, u16)> = row.iter().map(|&(j, x)| (map(j), x)).collect();
+                    r.sort_unstable_by_key(|x| x.0);
+                    r
+                };
+                q.weights[p[i]] = remap(&inp.weights[i]);
+                q.bonds[p[i]] = remap(&inp.bonds[i]);
+                if let (Some(c), Some(orig)) = (q.commit_blocks.as_mut(), inp.commit_blocks.as_ref()) {
+                    c[p[i]] = orig[i];
+                }
+                if let (Some(c), Some(orig)) = (q.previous_consensus.as_mut(), inp.previous_consensus.as_ref()) {
+                    c[p[i]] = orig[i];
+                }
+            }
+            q.owner_uid = inp.owner_uid.map(map);
+            let a = epoch(&inp).unwrap();
+            let b = epoch(&q).unwrap();
+            let sorted = |row: &Vec<(u16, i64)>| { let mut r = row.clone(); r.sort_unstable(); r };
+            for i in 0..n {
+                let k = p[i];
+                prop_assert_eq!(a.consensus[i], b.consensus[k]);
+                prop_assert_eq!(a.incentive[i], b.incentive[k]);
+                prop_assert_eq!(a.dividends[i], b.dividends[k]);
+                prop_assert_eq!(a.validator_trust[i], b.validator_trust[k]);
+                prop_assert_eq!(a.server_emission[i], b.server_emission[k]);
+                prop_assert_eq!(a.validator_emission[i], b.validator_emission[k]);
+                prop_assert_eq!(a.new_validator_permit[i], b.new_validator_permit[k]);
+                let ra: Vec<(u16, i64)> = sorted(&a.ema_bonds[i].iter().map(|&(j, x)| (map(j), x)).collect());
+                prop_assert_eq!(ra, sorted(&b.ema_bonds[k]));
+            }
+        }
+    }
+}
