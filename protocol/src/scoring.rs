@@ -232,11 +232,7 @@ impl ScoreEma {
         let mut shares: Vec<(u16, i64)> = scores
             .iter()
             .map(|&(uid, s)| {
-                let x = if total == 0 {
-                    0
-                } else {
-                    (u128::from(s) << 32) / total
-                };
+                let x = (u128::from(s) << 32).checked_div(total).unwrap_or(0);
                 (uid, i64::try_from(x).unwrap_or(ONE))
             })
             .collect();
