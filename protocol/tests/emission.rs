@@ -4,7 +4,10 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::needless_range_loop,
+    clippy::single_element_loop,
+    clippy::manual_is_multiple_of
 )]
 
 mod emission_support;
