@@ -153,12 +153,20 @@ pub fn execute(
             let y = matmul(&x, m, &w, backend, threads)?;
             Tensor::from_f32(&[m, n], y)?
         }
-        // Attention tasks are executed by the attention module (helper H5); until its task
-        // entry point exists this build reports them as unsupported rather than guessing.
-        (KernelId::Attention, _) => {
-            return Err(Error::UnsupportedKernel(
-                "attention task execution is not wired in this build".into(),
-            ));
+        // Attention: Q, K, V from Philox streams 1-3 of the seed, in the task's dtype and mode
+        // (spec/kernels.md "Attention", "Task inputs"); no weights.
+        (
+            KernelId::Attention,
+            KernelParams::Attention {
+                n_heads,
+                q_len,
+                head_dim,
+                ..
+            },
+        ) => {
+            let y =
+                crate::attention::task::run_task(&task.params, &task.input_seed, backend, threads)?;
+            Tensor::from_f32(&[n_heads as usize, q_len as usize, head_dim as usize], y)?
         }
         (kernel, _) => return Err(Error::UnsupportedKernel(format!("{kernel:?}"))),
     };

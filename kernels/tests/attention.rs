@@ -692,3 +692,52 @@ fn task_inputs_and_execution() {
         Err(Error::UnsupportedKernel(_))
     ));
 }
+
+/// `exec::execute` runs attention tasks: the output commitment is the same on every backend
+/// and thread count in verifiable mode, and the tensor is the attention module's output.
+#[test]
+fn execute_attention_task() {
+    use mycel_kernels::attention::task::run_task;
+    use mycel_kernels::exec::execute;
+    use mycel_protocol::ids::{Digest, Epoch, NetworkId, SubnetId};
+    use mycel_protocol::task::{
+        AttnDtype, AttnMode, KERNEL_VERSION, KernelId, KernelParams, TaskSpec,
+    };
+
+    for (dtype, causal) in [
+        (AttnDtype::F32, true),
+        (AttnDtype::Bf16, false),
+        (AttnDtype::F16, true),
+    ] {
+        let params = KernelParams::Attention {
+            n_heads: 8,
+            n_kv_heads: 2,
+            q_len: 1,
+            kv_len: 200,
+            head_dim: 128,
+            causal,
+            dtype,
+            mode: AttnMode::Verifiable,
+        };
+        let task = TaskSpec {
+            network: NetworkId([1; 32]),
+            subnet: SubnetId(2),
+            epoch: Epoch(3),
+            kernel: KernelId::Attention,
+            kernel_version: KERNEL_VERSION,
+            params,
+            weights_digest: Digest([0; 32]),
+            input_seed: [9; 32],
+        };
+        let a = execute(&task, None, Backend::Scalar, 1).unwrap();
+        assert_eq!(a.output.shape(), &[8, 1, 128]);
+        let direct = run_task(&params, &task.input_seed, Backend::Scalar, 1).unwrap();
+        let bytes: Vec<u8> = direct.iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(a.output.as_bytes(), &bytes[..]);
+        if avx2() {
+            let b = execute(&task, None, Backend::Avx2, 2).unwrap();
+            assert_eq!(a.commitment, b.commitment);
+            assert_eq!(a.tile_root, b.tile_root);
+        }
+    }
+}
