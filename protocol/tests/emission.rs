@@ -426,3 +426,115 @@ mod properties {
         }
     }
 }
+
+mod worked_examples {
+    //! The worked examples of spec/emission.md section 5, whose numbers were computed there by
+    //! hand (integer arithmetic, rule by rule), independently of this crate.
+    use mycel_protocol::emission::{ConsensusMode, EpochInput, epoch};
+
+    fn base(n: usize) -> EpochInput {
+        EpochInput {
+            n: n as u16,
+            current_block: 1000,
+            tempo: 360,
+            activity_cutoff: 5000,
+            last_mechanism_step_block: 0,
+            last_update: vec![999; n],
+            block_at_registration: vec![0; n],
+            stake: vec![0; n],
+            tao_stake: None,
+            tao_weight: 0,
+            stake_threshold: 0,
+            owner_uid: None,
+            validator_permit: vec![false; n],
+            max_allowed_validators: 64,
+            weights: vec![vec![]; n],
+            bonds: vec![vec![]; n],
+            commit_reveal_enabled: false,
+            commit_blocks: None,
+            kappa: 32767,
+            bonds_penalty: 65535,
+            bonds_moving_average: 900_000,
+            yuma3: false,
+            liquid_alpha: false,
+            alpha_low: 45875,
+            alpha_high: 58982,
+            alpha_sigmoid_steepness: 1000,
+            liquid_alpha_consensus_mode: ConsensusMode::Current,
+            previous_consensus: None,
+            rao_emission: 1_000_000_000,
+        }
+    }
+
+    /// Example A: a consensus decided by a stake mass exactly equal to κ (P8, the `≥`).
+    #[test]
+    fn example_a_kappa_tie_yuma2() {
+        let mut inp = base(4);
+        inp.stake = vec![2_147_450_879, 2_147_516_417, 0, 0];
+        inp.validator_permit = vec![true, true, false, false];
+        inp.weights = vec![vec![(2, 3), (3, 1)], vec![(2, 1), (3, 3)], vec![], vec![]];
+        let out = epoch(&inp).unwrap();
+        assert_eq!(out.stake, vec![2_147_450_879, 2_147_516_417, 0, 0]);
+        assert_eq!(out.active_stake, vec![2_147_450_879, 2_147_516_417, 0, 0]);
+        assert_eq!(out.weights[0], vec![(2, 3_221_225_472), (3, 1_073_741_824)]);
+        assert_eq!(out.consensus, vec![0, 0, 3_221_225_472, 3_221_225_472]);
+        assert_eq!(out.validator_trust, vec![1 << 32, 1 << 32, 0, 0]);
+        assert_eq!(out.ranks, vec![0, 0, 2_147_467_263, 2_147_500_031]);
+        assert_eq!(out.incentive, vec![0, 0, 2_147_467_263, 2_147_500_032]);
+        assert_eq!(out.dividends, vec![2_147_450_875, 2_147_516_420, 0, 0]);
+        assert_eq!(
+            out.normalized_server_emission,
+            vec![0, 0, 1_073_733_631, 1_073_750_016]
+        );
+        assert_eq!(
+            out.normalized_validator_emission,
+            vec![1_073_725_437, 1_073_758_210, 0, 0]
+        );
+        assert_eq!(out.server_emission, vec![0, 0, 249_998_092, 250_001_907]);
+        assert_eq!(out.validator_emission, vec![249_996_184, 250_003_815, 0, 0]);
+        assert_eq!(
+            out.new_bonds,
+            vec![
+                vec![(2, 65535), (3, 21844)],
+                vec![(2, 21845), (3, 65535)],
+                vec![],
+                vec![]
+            ]
+        );
+        assert_eq!(out.consensus_u16, vec![0, 0, 49151, 49151]);
+        assert_eq!(out.incentive_u16, vec![0, 0, 32767, 32767]);
+        assert_eq!(out.dividends_u16, vec![32766, 32768, 0, 0]);
+    }
+
+    fn example_b_input() -> EpochInput {
+        let mut inp = base(3);
+        inp.stake = vec![1_000_000_000_000, 0, 0];
+        inp.validator_permit = vec![true, false, false];
+        inp.weights = vec![vec![(1, 65535)], vec![], vec![]];
+        inp.bonds = vec![vec![(1, 30000), (2, 40000)], vec![], vec![]];
+        inp.yuma3 = true;
+        inp
+    }
+
+    /// Example B: Yuma3 with liquid alpha; the bond to miner 2, absent from the weights, is
+    /// dropped, not decayed (P5).
+    #[test]
+    fn example_b_liquid_alpha_drops_absent_bonds() {
+        let mut inp = example_b_input();
+        inp.liquid_alpha = true;
+        let out = epoch(&inp).unwrap();
+        assert_eq!(out.consensus, vec![0, 1 << 32, 0]);
+        assert_eq!(out.ema_bonds[0], vec![(1, 3_599_445_213)]);
+        assert_eq!(out.new_bonds[0], vec![(1, 54922)]);
+    }
+
+    /// Example C: Yuma3 with a fixed alpha of 0 keeps every bond, and each loses one u16 unit
+    /// in the round trip (P3).
+    #[test]
+    fn example_c_u16_round_trip_drifts_down() {
+        let mut inp = example_b_input();
+        inp.bonds_moving_average = 1_000_000;
+        let out = epoch(&inp).unwrap();
+        assert_eq!(out.new_bonds[0], vec![(1, 29999), (2, 39999)]);
+    }
+}

@@ -239,3 +239,30 @@ fn scores_to_weights_end_to_end() {
         vec![(1, 21845), (4, 65535)]
     );
 }
+
+/// The hex block in spec/scoring.md is the value this implementation computes.
+#[test]
+fn spec_hex_block_matches() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/scoring.md"))
+        .unwrap();
+    let after = spec
+        .split("<!-- example: weights-commitment -->")
+        .nth(1)
+        .expect("marker in spec/scoring.md");
+    let block: String = after
+        .split("```")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    let h = weights_commitment(
+        &hotkey(),
+        SubnetId(7),
+        Epoch(42),
+        &[(5, 65535), (2, 100), (9, 0)],
+        &[0xAB; 32],
+    )
+    .unwrap();
+    assert_eq!(block, hex::encode(h));
+}
