@@ -5,6 +5,7 @@
 // every float operation whose rounding matters is written with an explicit round-to-nearest
 // intrinsic (__fmul_rn, __fadd_rn, __fdiv_rn, __fmaf_rn). No headers are included: NVRTC
 // needs none for what follows, so the sources compile the same with any CUDA 13 NVRTC.
+// MYCEL_EMU is defined only by the host emulator (src/cuda/emu/emu.h), never by NVRTC.
 
 typedef unsigned int u32;
 typedef int i32;
@@ -18,16 +19,24 @@ typedef unsigned long long u64;
 
 // IEEE binary16 bits -> f32 (exact).
 __device__ __forceinline__ float mycel_f16_to_f32(u16 h) {
+#ifdef MYCEL_EMU
+    return emu_f16_to_f32(h);
+#else
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
     return f;
+#endif
 }
 
 // f32 -> IEEE binary16 bits, round to nearest even (the same as half::f16::from_f32).
 __device__ __forceinline__ u16 mycel_f32_to_f16(float f) {
+#ifdef MYCEL_EMU
+    return emu_f32_to_f16(f);
+#else
     u16 h;
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
     return h;
+#endif
 }
 
 // Q4_0 nibbles to signed bytes: the low nibbles of 4 packed bytes are elements j..j+3 (GGML

@@ -28,12 +28,16 @@
 #define MM_THREADS 128
 
 __device__ __forceinline__ void mycel_mma_s8(i32 (&c)[4], const i32 (&a)[4], const i32 (&b)[2]) {
+#ifdef MYCEL_EMU
+    emu_mma_s8(c, a, b);
+#else
     asm volatile(
         "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 "
         "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};\n"
         : "=r"(c[0]), "=r"(c[1]), "=r"(c[2]), "=r"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]),
           "r"(0), "r"(0), "r"(0), "r"(0));
+#endif
 }
 
 template <bool Q4>

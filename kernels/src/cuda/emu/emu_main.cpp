@@ -1,0 +1,98 @@
+// Host driver for the emulated kernels: reads one request on stdin, runs the real .cu kernels
+// (compiled for the host through emu.h) with the same launch shapes as src/cuda/mod.rs, and
+// writes the result on stdout. Used by kernels/tests/cuda_emu.rs; keep the launch logic in
+// step with CudaDevice::{generate_uniform, quantize_q8_0_into, matmul_into, upload_weights}.
+//
+// Request (little-endian):
+//   u32 op = 0 (matmul): u32 format (0 = Q8_0, 1 = Q4_0), u32 m, u32 n, u32 k,
+//            GGML weight blocks (n*k/32 blocks), f32 x[m*k]
+//     reply: GGML Q8_0 blocks of the quantized activations (m*k/32 * 34 bytes), f32 out[m*n]
+//   u32 op = 1 (philox): u64 offset, u64 len, u32 k0, k1, hi0, hi1
+//     reply: f32 out[len]
+#include "emu.h"
+#include <cstdio>
+#include <cstdlib>
+
+#include "../kernels/common.cuh"
+#include "../kernels/quantize.cu"
+#include "../kernels/matvec.cu"
+#include "../kernels/matmul_mma.cu"
+#include "../kernels/philox.cu"
+
+static const unsigned MATVEC_MAX_M = 8;  // = cuda::MATVEC_MAX_M
+
+template <class T> static T rd() {
+    T v;
+    if (std::fread(&v, sizeof v, 1, stdin) != 1) { std::fprintf(stderr, "short request\n"); std::exit(2); }
+    return v;
+}
+static void rd_bytes(void* p, size_t n) {
+    if (n && std::fread(p, 1, n, stdin) != n) { std::fprintf(stderr, "short request\n"); std::exit(2); }
+}
+static void wr(const void* p, size_t n) { std::fwrite(p, 1, n, stdout); }
+
+// 16-byte aligned storage
+template <class T> struct Buf {
+    std::vector<uint4> raw;
+    size_t n;
+    explicit Buf(size_t count) : raw((count * sizeof(T) + 15) / 16 + 1), n(count) {}
+    T* p() { return reinterpret_cast<T*>(raw.data()); }
+};
+
+int main() {
+    unsigned op = rd<unsigned>();
+    if (op == 1) {
+        u64 offset = rd<u64>(), len = rd<u64>();
+        u32 k0 = rd<u32>(), k1 = rd<u32>(), hi0 = rd<u32>(), hi1 = rd<u32>();
+        Buf<float> out(len);
+        u64 end = offset + len;
+        u64 blocks = (end - 1) / 4 - offset / 4 + 1;
+        emu_launch({(unsigned)((blocks + 255) / 256), 1, 1}, 256,
+                   [&] { mycel_philox_f32(out.p(), offset, len, k0, k1, hi0, hi1); });
+        wr(out.p(), len * 4);
+        return 0;
+    }
+    unsigned fmt = rd<unsigned>(), m = rd<unsigned>(), n = rd<unsigned>(), k = rd<unsigned>();
+    unsigned nb = k / 32;
+    size_t bb = fmt == 0 ? 34 : 18;
+    std::vector<uint8_t> ggml((size_t)n * nb * bb);
+    rd_bytes(ggml.data(), ggml.size());
+    Buf<float> x((size_t)m * k);
+    rd_bytes(x.p(), (size_t)m * k * 4);
+
+    // upload_weights: split GGML blocks into values and binary16 scales
+    size_t qbytes = fmt == 0 ? 32 : 16;
+    Buf<u8> wq((size_t)n * nb * qbytes);
+    Buf<u16> wd((size_t)n * nb);
+    for (size_t b = 0; b < (size_t)n * nb; ++b) {
+        const uint8_t* blk = &ggml[b * bb];
+        wd.p()[b] = (u16)(blk[0] | (blk[1] << 8));
+        std::memcpy(wq.p() + b * qbytes, blk + 2, qbytes);
+    }
+    // quantize_q8_0_into
+    Buf<i8> xq((size_t)m * k);
+    Buf<u16> xd((size_t)m * nb);
+    u32 nblocks = m * nb;
+    emu_launch({(nblocks + 7) / 8, 1, 1}, 256,
+               [&] { mycel_quantize_q8_0(x.p(), xq.p(), xd.p(), nblocks); });
+    // matmul_into
+    Buf<float> out((size_t)m * n);
+    for (size_t i = 0; i < (size_t)m * n; ++i) out.p()[i] = -12345.0f;  // poison
+    if (m <= MATVEC_MAX_M) {
+        emu_launch({(n + 31) / 32, m, 1}, 256, [&] {
+            if (fmt == 0) mycel_matvec_q8_0(wq.p(), wd.p(), xq.p(), xd.p(), out.p(), n, k);
+            else mycel_matvec_q4_0(wq.p(), wd.p(), xq.p(), xd.p(), out.p(), n, k);
+        });
+    } else {
+        emu_launch({(n + 63) / 64, (m + 63) / 64, 1}, 128, [&] {
+            if (fmt == 0) mycel_matmul_q8_0(wq.p(), wd.p(), xq.p(), xd.p(), out.p(), m, n, k);
+            else mycel_matmul_q4_0(wq.p(), wd.p(), xq.p(), xd.p(), out.p(), m, n, k);
+        });
+    }
+    for (size_t b = 0; b < (size_t)m * nb; ++b) {
+        wr(&xd.p()[b], 2);
+        wr(xq.p() + b * 32, 32);
+    }
+    wr(out.p(), (size_t)m * n * 4);
+    return 0;
+}
