@@ -6,6 +6,8 @@
 use std::process::ExitCode;
 
 mod epoch;
+mod kernel;
+mod task;
 
 use clap::{Parser, Subcommand};
 
@@ -25,11 +27,17 @@ struct Cli {
 enum Command {
     /// Run one Yuma epoch on a JSON input (spec/emission.md).
     Epoch(epoch::EpochArgs),
+    /// Run the work kernels on files: quantize, dequantize, matmul (spec/kernels.md).
+    Kernel(kernel::KernelArgs),
+    /// Execute a TaskSpec and print its output commitment (spec/kernels.md §5).
+    Task(task::TaskArgs),
 }
 
 fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Epoch(args) => epoch::run(args),
+        Command::Kernel(args) => kernel::run(args),
+        Command::Task(args) => task::run(args),
     }
 }
 
