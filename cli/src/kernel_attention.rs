@@ -90,13 +90,12 @@ pub fn run(a: AttentionArgs) -> CliResult {
     if dk != d {
         return Err(format!("head_dim differs: Q has {d}, K and V have {dk}").into());
     }
-    if let Some(n) = a.kv_heads {
-        if n != n_kv {
-            return Err(format!(
-                "--kv-heads {n} does not match K's shape {ks:?} ({n_kv} KV heads)"
-            )
-            .into());
-        }
+    if let Some(n) = a.kv_heads
+        && n != n_kv
+    {
+        return Err(
+            format!("--kv-heads {n} does not match K's shape {ks:?} ({n_kv} KV heads)").into(),
+        );
     }
     let mut params = AttentionParams::new(n_heads, n_kv, q_len, kv_len, d).causal(a.causal);
     if let Some(s) = a.scale {
