@@ -55,7 +55,7 @@ fn read_f32_payload(path: &Path) -> Vec<f32> {
     let b = std::fs::read(path).unwrap();
     assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
     let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let header = std::str::from_utf8(&b[10..10 + hl]).unwrap();
+    let header = core::str::from_utf8(&b[10..10 + hl]).unwrap();
     assert!(header.contains("'<f4'"), "{header}");
     b[10 + hl..]
         .chunks_exact(4)
