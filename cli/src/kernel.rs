@@ -37,6 +37,9 @@ enum KernelOp {
     Dequantize(DequantizeArgs),
     /// Y = X · Wᵀ: X float32 .npy [M, K] (or [K]), W bare GGML blocks [N, K]; writes Y [M, N].
     Matmul(MatmulArgs),
+    /// Scaled dot-product attention: Q [n_heads, q_len, D], K/V [n_kv_heads, kv_len, D] .npy
+    /// (float32 or float16) to a float32 .npy like Q.
+    Attention(crate::kernel_attention::AttentionArgs),
 }
 
 /// Weight format on the command line.
@@ -115,6 +118,7 @@ pub fn run(args: KernelArgs) -> CliResult {
         KernelOp::Quantize(a) => quantize(a),
         KernelOp::Dequantize(a) => dequantize(a),
         KernelOp::Matmul(a) => matmul_cmd(a),
+        KernelOp::Attention(a) => crate::kernel_attention::run(a),
     }
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod epoch;
 mod kernel;
+mod kernel_attention;
 mod task;
 
 use clap::{Parser, Subcommand};
