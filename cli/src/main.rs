@@ -9,11 +9,15 @@ mod epoch;
 mod kernel;
 mod kernel_attention;
 mod task;
+mod inspect;
+mod keys;
+mod receipt;
+mod sig;
 
 use clap::{Parser, Subcommand};
 
 /// The result every subcommand returns: an exit code, or an error to print.
-pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
+pub type CliResult = Result<ExitCode, Box<dyn core::error::Error>>;
 
 /// The mycel command-line tool.
 #[derive(Debug, Parser)]
@@ -32,6 +36,14 @@ enum Command {
     Kernel(kernel::KernelArgs),
     /// Execute a TaskSpec and print its output commitment (spec/kernels.md §5).
     Task(task::TaskArgs),
+    /// Create an ed25519 key file (mode 0600) and print its hotkey.
+    Keygen(keys::KeygenArgs),
+    /// Sign and verify work receipts (spec/receipts.md).
+    Receipt(receipt::ReceiptArgs),
+    /// Decode any envelope and print it as JSON (spec/wire.md).
+    Inspect(inspect::InspectArgs),
+    /// The raw ed25519 rule on JSON lines (spec/signatures.md).
+    Sig(sig::SigArgs),
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -39,6 +51,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Epoch(args) => epoch::run(args),
         Command::Kernel(args) => kernel::run(args),
         Command::Task(args) => task::run(args),
+        Command::Keygen(args) => keys::run(args),
+        Command::Receipt(args) => receipt::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Sig(args) => sig::run(args),
     }
 }
 
