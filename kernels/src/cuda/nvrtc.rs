@@ -57,8 +57,19 @@ pub const PHILOX: KernelSource = KernelSource {
     functions: &["mycel_philox_f32"],
 };
 
+/// Verifiable-mode attention and the exact f16/bf16 widening it reads through.
+pub const ATTENTION: KernelSource = KernelSource {
+    name: "attention",
+    body: include_str!("kernels/attention.cu"),
+    functions: &[
+        "mycel_attention_verifiable",
+        "mycel_widen_f16",
+        "mycel_widen_bf16",
+    ],
+};
+
 /// Every embedded source: the compile check walks this list.
-pub const SOURCES: &[KernelSource] = &[QUANTIZE, MATVEC, MATMUL_MMA, PHILOX];
+pub const SOURCES: &[KernelSource] = &[QUANTIZE, MATVEC, MATMUL_MMA, PHILOX, ATTENTION];
 
 impl KernelSource {
     /// The full text handed to NVRTC: the prelude, then the file.

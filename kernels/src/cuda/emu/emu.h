@@ -64,6 +64,22 @@ inline float __shfl_xor_sync(unsigned, float v, int off) {
     return r;
 }
 
+inline void __syncwarp(unsigned = 0xffffffffu) { emu_warp_sync(); }
+
+inline float __shfl_sync(unsigned, float v, int src) {
+    auto& s = g_emu->slots[emu_warp()];
+    uint32_t b;
+    std::memcpy(&b, &v, 4);
+    s[emu_lane() * 8] = b;
+    emu_warp_sync();
+    uint32_t o = s[((unsigned)src & 31u) * 8];
+    emu_warp_sync();
+    float r;
+    std::memcpy(&r, &o, 4);
+    return r;
+}
+
+inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fdiv_rn(float a, float b) { return a / b; }

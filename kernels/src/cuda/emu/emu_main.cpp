@@ -9,6 +9,9 @@
 //     reply: GGML Q8_0 blocks of the quantized activations (m*k/32 * 34 bytes), f32 out[m*n]
 //   u32 op = 1 (philox): u64 offset, u64 len, u32 k0, k1, hi0, hi1
 //     reply: f32 out[len]
+//   u32 op = 2 (verifiable attention): u32 n_heads, n_kv_heads, q_len, kv_len, head_dim, causal,
+//            f32 scale, f32 q[n_heads*q_len*d], k[n_kv*kv_len*d], v[same]
+//     reply: f32 out[n_heads*q_len*d]
 #include "emu.h"
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +21,7 @@
 #include "../kernels/matvec.cu"
 #include "../kernels/matmul_mma.cu"
 #include "../kernels/philox.cu"
+#include "../kernels/attention.cu"
 
 static const unsigned MATVEC_MAX_M = 8;  // = cuda::MATVEC_MAX_M
 
@@ -50,6 +54,23 @@ int main() {
         emu_launch({(unsigned)((blocks + 255) / 256), 1, 1}, 256,
                    [&] { mycel_philox_f32(out.p(), offset, len, k0, k1, hi0, hi1); });
         wr(out.p(), len * 4);
+        return 0;
+    }
+    if (op == 2) {
+        u32 nh = rd<u32>(), nkv = rd<u32>(), ql = rd<u32>(), kl = rd<u32>(), d = rd<u32>(),
+            causal = rd<u32>();
+        float scale = rd<float>();
+        size_t qn = (size_t)nh * ql * d, kn = (size_t)nkv * kl * d;
+        Buf<float> q(qn), k(kn), v(kn), out(qn);
+        rd_bytes(q.p(), qn * 4);
+        rd_bytes(k.p(), kn * 4);
+        rd_bytes(v.p(), kn * 4);
+        u64 rows = (u64)nh * ql;
+        emu_launch({(unsigned)((rows + 3) / 4), 1, 1}, 128, [&] {
+            mycel_attention_verifiable(q.p(), k.p(), v.p(), out.p(), nh, nh / nkv, ql, kl, d,
+                                       causal, scale);
+        });
+        wr(out.p(), qn * 4);
         return 0;
     }
     unsigned fmt = rd<unsigned>(), m = rd<unsigned>(), n = rd<unsigned>(), k = rd<unsigned>();
