@@ -80,6 +80,10 @@ pub(crate) fn matmul(
     }
 }
 
+/// Lane order of the accumulators: lane `i` holds weight row `PERM[i]` of the group (what the
+/// two-level `vphaddd` reduction of row pairs produces; see [`tile`]).
+const PERM: [usize; NR] = [0, 2, 4, 6, 1, 3, 5, 7];
+
 #[target_feature(enable = "avx2,fma,f16c")]
 fn run<W: WBlock>(
     acts: &Acts<'_>,
@@ -95,6 +99,7 @@ fn run<W: WBlock>(
     if out.len() != (m1 - m0) * n_len || w.len() < n1 * nb || acts.blocks.len() < m1 * nb {
         return;
     }
+    let mut scales: Vec<[u16; NR]> = vec![[0; NR]; nb];
     let mut n = n0;
     while n < n1 {
         let rows = (n1 - n).min(NR);
@@ -103,24 +108,40 @@ fn run<W: WBlock>(
             let row = n + if r < rows { r } else { 0 };
             w.get(row * nb..(row + 1) * nb).unwrap_or_default()
         });
+        // The group's f16 scales, block by block, in accumulator lane order: gathered once per
+        // group when several activation rows share them (prefill), inline otherwise (decode:
+        // a separate pass over the rows would cost more than it saves).
+        let pre = m1 - m0 > 1;
+        if pre {
+            for (b, sc) in scales.iter_mut().enumerate() {
+                for (lane, s) in sc.iter_mut().enumerate() {
+                    *s = wrows[PERM[lane]].get(b).map_or(0, WBlock::d_bits);
+                }
+            }
+        }
         let mut m = m0;
         while m < m1 {
             let mr = (m1 - m).min(MR);
             let mut acc = [[0.0f32; NR]; MR];
-            // SAFETY: every row slice has exactly `nb` blocks (checked above); the target
-            // features of `run` are those of the tiles.
+            // SAFETY: every row slice and `scales` have exactly `nb` entries (checked above);
+            // the target features of `run` are those of the tiles.
             unsafe {
                 match mr {
-                    4 => tile::<W, 4>(acts, m, &wrows, nb, &mut acc),
-                    3 => tile::<W, 3>(acts, m, &wrows, nb, &mut acc),
-                    2 => tile::<W, 2>(acts, m, &wrows, nb, &mut acc),
-                    _ => tile::<W, 1>(acts, m, &wrows, nb, &mut acc),
+                    4 => tile::<W, 4, true>(acts, m, &wrows, &scales, &mut acc),
+                    3 => tile::<W, 3, true>(acts, m, &wrows, &scales, &mut acc),
+                    2 => tile::<W, 2, true>(acts, m, &wrows, &scales, &mut acc),
+                    _ if pre => tile::<W, 1, true>(acts, m, &wrows, &scales, &mut acc),
+                    _ => tile::<W, 1, false>(acts, m, &wrows, &scales, &mut acc),
                 }
             }
             for (i, lanes) in acc.iter().take(mr).enumerate() {
                 let base = (m + i - m0) * n_len + (n - n0);
                 if let Some(dst) = out.get_mut(base..base + rows) {
-                    dst.copy_from_slice(&lanes[..rows]);
+                    for (lane, &v) in lanes.iter().enumerate() {
+                        if let Some(o) = dst.get_mut(PERM[lane]) {
+                            *o = v;
+                        }
+                    }
                 }
             }
             m += mr;
@@ -129,64 +150,41 @@ fn run<W: WBlock>(
     }
 }
 
-/// Sums each of eight 8×i32 vectors: lane `r` of the result is the sum of `p[r]`'s lanes.
+/// `[a | b]`: two 16-byte loads in one register.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn reduce8(p: &[__m256i; 8]) -> __m256i {
-    let h01 = _mm256_hadd_epi32(p[0], p[1]);
-    let h23 = _mm256_hadd_epi32(p[2], p[3]);
-    let h45 = _mm256_hadd_epi32(p[4], p[5]);
-    let h67 = _mm256_hadd_epi32(p[6], p[7]);
-    let h0123 = _mm256_hadd_epi32(h01, h23);
-    let h4567 = _mm256_hadd_epi32(h45, h67);
-    let lo = _mm256_permute2x128_si256(h0123, h4567, 0x20);
-    let hi = _mm256_permute2x128_si256(h0123, h4567, 0x31);
-    _mm256_add_epi32(lo, hi)
-}
-
-/// The weight block as the unsigned `vpmaddubsw` operand's source: Q8_0 raw bytes, Q4_0 the 32
-/// nibbles in element order (low nibbles = elements 0..16 in the low 128 bits).
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn load_w<W: WBlock>(b: &W) -> __m256i {
-    if W::Q4 {
-        // SAFETY: a Q4_0 block has 16 bytes of nibbles at qs_ptr.
-        let t = unsafe { _mm_loadu_si128(b.qs_ptr().cast()) };
-        let v = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-        _mm256_and_si256(v, _mm256_set1_epi8(0x0F))
-    } else {
-        // SAFETY: a Q8_0 block has 32 bytes of values at qs_ptr.
-        unsafe { _mm256_loadu_si256(b.qs_ptr().cast()) }
-    }
-}
-
-/// Eight i32 partial sums of the block product (exact).
-#[inline]
-#[target_feature(enable = "avx2")]
-fn dot<W: WBlock>(w: __m256i, x: __m256i) -> __m256i {
-    let ones = _mm256_set1_epi16(1);
-    if W::Q4 {
-        _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones)
-    } else {
-        _mm256_madd_epi16(
-            _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w)),
-            ones,
+unsafe fn load_pair(a: *const u8, b: *const u8) -> __m256i {
+    // SAFETY: the caller passes pointers to 16 readable bytes each.
+    unsafe {
+        _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(a.cast())),
+            _mm_loadu_si128(b.cast()),
+            1,
         )
     }
 }
 
-/// `MR_` activation rows starting at `m` × the 8 weight rows, all blocks, into `acc`.
+/// `MR_` activation rows starting at `m` × the 8 weight rows, all blocks, into `acc_out`
+/// (lane `i` = weight row `PERM[i]`).
+///
+/// Rows are handled in pairs `(2p, 2p + 1)`: `lo[p]` holds elements 0..16 of both rows (one per
+/// 128-bit half), `hi[p]` elements 16..32, against activations broadcast to both halves. One
+/// `vpmaddwd` then leaves four i32 partials per row, and two levels of `vphaddd` over the four
+/// pairs give all eight `sumi` in `PERM` order. Integer sums are exact in any order; the float
+/// operations per lane are exactly the contract's.
 ///
 /// # Safety
-/// Every `wrows[r]` has at least `nb` blocks, and `acts` has rows `m..m + MR_`.
+/// Every `wrows[r]` and `scales` have `scales.len()` entries, and `acts` has rows `m..m + MR_`.
+/// With `PRE`, `scales` holds the group's scales in lane order; without, they are read inline.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn tile<W: WBlock, const MR_: usize>(
+unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool>(
     acts: &Acts<'_>,
     m: usize,
     wrows: &[&[W]; NR],
-    nb: usize,
+    scales: &[[u16; NR]],
     acc_out: &mut [[f32; NR]; MR],
 ) {
+    let nb = scales.len();
     let (Some(xs), Some(dxs), Some(sxs)) = (
         acts.blocks.get(m * nb..(m + MR_) * nb),
         acts.dx.get(m * nb..(m + MR_) * nb),
@@ -194,23 +192,45 @@ unsafe fn tile<W: WBlock, const MR_: usize>(
     ) else {
         return;
     };
+    let ones = _mm256_set1_epi16(1);
+    let nib = _mm256_set1_epi8(0x0F);
     let mut acc = [_mm256_setzero_ps(); MR_];
-    let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
-    for b in 0..nb {
+    for (b, sc) in scales.iter().enumerate() {
         // SAFETY: b < nb <= every row's length (caller contract).
-        let wb: [&W; NR] = core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b) });
-        // SAFETY: as above.
-        let wv: [__m256i; NR] = core::array::from_fn(|r| unsafe { load_w(wb[r]) });
-        let dw = _mm256_cvtph_ps(_mm_set_epi16(
-            wb[7].d_bits() as i16,
-            wb[6].d_bits() as i16,
-            wb[5].d_bits() as i16,
-            wb[4].d_bits() as i16,
-            wb[3].d_bits() as i16,
-            wb[2].d_bits() as i16,
-            wb[1].d_bits() as i16,
-            wb[0].d_bits() as i16,
-        ));
+        let wb: [*const u8; NR] =
+            core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b).qs_ptr() });
+        let mut lo = [_mm256_setzero_si256(); 4];
+        let mut hi = [_mm256_setzero_si256(); 4];
+        for p in 0..4 {
+            // SAFETY: Q4_0 blocks have 16 bytes at qs_ptr, Q8_0 blocks 32.
+            unsafe {
+                if W::Q4 {
+                    let v = load_pair(wb[2 * p], wb[2 * p + 1]);
+                    lo[p] = _mm256_and_si256(v, nib);
+                    hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+                } else {
+                    lo[p] = load_pair(wb[2 * p], wb[2 * p + 1]);
+                    hi[p] = load_pair(wb[2 * p].add(16), wb[2 * p + 1].add(16));
+                }
+            }
+        }
+        let dw = if PRE {
+            // SAFETY: 8 u16 = 16 bytes.
+            _mm256_cvtph_ps(unsafe { _mm_loadu_si128(sc.as_ptr().cast()) })
+        } else {
+            // SAFETY: as above, b < every row's length.
+            let d = |lane: usize| unsafe { wrows[PERM[lane]].get_unchecked(b).d_bits() as i16 };
+            _mm256_cvtph_ps(_mm_set_epi16(
+                d(7),
+                d(6),
+                d(5),
+                d(4),
+                d(3),
+                d(2),
+                d(1),
+                d(0),
+            ))
+        };
         for (i, a) in acc.iter_mut().enumerate() {
             let j = i * nb + b;
             // SAFETY: j < MR_ * nb = xs.len() = dxs.len() = sxs.len().
@@ -221,10 +241,35 @@ unsafe fn tile<W: WBlock, const MR_: usize>(
                     *sxs.get_unchecked(j),
                 )
             };
+            let xp: *const u8 = xb.qs.as_ptr().cast();
             // SAFETY: a Q8_0 block has 32 bytes of values.
-            let xv = unsafe { _mm256_loadu_si256(xb.qs.as_ptr().cast()) };
-            let p: [__m256i; NR] = core::array::from_fn(|r| dot::<W>(wv[r], xv));
-            let mut s = reduce8(&p);
+            let (xl, xh) = unsafe {
+                (
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.cast())),
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16).cast())),
+                )
+            };
+            let q: [__m256i; 4] = core::array::from_fn(|p| {
+                if W::Q4 {
+                    // Pair sums ≤ 2·15·127 each, ≤ 7620 after the add: no i16 overflow.
+                    _mm256_madd_epi16(
+                        _mm256_add_epi16(
+                            _mm256_maddubs_epi16(lo[p], xl),
+                            _mm256_maddubs_epi16(hi[p], xh),
+                        ),
+                        ones,
+                    )
+                } else {
+                    // |w| unsigned (exact for −128), sign moved onto x; pair sums ≤ 2·128·127.
+                    let l =
+                        _mm256_maddubs_epi16(_mm256_abs_epi8(lo[p]), _mm256_sign_epi8(xl, lo[p]));
+                    let h =
+                        _mm256_maddubs_epi16(_mm256_abs_epi8(hi[p]), _mm256_sign_epi8(xh, hi[p]));
+                    _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones))
+                }
+            });
+            let mut s =
+                _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
             if W::Q4 {
                 s = _mm256_sub_epi32(s, _mm256_set1_epi32(8 * sx));
             }
@@ -232,6 +277,7 @@ unsafe fn tile<W: WBlock, const MR_: usize>(
             *a = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), *a);
         }
     }
+    let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
     for (a, dst) in acc.iter().zip(acc_out.iter_mut()) {
         let nan = _mm256_cmp_ps(*a, *a, _CMP_UNORD_Q);
         let v = _mm256_blendv_ps(*a, canon, nan);
