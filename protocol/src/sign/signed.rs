@@ -45,12 +45,14 @@ impl<T: Signable> Signed<T> {
 
     /// Verifies the signature with the mycel rule (spec/signatures.md).
     pub fn verify(&self) -> Result<()> {
-        verify(
-            &self.body.signer().0,
-            &self.signed_bytes()?,
-            &self.signature.0,
-        )
-        .map_err(Into::into)
+        self.verify_and_id().map(|_| ())
+    }
+
+    /// Verifies the signature and returns the id, encoding the body once for both.
+    pub fn verify_and_id(&self) -> Result<Digest> {
+        let bytes = self.signed_bytes()?;
+        verify(&self.body.signer().0, &bytes, &self.signature.0)?;
+        Ok(Digest(sha2::Sha256::digest(&bytes).into()))
     }
 }
 

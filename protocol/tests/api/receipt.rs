@@ -17,6 +17,7 @@ use crate::common::{matmul_task, miner_key, other_hotkey, receipt, signed_receip
 fn signed_receipt_round_trip_and_verify() {
     let r = signed_receipt(1);
     r.verify().unwrap();
+    assert_eq!(r.verify_and_id().unwrap(), r.id().unwrap());
     let bytes = encode(&r).unwrap();
     assert_eq!(&bytes[..2], &[1, 0x02]);
     let back: SignedReceipt = decode(&bytes).unwrap();
