@@ -7,7 +7,8 @@
 //!
 //! `[8]( [Σ zᵢSᵢ]B − Σ [zᵢ]Rᵢ − Σ [zᵢkᵢ]Aᵢ ) = O`
 //!
-//! with 128-bit coefficients `zᵢ`. Because the equation is multiplied by the cofactor, torsion
+//! with 128-bit coefficients `zᵢ` (terms of one public key merged into one, each distinct key
+//! decoded once). Because the equation is multiplied by the cofactor, torsion
 //! components of mixed-order points vanish exactly as in the single check, so an item that passes
 //! alone always passes in a batch, and a batch containing a failing item passes with probability
 //! at most about 2⁻¹²⁵. When the combination fails, the batch is split in halves until the failing
@@ -20,6 +21,8 @@
 //! transcript binds every input, even a fixed seed leaves no practical way to choose inputs that
 //! cancel.
 
+use alloc::collections::BTreeMap;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
@@ -29,7 +32,7 @@ use curve25519_dalek::traits::{IsIdentity as _, VartimeMultiscalarMul as _};
 use sha2::Digest as _;
 
 use crate::error::SignatureError;
-use crate::sign::verify::{Prepared, equation_holds, prepare};
+use crate::sign::verify::{Prepared, check_public_key, equation_holds, prepare_with};
 
 /// Below this many items a failing sub-batch is checked item by item instead of split again.
 const SPLIT_FLOOR: usize = 4;
@@ -79,10 +82,27 @@ impl BatchVerdict {
 /// Verifies `items` as one batch with coefficients derived from `seed` (see the module docs).
 /// The verdicts equal those of verifying each item alone.
 pub fn verify_batch_with_seed(items: &[BatchItem<'_>], seed: &[u8; 32]) -> BatchVerdict {
-    let prepared: Vec<Result<Prepared, SignatureError>> = items
-        .iter()
-        .map(|it| prepare(it.public_key, it.message, it.signature))
-        .collect();
+    // Each distinct public key is decoded once; its index groups the [zᵢkᵢ]A terms.
+    let mut keys: BTreeMap<[u8; 32], (usize, Result<EdwardsPoint, SignatureError>)> =
+        BTreeMap::new();
+    let mut key_of: Vec<usize> = Vec::with_capacity(items.len());
+    let mut prepared: Vec<Result<Prepared, SignatureError>> = Vec::with_capacity(items.len());
+    for it in items {
+        let next = keys.len();
+        let (key, _) = *keys
+            .entry(*it.public_key)
+            .or_insert_with(|| (next, check_public_key(it.public_key)));
+        key_of.push(key);
+        prepared.push(prepare_with(
+            it.public_key,
+            it.message,
+            it.signature,
+            |pk| {
+                keys.get(pk)
+                    .map_or_else(|| check_public_key(pk), |(_, a)| *a)
+            },
+        ));
+    }
 
     let mut transcript = sha2::Sha512::new();
     transcript.update(b"mycel/v1/batch-transcript\x00");
@@ -98,8 +118,8 @@ pub fn verify_batch_with_seed(items: &[BatchItem<'_>], seed: &[u8; 32]) -> Batch
     }
     let transcript: [u8; 64] = transcript.finalize().into();
 
-    let mut candidates: Vec<(usize, Prepared, Scalar)> = Vec::with_capacity(items.len());
-    for (i, p) in prepared.iter().enumerate() {
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(items.len());
+    for (i, (p, &key)) in prepared.iter().zip(&key_of).enumerate() {
         if let Ok(p) = p {
             let mut h = sha2::Sha512::new();
             h.update(b"mycel/v1/batch-coefficient\x00");
@@ -112,7 +132,12 @@ pub fn verify_batch_with_seed(items: &[BatchItem<'_>], seed: &[u8; 32]) -> Batch
                 *dst = *src;
             }
             z[0] |= 1;
-            candidates.push((i, *p, Scalar::from_bytes_mod_order(z)));
+            candidates.push(Candidate {
+                index: i,
+                key,
+                prepared: *p,
+                z: Scalar::from_bytes_mod_order(z),
+            });
         }
     }
 
@@ -121,7 +146,7 @@ pub fn verify_batch_with_seed(items: &[BatchItem<'_>], seed: &[u8; 32]) -> Batch
         .map(|p| p.as_ref().map(|_| ()).map_err(|e| *e))
         .collect();
     let mut failed = Vec::new();
-    isolate_failures(&candidates, &mut failed);
+    isolate_failures(&candidates, keys.len(), &mut failed);
     for i in failed {
         if let Some(r) = results.get_mut(i) {
             *r = Err(SignatureError::Equation);
@@ -139,17 +164,39 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> crate::Result<BatchVerdict> {
     Ok(verify_batch_with_seed(items, &seed))
 }
 
-/// Whether the random linear combination of the cofactored equations of `items` holds.
-fn combination_holds(items: &[(usize, Prepared, Scalar)]) -> bool {
+/// An item that passed the encoding checks, with its key group and coefficient.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    /// Position in the input.
+    index: usize,
+    /// Index of its distinct public key.
+    key: usize,
+    /// Decoded points and scalars.
+    prepared: Prepared,
+    /// Its coefficient zᵢ.
+    z: Scalar,
+}
+
+/// Whether the random linear combination of the cofactored equations of `items` holds. Terms
+/// of one public key are merged: `Σ [zᵢkᵢ]A = [Σ zᵢkᵢ]A`.
+fn combination_holds(items: &[Candidate], n_keys: usize) -> bool {
     let mut b_coeff = Scalar::ZERO;
+    let mut key_coeff: Vec<Option<(Scalar, EdwardsPoint)>> = vec![None; n_keys];
     let mut scalars = Vec::with_capacity(2 * items.len() + 1);
     let mut points = Vec::with_capacity(2 * items.len() + 1);
-    for (_, p, z) in items {
-        b_coeff += z * p.s;
-        scalars.push(-z);
+    for c in items {
+        let p = &c.prepared;
+        b_coeff += c.z * p.s;
+        scalars.push(-c.z);
         points.push(p.r);
-        scalars.push(-(z * p.k));
-        points.push(p.a);
+        if let Some(slot) = key_coeff.get_mut(c.key) {
+            let (acc, _) = slot.get_or_insert((Scalar::ZERO, p.a));
+            *acc -= c.z * p.k;
+        }
+    }
+    for (coeff, a) in key_coeff.into_iter().flatten() {
+        scalars.push(coeff);
+        points.push(a);
     }
     scalars.push(b_coeff);
     points.push(ED25519_BASEPOINT_POINT);
@@ -159,19 +206,19 @@ fn combination_holds(items: &[(usize, Prepared, Scalar)]) -> bool {
 }
 
 /// Pushes the input indices of the items whose equation fails, by recursive halving.
-fn isolate_failures(items: &[(usize, Prepared, Scalar)], failed: &mut Vec<usize>) {
-    if items.is_empty() || combination_holds(items) {
+fn isolate_failures(items: &[Candidate], n_keys: usize, failed: &mut Vec<usize>) {
+    if items.is_empty() || combination_holds(items, n_keys) {
         return;
     }
     if items.len() <= SPLIT_FLOOR {
-        for (i, p, _) in items {
-            if !equation_holds(p) {
-                failed.push(*i);
+        for c in items {
+            if !equation_holds(&c.prepared) {
+                failed.push(c.index);
             }
         }
         return;
     }
     let (left, right) = items.split_at(items.len() / 2);
-    isolate_failures(left, failed);
-    isolate_failures(right, failed);
+    isolate_failures(left, n_keys, failed);
+    isolate_failures(right, n_keys, failed);
 }

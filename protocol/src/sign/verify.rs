@@ -90,6 +90,17 @@ pub(crate) fn prepare(
     message: &[u8],
     signature: &[u8; 64],
 ) -> Result<Prepared, SignatureError> {
+    prepare_with(public_key, message, signature, check_public_key)
+}
+
+/// [`prepare`] with the public-key check supplied by the caller (a batch decodes each distinct
+/// key once); `check_key` must behave exactly like [`check_public_key`].
+pub(crate) fn prepare_with(
+    public_key: &[u8; 32],
+    message: &[u8],
+    signature: &[u8; 64],
+    check_key: impl FnOnce(&[u8; 32]) -> Result<EdwardsPoint, SignatureError>,
+) -> Result<Prepared, SignatureError> {
     let (r_bytes, s_bytes) = signature.split_at(32);
     let r_bytes: [u8; 32] = r_bytes
         .try_into()
@@ -99,7 +110,7 @@ pub(crate) fn prepare(
         .map_err(|_| SignatureError::SignatureLength)?;
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
         .ok_or(SignatureError::ScalarNotReduced)?;
-    let a = check_public_key(public_key)?;
+    let a = check_key(public_key)?;
     let r = check_point(
         &r_bytes,
         SignatureError::NonCanonicalR,
