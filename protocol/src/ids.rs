@@ -268,7 +268,7 @@ impl SigningKey {
     }
 
     /// Signs `message` as given (RFC 8032 Ed25519, deterministic). Protocol messages are signed
-    /// through [`crate::sign::sign_message`], which adds the domain tag.
+    /// through [`crate::sign::Signed::sign`], which adds the domain tag.
     pub fn sign_raw(&self, message: &[u8]) -> Signature {
         use ed25519_dalek::ed25519::signature::Signer as _;
         Signature(self.inner.sign(message).to_bytes())

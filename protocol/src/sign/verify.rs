@@ -133,7 +133,7 @@ pub(crate) fn equation_holds(p: &Prepared) -> bool {
 
 /// Verifies `signature` on the raw `message` under `public_key` by the mycel rule.
 ///
-/// Protocol messages are verified through [`crate::sign::verify_message`], which adds the domain
+/// Protocol messages are verified through [`crate::sign::Signed::verify`], which adds the domain
 /// tag; this function is the bare rule (what `mycel sig verify` and the Wycheproof tests
 /// exercise).
 pub fn verify(

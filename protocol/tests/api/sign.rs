@@ -378,3 +378,27 @@ fn keys_from_seed_are_rfc8032() {
     assert!(debug.contains("d75a9801"), "{debug}");
     assert_eq!(key.hotkey().validate(), Ok(()));
 }
+
+#[test]
+fn hotkey_validation_applies_the_key_rules() {
+    use mycel_protocol::Error;
+    use mycel_protocol::ids::Hotkey;
+    assert_eq!(
+        Hotkey([0; 32]).validate(),
+        Err(Error::Signature(SignatureError::SmallOrderKey))
+    );
+    let mut p = [0xff; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    assert_eq!(
+        Hotkey(p).validate(),
+        Err(Error::Signature(SignatureError::NonCanonicalKey))
+    );
+    let mut two = [0; 32];
+    two[0] = 2;
+    assert_eq!(
+        Hotkey(two).validate(),
+        Err(Error::Signature(SignatureError::KeyNotOnCurve))
+    );
+    assert_eq!(SigningKey::from_seed(&[5; 32]).hotkey().validate(), Ok(()));
+}
