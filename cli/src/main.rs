@@ -13,6 +13,8 @@ mod inspect;
 mod keys;
 mod receipt;
 mod sig;
+mod fraud;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -44,6 +46,10 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// The raw ed25519 rule on JSON lines (spec/signatures.md).
     Sig(sig::SigArgs),
+    /// Run a local subnet: real kernels, signed receipts, spot checks, fraud proofs, Yuma emission.
+    Simulate(simulate::SimulateArgs),
+    /// Check fraud proofs by re-executing their task.
+    Fraud(fraud::FraudArgs),
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -55,6 +61,8 @@ fn run(cli: Cli) -> CliResult {
         Command::Receipt(args) => receipt::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Sig(args) => sig::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Fraud(args) => fraud::run(args),
     }
 }
 

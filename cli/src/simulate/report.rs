@@ -1,0 +1,491 @@
+//! What a run leaves behind: the JSON log (deterministic), the SVG chart, the tables, the
+//! progress bar and the wall-clock timings (which never enter the log).
+
+use core::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+
+use mycel_protocol::ids::{Hotkey, NetworkId};
+use serde::Serialize;
+
+use super::engine::{EpochRecord, PhaseTimes, Subnet};
+use super::scenario::{MinerBehaviour, Scenario};
+
+/// The `format` string of the JSON log.
+pub const LOG_FORMAT: &str = "mycel-sim-log/v1";
+
+/// A miner as the log lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MinerInfo {
+    /// Uid.
+    pub uid: u16,
+    /// Hotkey.
+    pub hotkey: Hotkey,
+    /// Behaviour name.
+    pub behaviour: &'static str,
+    /// For copiers: the uid copied.
+    pub copies: Option<u16>,
+}
+
+/// A validator as the log lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidatorInfo {
+    /// Uid.
+    pub uid: u16,
+    /// Hotkey.
+    pub hotkey: Hotkey,
+    /// Behaviour name.
+    pub behaviour: &'static str,
+    /// Stake, rao.
+    pub stake_rao: u64,
+}
+
+/// A miner's totals over the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MinerTotal {
+    /// Uid.
+    pub uid: u16,
+    /// Behaviour name.
+    pub behaviour: &'static str,
+    /// Receipts returned.
+    pub tasks: u64,
+    /// Receipts verified by re-execution.
+    pub verified: u64,
+    /// Receipts caught (mismatch).
+    pub caught: u64,
+    /// Incentive share in the last epoch.
+    pub final_incentive_share: f64,
+    /// Emission over the run, rao.
+    pub emission_rao: u64,
+}
+
+/// A validator's totals over the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidatorTotal {
+    /// Uid.
+    pub uid: u16,
+    /// Behaviour name.
+    pub behaviour: &'static str,
+    /// Dividend share in the last epoch.
+    pub final_dividend_share: f64,
+    /// Validator trust (u16) in the last epoch.
+    pub final_vtrust: u16,
+    /// Emission over the run, rao.
+    pub emission_rao: u64,
+}
+
+/// Run totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    /// Per miner.
+    pub miners: Vec<MinerTotal>,
+    /// Per validator.
+    pub validators: Vec<ValidatorTotal>,
+}
+
+/// The JSON log of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimLog {
+    /// Always [`LOG_FORMAT`].
+    pub format: &'static str,
+    /// The scenario that ran (after command-line overrides).
+    pub scenario: Scenario,
+    /// Network id.
+    pub network: NetworkId,
+    /// Validators.
+    pub validators: Vec<ValidatorInfo>,
+    /// Miners.
+    pub miners: Vec<MinerInfo>,
+    /// Uid the colluders boost, if any.
+    pub colluder_target: Option<u16>,
+    /// Every epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// Totals.
+    pub totals: Totals,
+}
+
+impl SimLog {
+    /// Assembles the log from the subnet and its epoch records.
+    pub fn new(subnet: &Subnet, epochs: Vec<EpochRecord>) -> Self {
+        let miners: Vec<MinerInfo> = subnet
+            .miners
+            .iter()
+            .map(|m| MinerInfo {
+                uid: m.uid,
+                hotkey: m.key.hotkey(),
+                behaviour: m.behaviour.name(),
+                copies: m.copy_from.map(|i| subnet.miners[i].uid),
+            })
+            .collect();
+        let validators: Vec<ValidatorInfo> = subnet
+            .validators
+            .iter()
+            .map(|v| ValidatorInfo {
+                uid: v.uid,
+                hotkey: v.key.hotkey(),
+                behaviour: v.behaviour.name(),
+                stake_rao: v.stake,
+            })
+            .collect();
+        let last = epochs.last();
+        let mt = subnet
+            .miners
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let (mut tasks, mut verified, mut caught, mut emission) = (0u64, 0u64, 0u64, 0u64);
+                for e in &epochs {
+                    let r = &e.miners[i];
+                    tasks += u64::from(r.tasks);
+                    verified += u64::from(r.verified);
+                    caught += u64::from(r.caught);
+                    emission = emission.saturating_add(r.emission_rao);
+                }
+                MinerTotal {
+                    uid: m.uid,
+                    behaviour: m.behaviour.name(),
+                    tasks,
+                    verified,
+                    caught,
+                    final_incentive_share: last.map_or(0.0, |e| e.miners[i].incentive_share),
+                    emission_rao: emission,
+                }
+            })
+            .collect();
+        let vt = subnet
+            .validators
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ValidatorTotal {
+                uid: v.uid,
+                behaviour: v.behaviour.name(),
+                final_dividend_share: last.map_or(0.0, |e| e.validators[i].dividend_share),
+                final_vtrust: last.map_or(0, |e| e.validators[i].vtrust),
+                emission_rao: epochs
+                    .iter()
+                    .fold(0u64, |a, e| a.saturating_add(e.validators[i].emission_rao)),
+            })
+            .collect();
+        Self {
+            format: LOG_FORMAT,
+            scenario: subnet.scenario.clone(),
+            network: subnet.network,
+            validators,
+            miners,
+            colluder_target: subnet.colluder_target.map(|i| subnet.miners[i].uid),
+            epochs,
+            totals: Totals {
+                miners: mt,
+                validators: vt,
+            },
+        }
+    }
+}
+
+fn colour(b: &str, nth: usize) -> &'static str {
+    const HONEST: [&str; 6] = [
+        "#1b7f3b", "#2e9e55", "#4cbb6c", "#6bd185", "#157347", "#3a8f5c",
+    ];
+    match b {
+        "lazy" => "#d62728",
+        "copier" => "#ff7f0e",
+        "sloppy" => "#9467bd",
+        "slow" => "#17a2b8",
+        _ => HONEST[nth % HONEST.len()],
+    }
+}
+
+fn alpha(rao: u64) -> String {
+    format!(
+        "{}.{:04}",
+        rao / 1_000_000_000,
+        (rao % 1_000_000_000) / 100_000
+    )
+}
+
+/// The SVG chart: emission per miner (rao per epoch) over epochs, one polyline per miner.
+pub fn svg(log: &SimLog) -> String {
+    let (w, h) = (900.0f64, 480.0f64);
+    let (left, right, top, bottom) = (80.0, 220.0, 50.0, 50.0);
+    let (pw, ph) = (w - left - right, h - top - bottom);
+    let n = log.epochs.len();
+    let max = log
+        .epochs
+        .iter()
+        .flat_map(|e| e.miners.iter().map(|m| m.emission_rao))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let x = |i: usize| {
+        if n <= 1 {
+            left + pw / 2.0
+        } else {
+            left + pw * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = |v: u64| top + ph - ph * v as f64 / max;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="28" font-size="16">mycel simulate: emission per miner per epoch (seed {}, {} miners, {} validators)</text>"#,
+        log.scenario.seed,
+        log.miners.len(),
+        log.validators.len()
+    );
+    // Axes and grid.
+    for k in 0..=4 {
+        let v = (max * k as f64 / 4.0) as u64;
+        let yy = y(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#ddd"/>"##,
+            left + pw
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 6.0,
+            yy + 4.0,
+            alpha(v)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="16" y="{:.1}" transform="rotate(-90 16 {:.1})" text-anchor="middle">emission (alpha)</text>"#,
+        top + ph / 2.0,
+        top + ph / 2.0
+    );
+    let step = n.div_ceil(12).max(1);
+    for (i, e) in log.epochs.iter().enumerate() {
+        if i % step == 0 || i + 1 == n {
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                x(i),
+                top + ph + 18.0,
+                e.epoch
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">epoch</text>"#,
+        left + pw / 2.0,
+        h - 10.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+    );
+    // One polyline per miner, legend on the right.
+    let mut honest_seen = 0usize;
+    for (mi, m) in log.miners.iter().enumerate() {
+        let c = colour(m.behaviour, honest_seen);
+        if m.behaviour == MinerBehaviour::Honest.name() {
+            honest_seen += 1;
+        }
+        let pts: Vec<String> = log
+            .epochs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{:.1},{:.1}", x(i), y(e.miners[mi].emission_rao)))
+            .collect();
+        let dash = if m.behaviour == "honest" || m.behaviour == "slow" {
+            ""
+        } else {
+            r#" stroke-dasharray="6 3""#
+        };
+        let _ = writeln!(
+            s,
+            r#"<polyline fill="none" stroke="{c}" stroke-width="2"{dash} points="{}"><title>uid {} ({})</title></polyline>"#,
+            pts.join(" "),
+            m.uid,
+            m.behaviour
+        );
+        if mi < 24 {
+            let ly = top + 14.0 + 18.0 * mi as f64;
+            let lx = left + pw + 16.0;
+            let _ = writeln!(
+                s,
+                r#"<line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{c}" stroke-width="3"{dash}/>"#,
+                ly - 4.0,
+                lx + 22.0,
+                ly - 4.0
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{ly:.1}">uid {} {}</text>"#,
+                lx + 28.0,
+                m.uid,
+                m.behaviour
+            );
+        } else if mi == 24 {
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}">… {} more</text>"#,
+                left + pw + 16.0,
+                top + 14.0 + 18.0 * 24.0,
+                log.miners.len() - 24
+            );
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The end-of-run tables (stdout).
+pub fn tables(log: &SimLog) -> String {
+    let mut s = String::new();
+    let total_e: u64 = log.totals.miners.iter().map(|m| m.emission_rao).sum();
+    let _ = writeln!(
+        s,
+        "miners ({} epochs; incentive share = last epoch; emission = whole run, alpha)",
+        log.epochs.len()
+    );
+    let _ = writeln!(
+        s,
+        "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>10} {:>12} {:>8}",
+        "uid", "behaviour", "tasks", "verified", "caught", "incentive", "emission", "share"
+    );
+    for m in &log.totals.miners {
+        let share = if total_e == 0 {
+            0.0
+        } else {
+            m.emission_rao as f64 / total_e as f64
+        };
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>9.2}% {:>12} {:>7.2}%",
+            m.uid,
+            m.behaviour,
+            m.tasks,
+            m.verified,
+            m.caught,
+            100.0 * m.final_incentive_share,
+            alpha(m.emission_rao),
+            100.0 * share
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nvalidators (dividends and vtrust = last epoch; emission = whole run, alpha)"
+    );
+    let _ = writeln!(
+        s,
+        "{:>5}  {:<14} {:>10} {:>8} {:>12}",
+        "uid", "behaviour", "dividends", "vtrust", "emission"
+    );
+    for v in &log.totals.validators {
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<14} {:>9.2}% {:>8.4} {:>12}",
+            v.uid,
+            v.behaviour,
+            100.0 * v.final_dividend_share,
+            f64::from(v.final_vtrust) / 65535.0,
+            alpha(v.emission_rao)
+        );
+    }
+    let proofs: usize = log.epochs.iter().map(|e| e.fraud_proofs.len()).sum();
+    let _ = writeln!(s, "\nfraud proofs: {proofs}");
+    s
+}
+
+/// A progress bar on stderr: redrawn in place on a terminal, one line per epoch otherwise.
+#[derive(Debug)]
+pub struct Progress {
+    tty: bool,
+    quiet: bool,
+    total: u64,
+}
+
+impl Progress {
+    /// A bar for `total` epochs.
+    pub fn new(total: u64, quiet: bool) -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            quiet,
+            total,
+        }
+    }
+
+    /// Reports epoch `done` of `total` finished, with a short status.
+    pub fn update(&self, done: u64, status: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let width = 30u64;
+            let filled = (done * width).checked_div(self.total).unwrap_or(width) as usize;
+            let bar = format!(
+                "{}{}",
+                "#".repeat(filled),
+                "-".repeat(width as usize - filled)
+            );
+            let _ = write!(
+                err,
+                "\r\x1b[2K[{bar}] epoch {done}/{}  {status}",
+                self.total
+            );
+            if done == self.total {
+                let _ = writeln!(err);
+            }
+        } else {
+            let _ = writeln!(err, "epoch {done}/{}  {status}", self.total);
+        }
+        let _ = err.flush();
+    }
+}
+
+/// Wall-clock timings of a run (stderr summary and the optional timings file; never the log).
+#[derive(Debug, Clone, Serialize)]
+pub struct Timings {
+    /// Worker threads.
+    pub threads: usize,
+    /// Miners.
+    pub miners: usize,
+    /// Validators.
+    pub validators: usize,
+    /// Per epoch: kernel work, verification, emission, seconds.
+    pub epochs: Vec<[f64; 3]>,
+    /// Setup (keys, weight generation), seconds.
+    pub setup_s: f64,
+    /// Writing files, seconds.
+    pub output_s: f64,
+}
+
+impl Timings {
+    /// Records one epoch.
+    pub fn push(&mut self, t: &PhaseTimes) {
+        self.epochs.push([
+            t.work.as_secs_f64(),
+            t.verify.as_secs_f64(),
+            t.emission.as_secs_f64(),
+        ]);
+    }
+
+    /// The stderr summary.
+    pub fn summary(&self) -> String {
+        let n = self.epochs.len().max(1) as f64;
+        let sum = |k: usize| self.epochs.iter().map(|e| e[k]).sum::<f64>();
+        let (w, v, e) = (sum(0), sum(1), sum(2));
+        format!(
+            "timings (wall clock, {} threads, {} miners + {} validators): per epoch {:.3} s = kernel work {:.3} s + verification {:.3} s + emission {:.4} s; setup {:.3} s, output {:.3} s, total {:.2} s",
+            self.threads,
+            self.miners,
+            self.validators,
+            (w + v + e) / n,
+            w / n,
+            v / n,
+            e / n,
+            self.setup_s,
+            self.output_s,
+            w + v + e + self.setup_s + self.output_s
+        )
+    }
+}

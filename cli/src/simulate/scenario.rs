@@ -1,0 +1,691 @@
+//! The scenario: every knob of a simulation run, with defaults that run in seconds, read from a
+//! TOML file (`--scenario FILE`) and overridden by command-line flags.
+//!
+//! `scenarios/default.toml` in the repository spells out exactly these defaults (a test checks
+//! that it parses to [`Scenario::default`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Largest number of miners or validators (uids are u16 and the chain caps subnets far below).
+pub const MAX_NEURONS: usize = 4096;
+/// Largest number of epochs one run may simulate.
+pub const MAX_EPOCHS: u64 = 100_000;
+/// Largest number of tasks one validator may give one miner in an epoch.
+pub const MAX_TASKS_PER_MINER: u32 = 64;
+
+/// How a miner behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MinerBehaviour {
+    /// Runs every task with the real kernels and reports the true commitment.
+    Honest,
+    /// Runs nothing and reports a random output commitment.
+    Lazy,
+    /// Runs nothing and reports the commitment another miner reported for its own task.
+    Copier,
+    /// Runs attention in fast mode while the task asks for verifiable mode (matmul honest).
+    Sloppy,
+    /// Honest, but its simulated latency is `slow_factor` times longer.
+    Slow,
+}
+
+impl MinerBehaviour {
+    /// The name used in scenario files, the JSON log and the tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Honest => "honest",
+            Self::Lazy => "lazy",
+            Self::Copier => "copier",
+            Self::Sloppy => "sloppy",
+            Self::Slow => "slow",
+        }
+    }
+}
+
+/// How a validator behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValidatorBehaviour {
+    /// Spot-checks, scores and sets weights from what it saw.
+    Honest,
+    /// Checks nothing and sets its weights to the previous epoch's consensus.
+    WeightCopier,
+    /// Scores like an honest validator, but gives one miner the largest weight and ignores
+    /// fraud proofs against it.
+    Colluder,
+}
+
+impl ValidatorBehaviour {
+    /// The name used in scenario files, the JSON log and the tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Honest => "honest",
+            Self::WeightCopier => "weight-copier",
+            Self::Colluder => "colluder",
+        }
+    }
+}
+
+/// A complete scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Epochs to simulate.
+    pub epochs: u64,
+    /// The run seed: keys, tasks, weights, sampling and the beacon all derive from it.
+    pub seed: u64,
+    /// The subnet id written into tasks and receipts.
+    pub subnet: u16,
+    /// Miner population.
+    pub miners: MinerConfig,
+    /// Validator population.
+    pub validators: ValidatorConfig,
+    /// What tasks look like.
+    pub tasks: TaskConfig,
+    /// Simulated time.
+    pub timing: TimingConfig,
+    /// Spot checks, scores and weights.
+    pub scoring: ScoringConfig,
+    /// Yuma hyperparameters and the emission per epoch.
+    pub emission: EmissionConfig,
+}
+
+/// Miner population: `count` miners, of which the named numbers misbehave; the rest are honest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MinerConfig {
+    /// Number of miners.
+    pub count: usize,
+    /// Lazy miners (random commitments).
+    pub lazy: usize,
+    /// Copier miners (another miner's commitment).
+    pub copier: usize,
+    /// Sloppy miners (fast-mode attention claimed as verifiable).
+    pub sloppy: usize,
+    /// Slow miners (honest, `slow_factor` times the latency).
+    pub slow: usize,
+}
+
+/// Validator population and stake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidatorConfig {
+    /// Number of validators.
+    pub count: usize,
+    /// Validators that copy the previous epoch's consensus.
+    pub weight_copier: usize,
+    /// Validators that boost one miner.
+    pub colluder: usize,
+    /// Which miner colluders boost: a behaviour name (its first miner by uid) or a miner index.
+    pub colluder_target: String,
+    /// Stake of every validator in rao, unless `stakes` lists them.
+    pub stake_rao: u64,
+    /// Per-validator stakes in rao, in validator order (honest first, then weight copiers, then
+    /// colluders); empty means `stake_rao` for all.
+    pub stakes: Vec<u64>,
+}
+
+/// Task generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskConfig {
+    /// Tasks each validator gives each miner per epoch.
+    pub per_miner: u32,
+    /// Relative frequency of Q8_0 matmul tasks.
+    pub matmul_q8_0: u64,
+    /// Relative frequency of Q4_0 matmul tasks.
+    pub matmul_q4_0: u64,
+    /// Relative frequency of attention tasks.
+    pub attention: u64,
+    /// Activation rows of matmul tasks: one of these, chosen per task.
+    pub matmul_m: Vec<u32>,
+    /// Weight rows (output features) of every weight matrix.
+    pub matmul_n: u32,
+    /// Inner dimension of every weight matrix (a multiple of 32).
+    pub matmul_k: u32,
+    /// Weight matrices per quantization format (tasks pick one).
+    pub weight_matrices: u32,
+    /// Attention query heads.
+    pub attention_heads: u32,
+    /// Attention key/value heads (divides `attention_heads`).
+    pub attention_kv_heads: u32,
+    /// Attention query positions.
+    pub attention_q_len: u32,
+    /// Attention key/value positions.
+    pub attention_kv_len: u32,
+    /// Attention head dimension (64 or 128).
+    pub attention_head_dim: u32,
+    /// Input formats of attention tasks: one of these (`f32`, `f16`, `bf16`), chosen per task.
+    pub attention_dtypes: Vec<String>,
+}
+
+/// Simulated time (never the wall clock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimingConfig {
+    /// Simulated Unix time of epoch 0's start, in milliseconds.
+    pub genesis_ms: u64,
+    /// Seconds per block (an epoch lasts `tempo` blocks).
+    pub block_ms: u64,
+    /// Fixed per-task overhead of an honest miner (network round trip, setup), in ms.
+    pub overhead_ms: u64,
+    /// Simulated throughput of an honest miner, in compute units per millisecond.
+    pub units_per_ms: u64,
+    /// Latency multiplier of slow miners.
+    pub slow_factor: u64,
+    /// Random jitter added to each task, up to this many per mille of its latency.
+    pub jitter_permille: u64,
+    /// Latency of a lazy miner's (empty) answer, in ms.
+    pub lazy_ms: u64,
+    /// How long after its source a copier answers, in ms.
+    pub copier_delay_ms: u64,
+}
+
+/// Spot checks, scoring and weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// Fraction of each miner's receipts a validator re-executes (at least one when > 0).
+    pub spot_check_rate: f64,
+    /// Latency at or below which no throughput penalty applies, in ms.
+    pub latency_target_ms: u64,
+    /// EMA coefficient of scores across epochs (0..=1).
+    pub ema_alpha: f64,
+    /// Epochs between a weight commit and its reveal (0: same epoch).
+    pub reveal_delay_epochs: u64,
+    /// Epochs a miner with a valid fraud proof against it gets zero weight from honest validators.
+    pub fraud_ban_epochs: u64,
+}
+
+/// Yuma consensus hyperparameters (spec/emission.md) and emission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmissionConfig {
+    /// Rao emitted per epoch.
+    pub rao_per_epoch: u64,
+    /// Blocks per epoch.
+    pub tempo: u64,
+    /// Activity cutoff in blocks.
+    pub activity_cutoff: u64,
+    /// Kappa (u16 ratio).
+    pub kappa: u16,
+    /// Bonds penalty (u16 ratio).
+    pub bonds_penalty: u16,
+    /// Bonds moving average, parts per million.
+    pub bonds_moving_average: u64,
+    /// Yuma3 bonds.
+    pub yuma3: bool,
+    /// Liquid alpha.
+    pub liquid_alpha: bool,
+    /// Liquid alpha lower bound (u16 ratio).
+    pub alpha_low: u16,
+    /// Liquid alpha upper bound (u16 ratio).
+    pub alpha_high: u16,
+    /// Liquid alpha sigmoid steepness.
+    pub alpha_sigmoid_steepness: i16,
+    /// Maximum validators with a permit.
+    pub max_allowed_validators: u16,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            epochs: 8,
+            seed: 7,
+            subnet: 1,
+            miners: MinerConfig::default(),
+            validators: ValidatorConfig::default(),
+            tasks: TaskConfig::default(),
+            timing: TimingConfig::default(),
+            scoring: ScoringConfig::default(),
+            emission: EmissionConfig::default(),
+        }
+    }
+}
+
+impl Default for MinerConfig {
+    fn default() -> Self {
+        Self {
+            count: 8,
+            lazy: 1,
+            copier: 1,
+            sloppy: 1,
+            slow: 1,
+        }
+    }
+}
+
+impl Default for ValidatorConfig {
+    fn default() -> Self {
+        Self {
+            count: 4,
+            weight_copier: 1,
+            colluder: 1,
+            colluder_target: "lazy".into(),
+            stake_rao: 1_000_000_000_000,
+            stakes: Vec::new(),
+        }
+    }
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        Self {
+            per_miner: 2,
+            matmul_q8_0: 1,
+            matmul_q4_0: 1,
+            attention: 2,
+            matmul_m: vec![1, 4, 8],
+            matmul_n: 64,
+            matmul_k: 256,
+            weight_matrices: 2,
+            attention_heads: 4,
+            attention_kv_heads: 2,
+            attention_q_len: 8,
+            attention_kv_len: 192,
+            attention_head_dim: 64,
+            attention_dtypes: vec!["f32".into(), "f16".into(), "bf16".into()],
+        }
+    }
+}
+
+impl Default for TimingConfig {
+    fn default() -> Self {
+        Self {
+            genesis_ms: 1_767_225_600_000,
+            block_ms: 12_000,
+            overhead_ms: 20,
+            units_per_ms: 100_000,
+            slow_factor: 5,
+            jitter_permille: 100,
+            lazy_ms: 2,
+            copier_delay_ms: 5,
+        }
+    }
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self {
+            spot_check_rate: 0.25,
+            latency_target_ms: 60,
+            ema_alpha: 0.5,
+            reveal_delay_epochs: 1,
+            fraud_ban_epochs: 1000,
+        }
+    }
+}
+
+impl Default for EmissionConfig {
+    fn default() -> Self {
+        Self {
+            rao_per_epoch: 1_000_000_000,
+            tempo: 360,
+            activity_cutoff: 5000,
+            kappa: 32_767,
+            bonds_penalty: 65_535,
+            bonds_moving_average: 900_000,
+            yuma3: false,
+            liquid_alpha: false,
+            alpha_low: 45_875,
+            alpha_high: 58_982,
+            alpha_sigmoid_steepness: 1000,
+            max_allowed_validators: 128,
+        }
+    }
+}
+
+/// A scenario that breaks a rule, with a message naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError(pub String);
+
+impl core::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "scenario: {}", self.0)
+    }
+}
+
+impl core::error::Error for ScenarioError {}
+
+fn bad(msg: impl Into<String>) -> ScenarioError {
+    ScenarioError(msg.into())
+}
+
+impl Scenario {
+    /// Parses a TOML scenario; absent keys keep their defaults, unknown keys are errors.
+    pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
+        let s: Scenario = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        Ok(s)
+    }
+
+    /// Checks every rule, naming the field that breaks one.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let m = &self.miners;
+        let v = &self.validators;
+        let t = &self.tasks;
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Err(bad(format!("epochs: must be in 1..={MAX_EPOCHS}")));
+        }
+        if m.count == 0 || m.count > MAX_NEURONS {
+            return Err(bad(format!("miners.count: must be in 1..={MAX_NEURONS}")));
+        }
+        if v.count == 0 || v.count > MAX_NEURONS {
+            return Err(bad(format!(
+                "validators.count: must be in 1..={MAX_NEURONS}"
+            )));
+        }
+        let bad_miners = m.lazy + m.copier + m.sloppy + m.slow;
+        if bad_miners > m.count {
+            return Err(bad(format!(
+                "miners: lazy + copier + sloppy + slow = {bad_miners} exceeds miners.count = {}",
+                m.count
+            )));
+        }
+        if m.copier > 0 && m.count - m.copier == 0 {
+            return Err(bad(
+                "miners.copier: copiers need at least one other miner to copy",
+            ));
+        }
+        if v.weight_copier + v.colluder > v.count {
+            return Err(bad(
+                "validators: weight_copier + colluder exceeds validators.count",
+            ));
+        }
+        if !v.stakes.is_empty() && v.stakes.len() != v.count {
+            return Err(bad(format!(
+                "validators.stakes: {} entries for {} validators",
+                v.stakes.len(),
+                v.count
+            )));
+        }
+        if v.stakes.is_empty() && v.stake_rao == 0
+            || v.stakes.iter().all(|s| *s == 0) && !v.stakes.is_empty()
+        {
+            return Err(bad("validators: total stake is zero"));
+        }
+        if v.colluder > 0 {
+            self.colluder_target_index()
+                .map_err(|e| bad(format!("validators.colluder_target: {e}")))?;
+        }
+        if t.per_miner == 0 || t.per_miner > MAX_TASKS_PER_MINER {
+            return Err(bad(format!(
+                "tasks.per_miner: must be in 1..={MAX_TASKS_PER_MINER}"
+            )));
+        }
+        let receipts = (m.count as u64) * u64::from(t.per_miner);
+        if receipts > mycel_protocol::receipt::MAX_BATCH_RECEIPTS as u64 {
+            return Err(bad(format!(
+                "tasks.per_miner: miners.count x per_miner = {receipts} receipts per validator exceeds one receipt batch ({})",
+                mycel_protocol::receipt::MAX_BATCH_RECEIPTS
+            )));
+        }
+        if t.matmul_q8_0 + t.matmul_q4_0 + t.attention == 0 {
+            return Err(bad(
+                "tasks: matmul_q8_0 + matmul_q4_0 + attention must not all be 0",
+            ));
+        }
+        if t.matmul_q8_0 + t.matmul_q4_0 > 0 {
+            if t.matmul_m.is_empty() || t.matmul_m.iter().any(|&x| x == 0 || x > 4096) {
+                return Err(bad(
+                    "tasks.matmul_m: a non-empty list of values in 1..=4096",
+                ));
+            }
+            if t.matmul_n == 0 || t.matmul_n > 8192 {
+                return Err(bad("tasks.matmul_n: must be in 1..=8192"));
+            }
+            if t.matmul_k == 0 || t.matmul_k > 8192 || !t.matmul_k.is_multiple_of(32) {
+                return Err(bad("tasks.matmul_k: a multiple of 32 in 32..=8192"));
+            }
+            if t.weight_matrices == 0 || t.weight_matrices > 64 {
+                return Err(bad("tasks.weight_matrices: must be in 1..=64"));
+            }
+        }
+        if t.attention > 0 {
+            if t.attention_heads == 0 || t.attention_heads > 64 {
+                return Err(bad("tasks.attention_heads: must be in 1..=64"));
+            }
+            if t.attention_kv_heads == 0 || !t.attention_heads.is_multiple_of(t.attention_kv_heads)
+            {
+                return Err(bad("tasks.attention_kv_heads: must divide attention_heads"));
+            }
+            if t.attention_q_len == 0 || t.attention_q_len > t.attention_kv_len {
+                return Err(bad(
+                    "tasks.attention_q_len: must be in 1..=attention_kv_len",
+                ));
+            }
+            if t.attention_kv_len > 8192 {
+                return Err(bad("tasks.attention_kv_len: must be at most 8192"));
+            }
+            if t.attention_head_dim != 64 && t.attention_head_dim != 128 {
+                return Err(bad("tasks.attention_head_dim: must be 64 or 128"));
+            }
+            if t.attention_dtypes.is_empty() {
+                return Err(bad("tasks.attention_dtypes: must not be empty"));
+            }
+            for d in &t.attention_dtypes {
+                if parse_dtype(d).is_none() {
+                    return Err(bad(format!(
+                        "tasks.attention_dtypes: unknown dtype {d:?} (f32, f16, bf16)"
+                    )));
+                }
+            }
+        }
+        let tm = &self.timing;
+        if tm.units_per_ms == 0 {
+            return Err(bad("timing.units_per_ms: must be positive"));
+        }
+        if tm.slow_factor == 0 || tm.slow_factor > 1000 {
+            return Err(bad("timing.slow_factor: must be in 1..=1000"));
+        }
+        if tm.jitter_permille > 1000 {
+            return Err(bad("timing.jitter_permille: must be at most 1000"));
+        }
+        if tm.block_ms == 0 || tm.block_ms > 3_600_000 {
+            return Err(bad("timing.block_ms: must be in 1..=3600000"));
+        }
+        let sc = &self.scoring;
+        if !(0.0..=1.0).contains(&sc.spot_check_rate) {
+            return Err(bad("scoring.spot_check_rate: must be in [0, 1]"));
+        }
+        if !(0.0..=1.0).contains(&sc.ema_alpha) {
+            return Err(bad("scoring.ema_alpha: must be in [0, 1]"));
+        }
+        if sc.reveal_delay_epochs > 16 {
+            return Err(bad("scoring.reveal_delay_epochs: must be at most 16"));
+        }
+        let e = &self.emission;
+        if e.tempo == 0 || e.tempo > 1_000_000 {
+            return Err(bad("emission.tempo: must be in 1..=1000000"));
+        }
+        if e.bonds_moving_average > 1_000_000 {
+            return Err(bad(
+                "emission.bonds_moving_average: must be at most 1000000",
+            ));
+        }
+        if e.alpha_low > e.alpha_high {
+            return Err(bad("emission.alpha_low: must not exceed alpha_high"));
+        }
+        if m.count + v.count > usize::from(u16::MAX) {
+            return Err(bad("miners.count + validators.count: too many uids"));
+        }
+        Ok(())
+    }
+
+    /// The EMA coefficient as Q32 bits (`floor(alpha · 2^32)`).
+    pub fn ema_alpha_q32(&self) -> i64 {
+        (self.scoring.ema_alpha * 4_294_967_296.0).floor() as i64
+    }
+
+    /// The miner behaviours in miner order before shuffling: honest, lazy, copier, sloppy, slow.
+    pub fn miner_behaviours(&self) -> Vec<MinerBehaviour> {
+        let m = &self.miners;
+        let honest = m.count - (m.lazy + m.copier + m.sloppy + m.slow);
+        let mut out = Vec::with_capacity(m.count);
+        out.extend(core::iter::repeat_n(MinerBehaviour::Honest, honest));
+        out.extend(core::iter::repeat_n(MinerBehaviour::Lazy, m.lazy));
+        out.extend(core::iter::repeat_n(MinerBehaviour::Copier, m.copier));
+        out.extend(core::iter::repeat_n(MinerBehaviour::Sloppy, m.sloppy));
+        out.extend(core::iter::repeat_n(MinerBehaviour::Slow, m.slow));
+        out
+    }
+
+    /// The validator behaviours and stakes in validator order: honest, weight copiers,
+    /// colluders.
+    pub fn validator_behaviours(&self) -> Vec<(ValidatorBehaviour, u64)> {
+        let v = &self.validators;
+        let honest = v.count - (v.weight_copier + v.colluder);
+        let kinds = core::iter::repeat_n(ValidatorBehaviour::Honest, honest)
+            .chain(core::iter::repeat_n(
+                ValidatorBehaviour::WeightCopier,
+                v.weight_copier,
+            ))
+            .chain(core::iter::repeat_n(
+                ValidatorBehaviour::Colluder,
+                v.colluder,
+            ));
+        kinds
+            .enumerate()
+            .map(|(i, k)| (k, v.stakes.get(i).copied().unwrap_or(v.stake_rao)))
+            .collect()
+    }
+
+    /// Resolves `colluder_target` against the final (shuffled) miner behaviours: a behaviour
+    /// name picks its first miner, a number picks that miner index.
+    pub fn colluder_target_in(&self, miners: &[MinerBehaviour]) -> Result<usize, String> {
+        let t = self.validators.colluder_target.trim();
+        if let Ok(i) = t.parse::<usize>() {
+            return if i < miners.len() {
+                Ok(i)
+            } else {
+                Err(format!("miner index {i} out of range"))
+            };
+        }
+        let want = parse_miner_behaviour(t)
+            .ok_or_else(|| format!("{t:?} is neither a miner index nor a behaviour"))?;
+        miners
+            .iter()
+            .position(|b| *b == want)
+            .ok_or_else(|| format!("no {t} miner in this scenario"))
+    }
+
+    fn colluder_target_index(&self) -> Result<usize, String> {
+        self.colluder_target_in(&self.miner_behaviours())
+    }
+}
+
+/// Parses a miner behaviour name.
+pub fn parse_miner_behaviour(s: &str) -> Option<MinerBehaviour> {
+    Some(match s {
+        "honest" => MinerBehaviour::Honest,
+        "lazy" => MinerBehaviour::Lazy,
+        "copier" => MinerBehaviour::Copier,
+        "sloppy" => MinerBehaviour::Sloppy,
+        "slow" => MinerBehaviour::Slow,
+        _ => return None,
+    })
+}
+
+/// Parses an attention dtype name.
+pub fn parse_dtype(s: &str) -> Option<mycel_protocol::task::AttnDtype> {
+    use mycel_protocol::task::AttnDtype;
+    Some(match s {
+        "f32" => AttnDtype::F32,
+        "f16" => AttnDtype::F16,
+        "bf16" => AttnDtype::Bf16,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_has_every_behaviour() {
+        let s = Scenario::default();
+        s.validate().unwrap();
+        let m = s.miner_behaviours();
+        for b in [
+            MinerBehaviour::Honest,
+            MinerBehaviour::Lazy,
+            MinerBehaviour::Copier,
+            MinerBehaviour::Sloppy,
+            MinerBehaviour::Slow,
+        ] {
+            assert!(m.contains(&b), "{b:?} missing");
+        }
+        let v: Vec<_> = s.validator_behaviours().into_iter().map(|x| x.0).collect();
+        for b in [
+            ValidatorBehaviour::Honest,
+            ValidatorBehaviour::WeightCopier,
+            ValidatorBehaviour::Colluder,
+        ] {
+            assert!(v.contains(&b), "{b:?} missing");
+        }
+    }
+
+    #[test]
+    fn scenarios_default_toml_is_the_default() {
+        let text = include_str!("../../../scenarios/default.toml");
+        assert_eq!(Scenario::from_toml(text).unwrap(), Scenario::default());
+    }
+
+    #[test]
+    fn empty_toml_is_the_default_and_unknown_keys_fail() {
+        assert_eq!(Scenario::from_toml("").unwrap(), Scenario::default());
+        let e = Scenario::from_toml("[miners]\ncuont = 3\n").unwrap_err();
+        assert!(e.0.contains("cuont"), "{e}");
+    }
+
+    #[test]
+    fn rules_name_their_field() {
+        let cases: [(&str, &str); 8] = [
+            ("epochs = 0", "epochs"),
+            ("[miners]\ncount = 2\nlazy = 3", "miners"),
+            ("[validators]\ncount = 2\nstakes = [1]", "validators.stakes"),
+            ("[tasks]\nmatmul_k = 33", "tasks.matmul_k"),
+            (
+                "[tasks]\nattention_dtypes = [\"f8\"]",
+                "tasks.attention_dtypes",
+            ),
+            (
+                "[scoring]\nspot_check_rate = 1.5",
+                "scoring.spot_check_rate",
+            ),
+            (
+                "[validators]\ncolluder_target = \"ghost\"",
+                "validators.colluder_target",
+            ),
+            ("[tasks]\nper_miner = 0", "tasks.per_miner"),
+        ];
+        for (text, field) in cases {
+            let e = Scenario::from_toml(text).unwrap().validate().unwrap_err();
+            assert!(e.0.starts_with(field), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn colluder_target_by_name_and_index() {
+        let s = Scenario::default();
+        let miners = [
+            MinerBehaviour::Honest,
+            MinerBehaviour::Lazy,
+            MinerBehaviour::Lazy,
+        ];
+        assert_eq!(s.colluder_target_in(&miners), Ok(1));
+        let mut s2 = s.clone();
+        s2.validators.colluder_target = "2".into();
+        assert_eq!(s2.colluder_target_in(&miners), Ok(2));
+        s2.validators.colluder_target = "3".into();
+        assert!(s2.colluder_target_in(&miners).is_err());
+    }
+
+    #[test]
+    fn ema_alpha_bits() {
+        let mut s = Scenario::default();
+        s.scoring.ema_alpha = 0.5;
+        assert_eq!(s.ema_alpha_q32(), 1 << 31);
+        s.scoring.ema_alpha = 1.0;
+        assert_eq!(s.ema_alpha_q32(), 1 << 32);
+    }
+}
