@@ -5,7 +5,9 @@
 //!   weight copies that they do not fit in L2 (so the number is HBM, not cache);
 //! * Q4_0 / Q8_0 prefill, M = 512: TFLOP/s (2·M·N·K per call), activation quantization
 //!   included and separately;
-//! * Philox generation of the M = 512 activations.
+//! * Philox generation of the M = 512 activations;
+//! * verifiable-mode attention (32 heads, 8 KV heads, head_dim 128): prefill 2048 causal
+//!   (TFLOP/s) and decode against 8192 keys (GB/s of K and V).
 //!
 //! Prints one JSON object per line on stdout (`{"bench": ..., "value": ..., "unit": ...}`) and a
 //! readable line per result on stderr. The PyTorch references (int8 `_int_mm` peak,
@@ -20,6 +22,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use mycel_benches::median_per_call;
+use mycel_kernels::attention::{AttentionMode, AttentionParams};
 use mycel_kernels::cuda::{CudaDevice, DeviceTensor, DeviceWeights};
 use mycel_kernels::philox::generate_uniform;
 use mycel_kernels::quant::{QuantFormat, quantize_q4_0, quantize_q8_0};
@@ -145,6 +148,50 @@ fn prefill(dev: &CudaDevice, format: QuantFormat) -> Res<()> {
     Ok(())
 }
 
+fn attention(dev: &CudaDevice) -> Res<()> {
+    // issue 6 shapes: 32 heads, 8 KV heads, head_dim 128; prefill 2048 causal, decode kv 8192
+    let prefill = AttentionParams::new(32, 8, 2048, 2048, 128).causal(true);
+    let decode = AttentionParams::new(32, 8, 1, 8192, 128);
+    for (name, p) in [
+        ("attention_verifiable_h32_kv8_d128_s2048_causal", prefill),
+        ("attention_verifiable_decode_kv8192", decode),
+    ] {
+        let q = dev.generate_uniform(&[5; 32], 1, 0, p.q_elems()?)?;
+        let k = dev.generate_uniform(&[5; 32], 2, 0, p.kv_elems()?)?;
+        let v = dev.generate_uniform(&[5; 32], 3, 0, p.kv_elems()?)?;
+        let mut out = dev.zeros_f32(p.q_elems()?)?;
+        let t = median_per_call(1, 5, 3, || {
+            dev.attention_into(&p, &q, &k, &v, AttentionMode::Verifiable, &mut out)?;
+            dev.synchronize()
+        })?;
+        if p.q_len == 1 {
+            // f32 K and V bytes read per call
+            let bytes = 2 * p.kv_elems()? * 4;
+            emit(
+                name,
+                bytes as f64 / t.as_secs_f64() / 1e9,
+                "GB/s",
+                &format!(
+                    "\"us_per_call\": {:.2}, \"note\": \"f32 K+V bytes\"",
+                    t.as_secs_f64() * 1e6
+                ),
+            );
+        } else {
+            let flops = 4.0 * (p.q_len * p.kv_len * p.head_dim * p.n_heads) as f64 / 2.0;
+            emit(
+                name,
+                flops / t.as_secs_f64() / 1e12,
+                "TFLOP/s",
+                &format!(
+                    "\"ms_per_call\": {:.3}, \"note\": \"causal: half the QK and PV flops\"",
+                    t.as_secs_f64() * 1e3
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn run() -> Res<()> {
     let dev = CudaDevice::open(0)?;
     let (major, minor) = dev.compute_capability();
@@ -167,6 +214,7 @@ fn run() -> Res<()> {
     matvec(&dev, QuantFormat::Q8_0, copy)?;
     prefill(&dev, QuantFormat::Q4_0)?;
     prefill(&dev, QuantFormat::Q8_0)?;
+    attention(&dev)?;
     let len = 512 * 4096;
     let tg = median_per_call(3, 7, 20, || {
         let _x = dev.generate_uniform(&[1; 32], 0, 0, len)?;

@@ -63,7 +63,15 @@ def main(out_dir):
         ("Q4_0 prefill vs torch dequantize+bf16 (speed-up)", val(b, "prefill_q4_0_m512_k4096_n11008"), "TFLOP/s",
          ratio(val(b, "prefill_q4_0_m512_k4096_n11008"), val(t, "torch_dequant_q4_0_then_bf16_m512")), "> 100 %"),
     ]
-    lines += ["## Goals (issue 5), same run", "", "| measure | mycel | ratio | goal |", "|---|---|---|---|"]
+    sdpa = val(t, "torch_sdpa_bf16_h32_kv8_d128_s2048_causal")
+    ver = val(b, "attention_verifiable_h32_kv8_d128_s2048_causal")
+    rows += [
+        ("Attention verifiable, h32/kv8 d128 s2048 causal (TFLOP/s)", ver, "TFLOP/s", ratio(ver, sdpa),
+         "fast ≥ 50 % of SDPA; verifiable within 2x of fast (no fast kernel yet)"),
+        ("Attention verifiable decode kv 8192 (GB/s of f32 K+V)", val(b, "attention_verifiable_decode_kv8192"),
+         "GB/s", ratio(val(b, "attention_verifiable_decode_kv8192"), copy), "≥ 70 % of HBM bandwidth"),
+    ]
+    lines += ["## Goals (issues 5 and 6), same run", "", "| measure | mycel | ratio | goal |", "|---|---|---|---|"]
     for name, v, unit, r, goal in rows:
         lines.append(f"| {name} | {fmt(v, unit)} | {fmt(r, pct=True)} | {goal} |")
     lines += ["", "## All numbers", "", "| bench | value | unit | details |", "|---|---|---|---|"]

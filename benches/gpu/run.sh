@@ -47,6 +47,9 @@ MYCEL_REQUIRE_NVRTC=1 "$here/bin/cuda_compile" --nocapture --test-threads=1 >>"$
 log "CUDA parity tests (bit identity with the CPU scalar reference)"
 MYCEL_REQUIRE_GPU=1 timeout 300 "$here/bin/cuda_matmul" --nocapture --test-threads=1 >>"$out/tests.log" 2>&1 \
   || { status=1; log "cuda_matmul FAILED"; }
+log "CUDA attention parity tests"
+MYCEL_REQUIRE_GPU=1 timeout 300 "$here/bin/cuda_attention" --nocapture --test-threads=1 >>"$out/tests.log" 2>&1 \
+  || { status=1; log "cuda_attention FAILED"; }
 log "CUDA benchmarks"
 MYCEL_REQUIRE_GPU=1 timeout 240 "$here/bin/cuda_bench" >"$out/bench.jsonl" 2>"$out/bench.log" \
   || { status=1; log "cuda_bench FAILED (see bench.log)"; }

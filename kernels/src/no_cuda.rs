@@ -5,6 +5,7 @@
 
 use core::convert::Infallible;
 
+use crate::attention::{AttentionMode, AttentionParams, AttnInput};
 use crate::error::{Error, Result};
 use crate::quant::QuantFormat;
 
@@ -38,6 +39,18 @@ pub fn matmul(
     _x: &[f32],
     _m: usize,
     _w: &crate::matmul::Weights<'_>,
+) -> Result<Vec<f32>> {
+    unavailable()
+}
+
+/// Always [`Error::BackendUnavailable`] in this build.
+pub fn attention(
+    _ordinal: u32,
+    _params: &AttentionParams,
+    _q: AttnInput<'_>,
+    _k: AttnInput<'_>,
+    _v: AttnInput<'_>,
+    _mode: AttentionMode,
 ) -> Result<Vec<f32>> {
     unavailable()
 }
@@ -196,6 +209,29 @@ impl CudaDevice {
     }
     /// Quantized matmul.
     pub fn matmul(&self, _w: &DeviceWeights, _a: &DeviceActivations) -> Result<DeviceTensor> {
+        match self.never {}
+    }
+    /// Attention on device-resident inputs.
+    pub fn attention_into(
+        &self,
+        _params: &AttentionParams,
+        _q: &DeviceTensor,
+        _k: &DeviceTensor,
+        _v: &DeviceTensor,
+        _mode: AttentionMode,
+        _out: &mut DeviceTensor,
+    ) -> Result<()> {
+        match self.never {}
+    }
+    /// Attention, host in and host out.
+    pub fn attention(
+        &self,
+        _params: &AttentionParams,
+        _q: AttnInput<'_>,
+        _k: AttnInput<'_>,
+        _v: AttnInput<'_>,
+        _mode: AttentionMode,
+    ) -> Result<Vec<f32>> {
         match self.never {}
     }
     /// Host in, host out matmul.
