@@ -148,3 +148,44 @@ fn a_warning_shows_up_in_the_log() {
         out.log
     );
 }
+
+/// ptxas' resource report for every kernel: no register spills and no local-memory stack
+/// frame (a spill would silently cost the memory-bound kernels bandwidth), and the matmul
+/// kernels within the register budget that keeps several blocks per SM.
+#[test]
+fn no_kernel_spills_registers() {
+    if !nvrtc_or_skip("no_kernel_spills_registers") {
+        return;
+    }
+    for src in nvrtc::SOURCES {
+        let out = nvrtc::compile_with(src, 9, 0, &["-Xptxas", "-v"]).expect("compiles");
+        let mut seen = 0;
+        for line in out.log.lines() {
+            if line.contains("spill stores") {
+                seen += 1;
+                assert!(
+                    line.contains(
+                        " 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"
+                    ),
+                    "{}: {line}",
+                    src.name
+                );
+            }
+            if let Some(regs) = line
+                .split("Used ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|r| r.parse::<u32>().ok())
+            {
+                assert!(regs <= 128, "{}: {regs} registers: {line}", src.name);
+            }
+        }
+        assert_eq!(
+            seen,
+            src.functions.len(),
+            "{}: ptxas report:\n{}",
+            src.name,
+            out.log
+        );
+    }
+}

@@ -153,6 +153,17 @@ impl Drop for Program {
 /// Errors: [`CudaError::NvrtcUnavailable`] without `libnvrtc`, [`CudaError::Compile`] with
 /// the compiler log when the source does not compile.
 pub fn compile(src: &KernelSource, major: u32, minor: u32) -> Result<Compiled> {
+    compile_with(src, major, minor, &[])
+}
+
+/// [`compile`] with extra NVRTC options appended (diagnostics such as `-Xptxas -v`, which
+/// reports registers and spills in the log; the backend itself never adds any).
+pub fn compile_with(
+    src: &KernelSource,
+    major: u32,
+    minor: u32,
+    extra: &[&str],
+) -> Result<Compiled> {
     if !nvrtc_available() {
         return Err(CudaError::NvrtcUnavailable.into());
     }
@@ -168,7 +179,15 @@ pub fn compile(src: &KernelSource, major: u32, minor: u32) -> Result<Compiled> {
         result::create_program(&text, Some(name.as_c_str()))
             .map_err(|e| nvrtc_err("nvrtcCreateProgram", e))?,
     );
-    let options = compile_options(major, minor);
+    let mut options = compile_options(major, minor);
+    options.extend(extra.iter().map(|o| (*o).to_owned()));
+    if options.iter().any(|o| o.contains('\0')) {
+        return Err(CudaError::Compile {
+            kernel: src.name,
+            log: "an option contains a NUL byte".to_owned(),
+        }
+        .into());
+    }
     // SAFETY: prog.0 is a live program created above; the options contain no NUL bytes.
     let compiled = unsafe { result::compile_program(prog.0, &options) };
     // SAFETY: prog.0 is live.
