@@ -107,8 +107,12 @@ pub struct TaskContext {
     pub beacon: [u8; 32],
 }
 
-/// Generates the `index`-th task validator `validator` gives miner `miner` in an epoch: kind,
-/// shape, weights and input seed all from `H(beacon ‖ validator ‖ miner ‖ index)`.
+/// Generates the `index`-th task validator `validator` gives miner `miner` in an epoch.
+///
+/// The kind, shape and weights come from `H(beacon ‖ validator ‖ index)`, so a validator gives
+/// every miner the same workload in a slot (their scores compare like with like); the input
+/// seed comes from `H(beacon ‖ validator ‖ miner ‖ index)`, so no two miners compute the same
+/// output and copying another miner's commitment is caught.
 pub fn make_task(
     s: &Scenario,
     pool: &WeightPool,
@@ -119,7 +123,14 @@ pub fn make_task(
 ) -> Result<TaskSpec, String> {
     let t = &s.tasks;
     let mut rng = DetRng::new(
-        "task",
+        "task-shape",
+        &[&ctx.beacon, validator.as_bytes(), &index.to_le_bytes()],
+    );
+    let kind = rng
+        .weighted(&[t.matmul_q8_0, t.matmul_q4_0, t.attention])
+        .ok_or("tasks: empty mix")?;
+    let input_seed = derive(
+        "task-input",
         &[
             &ctx.beacon,
             validator.as_bytes(),
@@ -127,10 +138,6 @@ pub fn make_task(
             &index.to_le_bytes(),
         ],
     );
-    let kind = rng
-        .weighted(&[t.matmul_q8_0, t.matmul_q4_0, t.attention])
-        .ok_or("tasks: empty mix")?;
-    let input_seed = rng.bytes32();
     let (kernel, params, weights_digest) = match kind {
         0 | 1 => {
             let list = if kind == 0 { &pool.q8_0 } else { &pool.q4_0 };
@@ -292,6 +299,14 @@ mod tests {
             }
         }
         assert_eq!(kinds.len(), 3, "{kinds:?}");
+        // Same slot, another miner: same kind, shape and weights, other inputs.
+        let other = make_task(&s, &pool, ctx(9), &v, &Hotkey([4; 32]), 0).unwrap();
+        assert_eq!(
+            (other.kernel, other.params, other.weights_digest),
+            (a.kernel, a.params, a.weights_digest)
+        );
+        assert_ne!(other.input_seed, a.input_seed);
+        assert_eq!(other.compute_units().unwrap(), a.compute_units().unwrap());
     }
 
     #[test]
