@@ -54,11 +54,99 @@ pub fn mul_checked(a: i64, b: i64) -> Option<i64> {
 #[inline]
 #[must_use]
 pub fn div_safe(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        return 0;
+    div_checked(a, b).unwrap_or(0)
+}
+
+/// Granlund–Montgomery constants for exact unsigned division by an invariant `d ≥ 1`.
+#[derive(Debug, Clone, Copy)]
+struct Magic {
+    magic: u64,
+    shift1: u32,
+    shift2: u32,
+}
+
+impl Magic {
+    /// `l = ceil(log2 d)`, `magic = floor(2^64 · (2^l − d) / d) + 1` (fits in 64 bits).
+    fn new(d: u64) -> Option<Self> {
+        if d == 0 {
+            return None;
+        }
+        let l = 64 - (d - 1).leading_zeros();
+        let num = ((1u128 << l) - u128::from(d)) << 64;
+        let magic = u64::try_from(num / u128::from(d)).ok()?.checked_add(1)?;
+        Some(Self {
+            magic,
+            shift1: l.min(1),
+            shift2: l.saturating_sub(1),
+        })
     }
-    let q = (i128::from(a) << 32) / i128::from(b);
-    i64::try_from(q).unwrap_or(0)
+
+    /// `floor(n / d)`, exact for every 64-bit `n`.
+    #[inline]
+    fn quot(&self, n: u64) -> u64 {
+        let t1 = ((u128::from(self.magic) * u128::from(n)) >> 64) as u64;
+        (t1 + ((n - t1) >> self.shift1)) >> self.shift2
+    }
+}
+
+/// A divisor prepared for many safe divisions `a ⊘ b` by the same `b` (normalisations).
+///
+/// Bit-identical to [`div_safe`]. Two exact fast paths use the Granlund–Montgomery
+/// multiply-and-shift for invariant divisors: `0 ≤ a < 2^32` with `b > 0` (the quotient is
+/// `floor(a·2^32 / b)` with a 64-bit numerator), and `a`, `b` both whole numbers (the u16 weights
+/// and bonds the chain loads as integers), where the common factor `2^32` cancels exactly:
+/// `floor(A·2^32·2^32 / (B·2^32)) = floor(A·2^32 / B)`. Everything else goes through
+/// [`div_safe`].
+#[derive(Debug, Clone, Copy)]
+pub struct Divisor {
+    b: i64,
+    frac: Option<Magic>,
+    whole: Option<Magic>,
+}
+
+impl Divisor {
+    /// Prepares `b` (any value; 0 makes every quotient 0, as safe division does).
+    #[must_use]
+    pub fn new(b: i64) -> Self {
+        if b <= 0 {
+            return Self {
+                b,
+                frac: None,
+                whole: None,
+            };
+        }
+        let d = b.unsigned_abs();
+        let whole = if d & 0xFFFF_FFFF == 0 {
+            Magic::new(d >> 32)
+        } else {
+            None
+        };
+        Self {
+            b,
+            frac: Magic::new(d),
+            whole,
+        }
+    }
+
+    /// `a ⊘ b` (safe), bit-identical to [`div_safe`]`(a, b)`.
+    #[inline]
+    #[must_use]
+    pub fn div_safe(&self, a: i64) -> i64 {
+        if let Some(m) = &self.frac
+            && (0..1 << 32).contains(&a)
+        {
+            // q ≤ a·2^32 < 2^64; it fits in i64 unless b is tiny (then the safe result is 0).
+            return i64::try_from(m.quot((a as u64) << 32)).unwrap_or(0);
+        }
+        if let Some(m) = &self.whole
+            && a >= 0
+            && a & 0xFFFF_FFFF == 0
+            && a >> 32 < 1 << 32
+        {
+            return i64::try_from(m.quot(((a >> 32) as u64) << 32)).unwrap_or(0);
+        }
+        div_safe(a, self.b)
+    }
 }
 
 /// Checked divide: `None` when `b = 0` or on overflow.
@@ -68,8 +156,23 @@ pub fn div_checked(a: i64, b: i64) -> Option<i64> {
     if b == 0 {
         return None;
     }
-    let q = (i128::from(a) << 32) / i128::from(b);
-    i64::try_from(q).ok()
+    let (ua, ub) = (a.unsigned_abs(), b.unsigned_abs());
+    // Fast exact paths for |a| <= 1.0 (nearly every epoch value): the magnitude quotient
+    // floor(|a|·2^32 / |b|) in u64 arithmetic, then the sign (truncation toward zero).
+    let q: u64 = if ua < 1 << 32 {
+        (ua << 32) / ub
+    } else if ua == 1 << 32 {
+        // 2^64 / ub from (2^64 − 1) = q0·ub + r0.
+        (u64::MAX / ub).checked_add(u64::from(u64::MAX % ub == ub - 1))?
+    } else {
+        let q = (i128::from(a) << 32) / i128::from(b);
+        return i64::try_from(q).ok();
+    };
+    if (a < 0) != (b < 0) {
+        i64::try_from(-i128::from(q)).ok()
+    } else {
+        i64::try_from(q).ok()
+    }
 }
 
 /// Saturating divide: clamps by sign on overflow. A zero divisor (a panic in
@@ -120,8 +223,9 @@ pub fn normalize(v: &mut [i64]) {
     if s == 0 {
         return;
     }
+    let d = Divisor::new(s);
     for x in v.iter_mut() {
-        *x = div_safe(*x, s);
+        *x = d.div_safe(*x);
     }
 }
 
@@ -228,11 +332,27 @@ fn exp_taylor(z: i64) -> Option<i64> {
     let x = if neg { z.checked_neg()? } else { z };
     let mut result = x.checked_add(ONE)?;
     let mut term = x;
-    for i in 2..32i64 {
-        term = mul_checked(term, x)?;
-        term = div_checked(term, i << 32)?;
-        result = result.checked_add(term)?;
+    // For i = 2..31: term = (term ⊗ x) ⊘ i (checked), result = result + term (checked).
+    // On non-negative terms `⊘ i` is exactly the integer quotient term / i (both operands carry
+    // the same 2^32 scale) and cannot overflow; once a term is 0 every later term is 0 and adds
+    // nothing, so the series may stop there. Unrolled so that each division is by a constant.
+    macro_rules! steps {
+        ($($i:literal)*) => {
+            'series: {
+                $(
+                    term = i64::try_from(
+                        ((u128::from(term.unsigned_abs()) * u128::from(x.unsigned_abs())) >> 32) / $i,
+                    )
+                    .ok()?;
+                    if term == 0 {
+                        break 'series;
+                    }
+                    result = result.checked_add(term)?;
+                )*
+            }
+        };
     }
+    steps!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
     if neg {
         result = div_checked(ONE, result)?;
     }
@@ -242,6 +362,7 @@ fn exp_taylor(z: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use alloc::vec::Vec;
     use substrate_fixed::transcendental::exp;
     use substrate_fixed::types::I32F32;
@@ -305,12 +426,80 @@ mod tests {
     }
 
     #[test]
+    fn divisor_matches_div_safe() {
+        let mut s: u64 = 0xDEAD_BEEF_CAFE_F00D;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut divisors: Vec<i64> = vec![
+            1,
+            2,
+            3,
+            7,
+            65_535,
+            ONE - 1,
+            ONE,
+            ONE + 1,
+            i64::MAX,
+            -1,
+            0,
+            -ONE,
+        ];
+        for _ in 0..300 {
+            let r = next();
+            divisors.push((r >> (r % 63)) as i64);
+            divisors.push(((r % 300_000_000) as i64) << 32);
+        }
+        for &b in &divisors {
+            let d = Divisor::new(b);
+            for a in [
+                0i64,
+                1,
+                ONE - 1,
+                ONE,
+                HALF,
+                -1,
+                i64::MAX,
+                i64::MIN,
+                65_535 * ONE,
+                7 * ONE,
+                ONE << 30,
+            ] {
+                assert_eq!(d.div_safe(a), div_safe(a, b), "{a} / {b}");
+            }
+            for _ in 0..300 {
+                let r = next();
+                let a = (r >> (r % 64)) as i64 >> 1;
+                let a = match r & 7 {
+                    0 | 1 => a % ONE,
+                    2 | 3 => ((r >> 20) as i64 % 70_000) << 32,
+                    _ => a,
+                };
+                assert_eq!(d.div_safe(a), div_safe(a, b), "{a} / {b}");
+            }
+        }
+    }
+
+    #[test]
     fn exp_matches_substrate_fixed() {
         let mut z = -20 * ONE;
         while z <= 20 * ONE {
             let want: I32F32 = exp(q(z)).unwrap_or(I32F32::from_bits(0));
             assert_eq!(exp_safe(z), want.to_bits(), "z bits {z}");
-            z += 12_345_678_901;
+            z += 8_589_935; // about 20000 points
+        }
+        let mut s: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..20_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let shift = (s % 40) as u32;
+            let z = ((s >> 8) as i64 >> shift) % (25 * ONE);
+            let want: I32F32 = exp(q(z.clamp(-20 * ONE, 20 * ONE))).unwrap_or(I32F32::from_bits(0));
+            assert_eq!(exp_safe(z), want.to_bits(), "z bits {z}");
         }
         for z in [0, ONE, -ONE, HALF, -HALF, 1, -1] {
             let want: I32F32 = exp(q(z)).unwrap_or(I32F32::from_bits(0));

@@ -11,7 +11,7 @@ use substrate_fixed::types::I64F64;
 
 use super::EmissionError;
 use super::fixed::{
-    self, HALF, ONE, U16_MAX_Q32, add, div_safe, from_u16, mul, mul_checked, narrow,
+    self, Divisor, HALF, ONE, U16_MAX_Q32, add, div_safe, from_u16, mul, mul_checked, narrow,
     narrow_checked, normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
 };
 use super::types::{ConsensusMode, EpochInput, EpochOutput, Q32Row, U16Row};
@@ -132,8 +132,9 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             }
             let t = sum_wrapping(out.iter().map(|(_, v)| v));
             if t > 0 {
+                let d = Divisor::new(t);
                 for e in out.iter_mut() {
-                    e.1 = div_safe(e.1, t);
+                    e.1 = d.div_safe(e.1);
                 }
             }
         }
@@ -188,12 +189,13 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     // S9 weights for bonds (P7: exactly 1.0 uses W̄ as is; other values interpolate densely,
     // which drops non-positive cells and sorts by uid).
     let beta = ratio_u16(input.bonds_penalty);
-    let weights_for_bonds: Vec<Q32Row> = if beta == 0 {
-        weights.clone()
+    let interpolated: Vec<Q32Row>;
+    let weights_for_bonds: &[Q32Row] = if beta == 0 {
+        &weights
     } else if beta == ONE {
-        clipped.clone()
+        &clipped
     } else {
-        weights
+        interpolated = weights
             .iter()
             .zip(&aligned)
             .map(|(row, a_row)| {
@@ -206,7 +208,8 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 out.sort_unstable_by_key(|&(j, _)| j);
                 out
             })
-            .collect()
+            .collect();
+        &interpolated
     };
 
     // S10 old bonds, masked for uids registered since the last epoch (P9); columns >= n are
@@ -219,15 +222,16 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     let bond_kept = |j: u16| last_epoch > at(&input.block_at_registration, usize::from(j));
 
     let mut scratch = Scratch::new(n);
-    let (dividends, ema_bonds, stored_bonds) = if input.yuma3 {
+    let (dividends, ema_bonds) = if input.yuma3 {
         // S10b.1: proportion b / 65535 (P3: the u16 round trip loses one unit).
+        let u16_max = Divisor::new(U16_MAX_Q32);
         let bonds: Vec<Q32Row> = input
             .bonds
             .iter()
             .map(|row| {
                 row.iter()
                     .filter(|&&(j, _)| bond_kept(j))
-                    .map(|&(j, b)| (j, div_safe(from_u16(b), U16_MAX_Q32)))
+                    .map(|&(j, b)| (j, u16_max.div_safe(from_u16(b))))
                     .collect()
             })
             .collect();
@@ -255,7 +259,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 steepness: i64::from(input.alpha_sigmoid_steepness) << 32,
             };
             liquid_ema(
-                &weights_for_bonds,
+                weights_for_bonds,
                 &bonds,
                 &reference,
                 &params,
@@ -268,7 +272,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             let bma = narrow_checked(bma).ok_or(EmissionError::BondsMovingAverageOverflow {
                 value: input.bonds_moving_average,
             })?;
-            dense_ema(&weights_for_bonds, &bonds, sub(ONE, bma), n, &mut scratch)
+            dense_ema(weights_for_bonds, &bonds, sub(ONE, bma), n, &mut scratch)
         };
         // S10b.4 dividends.
         let mut norm = ema.clone();
@@ -288,8 +292,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             .collect();
         normalize(&mut dividends);
         // S10b.5 stored bonds: u16(E), no upscale.
-        let stored = ema.clone();
-        (dividends, ema, stored)
+        (dividends, ema)
     } else {
         // S10a.1 integer bonds (not /65535), column-normalised.
         let mut bonds: Vec<Q32Row> = input
@@ -336,7 +339,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         // upscaled ones too.
         let mut stored = ema;
         col_max_upscale(&mut stored, n);
-        (dividends, stored.clone(), stored)
+        (dividends, stored)
     };
 
     // S11 emission split (P11).
@@ -369,7 +372,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
 
     // S12, S13.
     let u16v = |v: &[i64]| -> Vec<u16> { v.iter().map(|&x| to_u16(x)).collect() };
-    let new_bonds: Vec<U16Row> = stored_bonds
+    let new_bonds: Vec<U16Row> = ema_bonds
         .iter()
         .enumerate()
         .map(|(i, row)| {
@@ -477,28 +480,59 @@ pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64)
         if col.is_empty() {
             continue;
         }
-        col.sort_unstable_by_key(|x| core::cmp::Reverse(x.0));
-        let mut mass = 0i64;
-        let mut found = None;
-        let mut k = 0;
-        while let Some(&(w, s)) = col.get(k) {
-            mass += s;
-            k += 1;
-            let group_ends = col.get(k).is_none_or(|next| next.0 != w);
-            if group_ends && mass >= kappa {
-                found = Some(w);
-                break;
-            }
-        }
-        *c = match found {
+        *c = match weighted_select(col, kappa) {
             Some(w) => w,
             // No positive score qualifies: 0 if some validator scores 0 (the minimum, and also
             // the answer when the total mass reaches κ), else the smallest positive score.
             None if col.len() < v => 0,
-            None => col.last().map_or(0, |x| x.0),
+            None => col.iter().map(|x| x.0).min().unwrap_or(0),
         };
     }
     out
+}
+
+/// The largest score `x` in `col` (pairs of score and σ) whose σ-mass at or above `x` is at
+/// least `kappa`, or `None`. A weighted quickselect: three-way partition around the middle
+/// element, then keep the part that holds the answer (expected O(len)); exact because every
+/// partial sum is an exact integer (the caller checked that none overflows).
+fn weighted_select(col: &mut [(i64, i64)], kappa: i64) -> Option<i64> {
+    let mut above = 0i64; // σ-mass of scores known to exceed the current range
+    let mut range = col;
+    loop {
+        let pivot = range.get(range.len() / 2)?.0;
+        // Three-way partition: [> pivot | = pivot | < pivot].
+        let (mut lt, mut i, mut gt) = (0usize, 0usize, range.len());
+        while i < gt {
+            let x = range.get(i).map_or(0, |e| e.0);
+            if x > pivot {
+                range.swap(lt, i);
+                lt += 1;
+                i += 1;
+            } else if x < pivot {
+                gt -= 1;
+                range.swap(i, gt);
+            } else {
+                i += 1;
+            }
+        }
+        let (greater, rest) = range.split_at_mut(lt);
+        let (equal, less) = rest.split_at_mut(gt - lt);
+        // Wrapping sums are exact here: the caller checked that the total does not overflow.
+        let m_greater = greater.iter().fold(0i64, |a, e| a.wrapping_add(e.1));
+        if !greater.is_empty() && above.wrapping_add(m_greater) >= kappa {
+            range = greater;
+            continue;
+        }
+        let m_equal = equal.iter().fold(0i64, |a, e| a.wrapping_add(e.1));
+        above = above.wrapping_add(m_greater).wrapping_add(m_equal);
+        if above >= kappa {
+            return Some(pivot);
+        }
+        if less.is_empty() {
+            return None;
+        }
+        range = less;
+    }
 }
 
 /// The chain's literal stake-weighted median (mid pivot, saturating sums), used only when
@@ -580,12 +614,13 @@ fn col_normalize(m: &mut [Q32Row], n: usize) {
             }
         }
     }
+    let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::new(s)).collect();
     for row in m.iter_mut() {
         for (j, v) in row.iter_mut() {
-            if let Some(&s) = sums.get(usize::from(*j))
+            if let (Some(&s), Some(d)) = (sums.get(usize::from(*j)), divisors.get(usize::from(*j)))
                 && s != 0
             {
-                *v = div_safe(*v, s);
+                *v = d.div_safe(*v);
             }
         }
     }
@@ -603,12 +638,13 @@ fn col_max_upscale(m: &mut [Q32Row], n: usize) {
             }
         }
     }
+    let divisors: Vec<Divisor> = maxes.iter().map(|&x| Divisor::new(x)).collect();
     for row in m.iter_mut() {
         for (j, v) in row.iter_mut() {
-            if let Some(&x) = maxes.get(usize::from(*j))
+            if let (Some(&x), Some(d)) = (maxes.get(usize::from(*j)), divisors.get(usize::from(*j)))
                 && x != 0
             {
-                *v = div_safe(*v, x);
+                *v = d.div_safe(*v);
             }
         }
     }
@@ -642,6 +678,21 @@ impl Scratch {
 
     /// Emits the cells > 0 in ascending uid order and clears every touched cell.
     fn drain_positive(&mut self) -> Q32Row {
+        if self.touched.len() * 8 >= self.vals.len() {
+            // Dense enough: a scan in uid order beats sorting the touched list.
+            let mut out = Vec::with_capacity(self.touched.len());
+            for (j, (v, seen)) in self.vals.iter_mut().zip(self.seen.iter_mut()).enumerate() {
+                if *seen {
+                    if *v > 0 {
+                        out.push((j as u16, *v));
+                    }
+                    *v = 0;
+                    *seen = false;
+                }
+            }
+            self.touched.clear();
+            return out;
+        }
         self.touched.sort_unstable();
         let mut out = Vec::with_capacity(self.touched.len());
         for &j in &self.touched {
@@ -683,6 +734,34 @@ fn dense_ema(new: &[Q32Row], old: &[Q32Row], alpha: i64, n: usize, s: &mut Scrat
     out
 }
 
+/// A direct-mapped memo of `exp*` (pure function of `z`): real networks repeat `z` a lot
+/// (every weight at or below consensus with `w ≥ b` gives `d = 0`).
+struct ExpCache {
+    slots: [(i64, i64); 256],
+}
+
+impl ExpCache {
+    fn new() -> Self {
+        // exp*(0) = 1 seeds every slot with a valid entry.
+        Self {
+            slots: [(0, ONE); 256],
+        }
+    }
+
+    fn exp(&mut self, z: i64) -> i64 {
+        let idx = ((z as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+        match self.slots.get_mut(idx) {
+            Some(slot) if slot.0 == z => slot.1,
+            Some(slot) => {
+                let v = fixed::exp_safe(z);
+                *slot = (z, v);
+                v
+            }
+            None => fixed::exp_safe(z),
+        }
+    }
+}
+
 /// Liquid alpha's sigmoid parameters (Q32 bits).
 struct Sigmoid {
     low: i64,
@@ -692,7 +771,7 @@ struct Sigmoid {
 
 impl Sigmoid {
     /// `α = clamp(lo ⊕ σ ⊗ (hi ⊖ lo))` with `σ = 1 ⊘ (1 ⊕ exp*((steep ⊘ −100) ⊗ (d ⊖ ½)))`.
-    fn alpha(&self, c: i64, w: i64, b: i64) -> i64 {
+    fn alpha(&self, c: i64, w: i64, b: i64, cache: &mut ExpCache) -> i64 {
         let d = if w >= b {
             sub(w, c).clamp(0, ONE)
         } else {
@@ -700,7 +779,7 @@ impl Sigmoid {
         };
         let slope = fixed::div_sat(self.steepness, -100 * ONE).unwrap_or(0);
         let z = mul(slope, sub(d, HALF));
-        let sig = fixed::div_sat(ONE, add(ONE, fixed::exp_safe(z))).unwrap_or(0);
+        let sig = fixed::div_sat(ONE, add(ONE, cache.exp(z))).unwrap_or(0);
         let a = add(self.low, mul(sig, sub(self.high, self.low)));
         a.min(self.high).max(self.low)
     }
@@ -723,6 +802,7 @@ fn liquid_ema(
     let mut out = Vec::with_capacity(wb.len());
     let mut targets: Vec<u16> = Vec::new();
     let mut alphas: Vec<(u16, i64)> = Vec::new();
+    let mut cache = ExpCache::new();
     for (i, w_row) in wb.iter().enumerate() {
         let b_row = bonds.get(i).map_or(&[][..], |r| r.as_slice());
         // Old bond values by column (the chain's dense `decayed` row: last entry wins).
@@ -746,7 +826,10 @@ fn liquid_ema(
         for &j in &targets {
             let w = scan(w_row, &mut wp, j);
             let b = scan(b_row, &mut bp, j);
-            alphas.push((j, params.alpha(at(reference, usize::from(j)), w, b)));
+            alphas.push((
+                j,
+                params.alpha(at(reference, usize::from(j)), w, b, &mut cache),
+            ));
         }
         let mut row: Q32Row = Vec::with_capacity(w_row.len());
         for &(j, w) in w_row {

@@ -1,0 +1,121 @@
+//! Emission benchmarks: the Yuma epoch (`mycel_protocol::emission::epoch`, bit-exact fixed point)
+//! at the sizes of the chain's own timings (spec/emission.md section 10; YUMA.md section 9), on
+//! the default Yuma2 path and on Yuma3 + liquid alpha, side by side with the float64
+//! re-derivation of the same steps (the test helper `protocol/tests/emission_support/float.rs`,
+//! compiled into this binary) on the same inputs.
+//!
+//! Run: `cargo bench -p mycel-benches --bench emission -- --warm-up-time 1 --measurement-time 3`
+
+use core::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use mycel_protocol::emission::{ConsensusMode, EpochInput, epoch};
+
+#[path = "../../protocol/tests/emission_support/float.rs"]
+#[allow(clippy::all, missing_docs, unreachable_pub)]
+mod float;
+
+/// splitmix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// A random network like the chain's timing runs: every uid a permitted, active validator,
+/// weights and bonds on a `density` fraction of the other uids (1.0 = full-dense), seeded.
+fn network(n: usize, density: f64, yuma3_liquid: bool, seed: u64) -> EpochInput {
+    let mut r = Rng(seed);
+    let threshold = (density * u64::MAX as f64) as u64;
+    let row = |i: usize, r: &mut Rng| -> Vec<(u16, u16)> {
+        let mut out = Vec::new();
+        for j in 0..n {
+            if j != i && (density >= 1.0 || r.next() <= threshold) {
+                out.push((j as u16, (r.next() % 65535 + 1) as u16));
+            }
+        }
+        out
+    };
+    let weights: Vec<Vec<(u16, u16)>> = (0..n).map(|i| row(i, &mut r)).collect();
+    let bonds: Vec<Vec<(u16, u16)>> = (0..n).map(|i| row(i, &mut r)).collect();
+    EpochInput {
+        n: n as u16,
+        current_block: 100_000,
+        tempo: 360,
+        activity_cutoff: 5000,
+        last_mechanism_step_block: 0,
+        last_update: vec![99_990; n],
+        block_at_registration: (0..n).map(|_| r.next() % 50_000).collect(),
+        stake: (0..n)
+            .map(|_| 1_000_000_000 + r.next() % 10_000_000_000_000)
+            .collect(),
+        tao_stake: None,
+        tao_weight: 0,
+        stake_threshold: 0,
+        owner_uid: None,
+        validator_permit: vec![true; n],
+        max_allowed_validators: n as u16,
+        weights,
+        bonds,
+        commit_reveal_enabled: false,
+        commit_blocks: None,
+        kappa: 32767,
+        bonds_penalty: 65535,
+        bonds_moving_average: 900_000,
+        yuma3: yuma3_liquid,
+        liquid_alpha: yuma3_liquid,
+        alpha_low: 45875,
+        alpha_high: 58982,
+        alpha_sigmoid_steepness: 1000,
+        liquid_alpha_consensus_mode: ConsensusMode::Current,
+        previous_consensus: None,
+        rao_emission: 1_000_000_000,
+    }
+}
+
+fn bench_epoch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("epoch");
+    group.sample_size(10);
+    for &(n, density, label) in &[
+        (256usize, 1.0, "256 dense"),
+        (1024, 1.0, "1024 dense"),
+        (4096, 0.02, "4096 2%"),
+    ] {
+        for &(liquid, path) in &[(false, "yuma2"), (true, "yuma3+liquid")] {
+            let input = network(n, density, liquid, 42 + n as u64);
+            // The float re-derivation must describe the same epoch before its time means anything.
+            let fx = epoch(&input).expect("valid input");
+            let fl = float::epoch(&input);
+            let worst = fx
+                .incentive
+                .iter()
+                .zip(&fl.incentive)
+                .map(|(a, b)| (*a as f64 / 4_294_967_296.0 - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                worst < 1e-6,
+                "{label} {path}: float and fixed disagree by {worst}"
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("fixed {path}"), label),
+                &input,
+                |b, inp| b.iter(|| epoch(black_box(inp)).expect("valid input")),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("float64 {path}"), label),
+                &input,
+                |b, inp| b.iter(|| float::epoch(black_box(inp))),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_epoch);
+criterion_main!(benches);
