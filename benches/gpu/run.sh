@@ -28,7 +28,23 @@ print(" ".join(seen))
 PY
 )
 nvrtc=""
-for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13*/lib64 $nvrtc_dirs; do
+# Prefer the NVRTC the bundle carries (the one CI compile-checks with), if any.
+unpack="${TMPDIR:-/tmp}/mycel-gpu-check-nvrtc"
+if [ -e "$here/nvrtc/libnvrtc.so.13.xz" ] && command -v xz >/dev/null; then
+  mkdir -p "$unpack"
+  for f in libnvrtc.so.13 libnvrtc-builtins.so.13.0; do
+    [ -e "$unpack/$f" ] || xz -dc "$here/nvrtc/$f.xz" >"$unpack/$f"
+  done
+  nvrtc_dirs="$unpack $nvrtc_dirs"
+elif [ -e "$here/nvrtc/libnvrtc.so.13.xz" ]; then
+  mkdir -p "$unpack"
+  for f in libnvrtc.so.13 libnvrtc-builtins.so.13.0; do
+    [ -e "$unpack/$f" ] || python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
+      "$here/nvrtc/$f.xz" "$unpack/$f"
+  done
+  nvrtc_dirs="$unpack $nvrtc_dirs"
+fi
+for d in $(echo "$nvrtc_dirs" | cut -d' ' -f1) /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13*/lib64 $nvrtc_dirs; do
   if [ -e "$d/libnvrtc.so.13" ]; then nvrtc=$d; break; fi
 done
 if [ -n "$nvrtc" ]; then
