@@ -6,15 +6,15 @@
 use std::process::ExitCode;
 
 mod epoch;
+mod fraud;
+mod inspect;
 mod kernel;
 mod kernel_attention;
-mod task;
-mod inspect;
 mod keys;
 mod receipt;
 mod sig;
-mod fraud;
 mod simulate;
+mod task;
 
 use clap::{Parser, Subcommand};
 
@@ -23,7 +23,11 @@ pub type CliResult = Result<ExitCode, Box<dyn core::error::Error>>;
 
 /// The mycel command-line tool.
 #[derive(Debug, Parser)]
-#[command(name = "mycel", version, about = "mycel: keys, receipts, epochs, kernels, local subnet simulation")]
+#[command(
+    name = "mycel",
+    version,
+    about = "mycel: keys, receipts, epochs, kernels, local subnet simulation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -69,7 +69,9 @@ pub enum Error {
     UnsupportedHeadDim(usize),
     /// Attention head counts that do not fit: both must be at least 1 and `n_kv_heads` must
     /// divide `n_heads`.
-    #[error("bad attention head configuration: n_heads {n_heads}, n_kv_heads {n_kv_heads} (n_kv_heads must divide n_heads, both >= 1)")]
+    #[error(
+        "bad attention head configuration: n_heads {n_heads}, n_kv_heads {n_kv_heads} (n_kv_heads must divide n_heads, both >= 1)"
+    )]
     HeadConfig {
         /// Query heads.
         n_heads: usize,
@@ -97,7 +99,9 @@ pub enum CudaError {
         count: u32,
     },
     /// The device is older than the backend supports (compute capability 8.0: int8 `mma.sync`).
-    #[error("CUDA device of compute capability {major}.{minor} is not supported (needs 8.0 or newer)")]
+    #[error(
+        "CUDA device of compute capability {major}.{minor} is not supported (needs 8.0 or newer)"
+    )]
     UnsupportedDevice {
         /// Compute capability, major part.
         major: u32,
