@@ -89,6 +89,12 @@ pub struct PhaseTimes {
     pub verify: Duration,
     /// Scoring, commit-reveal and the Yuma epoch.
     pub emission: Duration,
+    /// Within `verify`: thread time in batch signature verification (summed over validators).
+    pub signatures_cpu: Duration,
+    /// Within `verify`: thread time re-executing sampled receipts (summed over validators).
+    pub reexecution_cpu: Duration,
+    /// Within `verify`: wall time of the network-wide fraud proof check.
+    pub audit: Duration,
 }
 
 /// One miner's line in an epoch record.
@@ -246,6 +252,8 @@ struct Checked {
     /// Per miner index: (tasks, verified, mismatched, unchecked, rejected, units, latencies).
     per_miner: BTreeMap<usize, MinerTally>,
     proofs: Vec<(usize, Digest, FraudProof)>,
+    signatures_cpu: Duration,
+    reexecution_cpu: Duration,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -543,8 +551,12 @@ impl Subnet {
             .enumerate()
             .flat_map(|(vi, c)| c.proofs.iter().map(move |(mi, id, p)| (vi, *mi, *id, p)))
             .collect();
+        let t_audit = Instant::now();
         let holds: Vec<bool> = par_map(&all_proofs, threads, |(_, _, _, p)| p.check().is_ok());
+        times.audit = t_audit.elapsed();
         times.verify = t1.elapsed();
+        times.signatures_cpu = checked.iter().map(|c| c.signatures_cpu).sum();
+        times.reexecution_cpu = checked.iter().map(|c| c.reexecution_cpu).sum();
 
         // 6. Scoring, commit-reveal; 7. Yuma.
         let t2 = Instant::now();
@@ -723,7 +735,9 @@ impl Subnet {
         let batch_bytes = mycel_protocol::wire::encode(&batch)
             .map_err(|x| format!("encoding a receipt batch: {x}"))?;
         let sig_seed = derive("batch-verify", &[beacon, hotkey.as_bytes()]);
+        let t_sig = Instant::now();
         let sigs = verify_signed_batch_with_seed(&batch.receipts, &sig_seed);
+        let signatures_cpu = t_sig.elapsed();
         let ids: Vec<Digest> = batch
             .receipts
             .iter()
@@ -744,6 +758,8 @@ impl Subnet {
             spot_checked: 0,
             per_miner: BTreeMap::new(),
             proofs: Vec::new(),
+            signatures_cpu,
+            reexecution_cpu: Duration::ZERO,
         };
         for (i, d) in got.iter().enumerate() {
             let tally = out.per_miner.entry(d.assignment.miner).or_default();
@@ -788,7 +804,9 @@ impl Subnet {
                     continue;
                 }
                 out.spot_checked += 1;
+                let t_exec = Instant::now();
                 let truth = execute_honest(&self.pool, &d.assignment.task)?;
+                out.reexecution_cpu += t_exec.elapsed();
                 let claimed = d.receipt.body.output_commitment;
                 let outcome = if truth.commitment == claimed {
                     Outcome::Match

@@ -442,6 +442,25 @@ impl Progress {
     }
 }
 
+/// One epoch's timings, seconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EpochTiming {
+    /// Wall time: miners running the kernels and signing receipts.
+    pub kernel_work_s: f64,
+    /// Wall time: receipt roots, signature batches, spot-check re-execution, verdicts, fraud
+    /// proofs and their network-wide check.
+    pub verification_s: f64,
+    /// Wall time: scoring, commit-reveal, Yuma.
+    pub emission_s: f64,
+    /// Thread time in batch signature verification (part of `verification_s`, summed over
+    /// threads).
+    pub signatures_cpu_s: f64,
+    /// Thread time re-executing sampled receipts (part of `verification_s`, summed).
+    pub reexecution_cpu_s: f64,
+    /// Wall time of the network-wide fraud proof check (part of `verification_s`).
+    pub fraud_audit_s: f64,
+}
+
 /// Wall-clock timings of a run (stderr summary and the optional timings file; never the log).
 #[derive(Debug, Clone, Serialize)]
 pub struct Timings {
@@ -451,8 +470,8 @@ pub struct Timings {
     pub miners: usize,
     /// Validators.
     pub validators: usize,
-    /// Per epoch: kernel work, verification, emission, seconds.
-    pub epochs: Vec<[f64; 3]>,
+    /// Per epoch.
+    pub epochs: Vec<EpochTiming>,
     /// Setup (keys, weight generation), seconds.
     pub setup_s: f64,
     /// Writing files, seconds.
@@ -462,26 +481,41 @@ pub struct Timings {
 impl Timings {
     /// Records one epoch.
     pub fn push(&mut self, t: &PhaseTimes) {
-        self.epochs.push([
-            t.work.as_secs_f64(),
-            t.verify.as_secs_f64(),
-            t.emission.as_secs_f64(),
-        ]);
+        self.epochs.push(EpochTiming {
+            kernel_work_s: t.work.as_secs_f64(),
+            verification_s: t.verify.as_secs_f64(),
+            emission_s: t.emission.as_secs_f64(),
+            signatures_cpu_s: t.signatures_cpu.as_secs_f64(),
+            reexecution_cpu_s: t.reexecution_cpu.as_secs_f64(),
+            fraud_audit_s: t.audit.as_secs_f64(),
+        });
     }
 
     /// The stderr summary.
     pub fn summary(&self) -> String {
         let n = self.epochs.len().max(1) as f64;
-        let sum = |k: usize| self.epochs.iter().map(|e| e[k]).sum::<f64>();
-        let (w, v, e) = (sum(0), sum(1), sum(2));
+        let sum = |f: fn(&EpochTiming) -> f64| self.epochs.iter().map(f).sum::<f64>();
+        let (w, v, e) = (
+            sum(|t| t.kernel_work_s),
+            sum(|t| t.verification_s),
+            sum(|t| t.emission_s),
+        );
+        let (sig, re, audit) = (
+            sum(|t| t.signatures_cpu_s),
+            sum(|t| t.reexecution_cpu_s),
+            sum(|t| t.fraud_audit_s),
+        );
         format!(
-            "timings (wall clock, {} threads, {} miners + {} validators): per epoch {:.3} s = kernel work {:.3} s + verification {:.3} s + emission {:.4} s; setup {:.3} s, output {:.3} s, total {:.2} s",
+            "timings (wall clock, {} threads, {} miners + {} validators): per epoch {:.3} s = kernel work {:.3} s + verification {:.3} s (thread time: signatures {:.3} s, re-execution {:.3} s; fraud proof audit {:.3} s wall) + emission {:.4} s; setup {:.3} s, output {:.3} s, total {:.2} s",
             self.threads,
             self.miners,
             self.validators,
             (w + v + e) / n,
             w / n,
             v / n,
+            sig / n,
+            re / n,
+            audit / n,
             e / n,
             self.setup_s,
             self.output_s,
