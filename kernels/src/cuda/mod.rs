@@ -5,7 +5,7 @@
 //! (`libnvrtc.so.13`) at run time. Without a driver or a device every call returns a typed
 //! [`Error::Cuda`]; the CPU backends are unaffected. The kernels are CUDA C++ sources embedded in
 //! the crate, compiled by NVRTC on first use for the device's exact architecture (a CUBIN) with
-//! the options in [`nvrtc::compile_options`], and cached per device.
+//! the options in [`crate::cuda::nvrtc::compile_options`], and cached per device.
 //!
 //! ```no_run
 //! # fn main() -> mycel_kernels::Result<()> {
@@ -60,8 +60,12 @@ pub fn device_count() -> Result<u32> {
     if !driver_available() {
         return Err(CudaError::NoDriver.into());
     }
-    let n = CudaContext::device_count().map_err(drv("cuDeviceGetCount"))?;
-    Ok(u32::try_from(n).unwrap_or(0))
+    match CudaContext::device_count() {
+        Ok(n) => Ok(u32::try_from(n).unwrap_or(0)),
+        // a driver without any device (cuInit reports it) is a machine with zero devices
+        Err(e) if e.0 == sys::CUresult::CUDA_ERROR_NO_DEVICE => Ok(0),
+        Err(e) => Err(drv("cuInit/cuDeviceGetCount")(e)),
+    }
 }
 
 /// Whether at least one CUDA device is usable (driver present, one or more devices).
