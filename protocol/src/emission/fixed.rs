@@ -340,10 +340,13 @@ fn exp_taylor(z: i64) -> Option<i64> {
         ($($i:literal)*) => {
             'series: {
                 $(
-                    term = i64::try_from(
-                        ((u128::from(term.unsigned_abs()) * u128::from(x.unsigned_abs())) >> 32) / $i,
+                    // term ⊗ x (checked: the floor product must fit in i64), then / i in u64
+                    // so that the division by a constant becomes a multiplication.
+                    let p = i64::try_from(
+                        (u128::from(term.unsigned_abs()) * u128::from(x.unsigned_abs())) >> 32,
                     )
                     .ok()?;
+                    term = (p.unsigned_abs() / $i) as i64;
                     if term == 0 {
                         break 'series;
                     }

@@ -145,29 +145,28 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     let kappa = ratio_u16(input.kappa);
     let consensus = consensus(&active_stake, &weights, n, kappa);
 
-    // S7 clip; the clipped value aligned with each W entry (0 = removed) feeds S9.
-    let mut clipped: Vec<Q32Row> = Vec::with_capacity(n);
-    let mut aligned: Vec<Vec<i64>> = Vec::with_capacity(n);
-    for row in &weights {
-        let mut c_row: Q32Row = Vec::with_capacity(row.len());
-        let mut a_row: Vec<i64> = Vec::with_capacity(row.len());
-        for &(j, w) in row {
-            let c = at(&consensus, usize::from(j));
-            if c < w {
-                if 0 < c {
-                    c_row.push((j, c));
-                    a_row.push(c);
+    // S7 clip (the clipped value of an entry; 0 = removed).
+    let clip = |j: u16, w: i64| -> i64 {
+        let c = at(&consensus, usize::from(j));
+        if c < w { if 0 < c { c } else { 0 } } else { w }
+    };
+    let clipped: Vec<Q32Row> = weights
+        .iter()
+        .map(|row| {
+            let mut c_row: Q32Row = Vec::with_capacity(row.len());
+            for &(j, w) in row {
+                let c = at(&consensus, usize::from(j));
+                if c < w {
+                    if 0 < c {
+                        c_row.push((j, c));
+                    }
                 } else {
-                    a_row.push(0);
+                    c_row.push((j, w));
                 }
-            } else {
-                c_row.push((j, w));
-                a_row.push(w);
             }
-        }
-        clipped.push(c_row);
-        aligned.push(a_row);
-    }
+            c_row
+        })
+        .collect();
     let validator_trust: Vec<i64> = clipped
         .iter()
         .map(|r| sum_wrapping(r.iter().map(|(_, v)| v)))
@@ -197,12 +196,10 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     } else {
         interpolated = weights
             .iter()
-            .zip(&aligned)
-            .map(|(row, a_row)| {
+            .map(|row| {
                 let mut out: Q32Row = row
                     .iter()
-                    .zip(a_row)
-                    .map(|(&(j, w), &wc)| (j, add(w, mul(beta, sub(wc, w)))))
+                    .map(|&(j, w)| (j, add(w, mul(beta, sub(clip(j, w), w)))))
                     .filter(|&(_, v)| v > 0)
                     .collect();
                 out.sort_unstable_by_key(|&(j, _)| j);
@@ -258,13 +255,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 high: ratio_u16(input.alpha_high),
                 steepness: i64::from(input.alpha_sigmoid_steepness) << 32,
             };
-            liquid_ema(
-                weights_for_bonds,
-                &bonds,
-                &reference,
-                &params,
-                &mut scratch,
-            )
+            liquid_ema(weights_for_bonds, &bonds, &reference, &params, &mut scratch)
         } else {
             // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
             let bma = I64F64::saturating_from_num(input.bonds_moving_average)
@@ -294,35 +285,71 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         // S10b.5 stored bonds: u16(E), no upscale.
         (dividends, ema)
     } else {
-        // S10a.1 integer bonds (not /65535), column-normalised.
-        let mut bonds: Vec<Q32Row> = input
-            .bonds
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .filter(|&&(j, _)| bond_kept(j))
-                    .map(|&(j, b)| (j, from_u16(b)))
-                    .collect()
-            })
-            .collect();
-        col_normalize(&mut bonds, n);
-        // S10a.2 ΔB = WB ∘ a, column-normalised.
-        let mut delta: Vec<Q32Row> = weights_for_bonds
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let a = at(&active_stake, i);
-                row.iter().map(|&(j, w)| (j, mul(w, a))).collect()
-            })
-            .collect();
-        col_normalize(&mut delta, n);
+        // S10a.1 integer bonds (not /65535), column-normalised; S10a.2 ΔB = WB ∘ a,
+        // column-normalised. Both are normalised on the fly inside the EMA from their
+        // (saturating, columns < n) column sums, so neither matrix is materialised.
+        let mut bond_sums = vec![0i64; n];
+        for row in &input.bonds {
+            for &(j, b) in row {
+                if bond_kept(j)
+                    && let Some(s) = bond_sums.get_mut(usize::from(j))
+                {
+                    *s = add(*s, from_u16(b));
+                }
+            }
+        }
+        let mut delta_sums = vec![0i64; n];
+        for (i, row) in weights_for_bonds.iter().enumerate() {
+            let a = at(&active_stake, i);
+            for &(j, w) in row {
+                if let Some(s) = delta_sums.get_mut(usize::from(j)) {
+                    *s = add(*s, mul(w, a));
+                }
+            }
+        }
+        let bond_div: Vec<Divisor> = bond_sums.iter().map(|&s| Divisor::new(s)).collect();
+        let delta_div: Vec<Divisor> = delta_sums.iter().map(|&s| Divisor::new(s)).collect();
         // S10a.3 alpha, saturating conversions.
         let bma = I64F64::saturating_from_num(input.bonds_moving_average)
             .checked_div(I64F64::from_num(1_000_000))
             .unwrap_or(I64F64::from_bits(0));
         let alpha = sub(ONE, narrow(bma));
-        // S10a.4-5 EMA, column-normalised.
-        let mut ema = dense_ema(&delta, &bonds, alpha, n, &mut scratch);
+        let one_minus = sub(ONE, alpha);
+        // S10a.4 the chain's dense-per-row EMA: cells start at 0, add α ⊗ ΔB_ij for every ΔB
+        // entry, then (1 ⊖ α) ⊗ B_ij for every B entry (saturating, columns < n), keep cells
+        // > 0 in ascending uid order; then column-normalise.
+        let mut ema: Vec<Q32Row> = Vec::with_capacity(n);
+        for i in 0..n {
+            let a = at(&active_stake, i);
+            for &(j, w) in weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
+                let ju = usize::from(j);
+                let mut d = mul(w, a);
+                if at(&delta_sums, ju) != 0
+                    && let Some(div) = delta_div.get(ju)
+                {
+                    d = div.div_safe(d);
+                }
+                if let Some(c) = scratch.touch(j) {
+                    *c = add(*c, mul(alpha, d));
+                }
+            }
+            for &(j, b) in input.bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
+                if !bond_kept(j) {
+                    continue;
+                }
+                let ju = usize::from(j);
+                let mut v = from_u16(b);
+                if at(&bond_sums, ju) != 0
+                    && let Some(div) = bond_div.get(ju)
+                {
+                    v = div.div_safe(v);
+                }
+                if let Some(c) = scratch.touch(j) {
+                    *c = add(*c, mul(one_minus, v));
+                }
+            }
+            ema.push(scratch.drain_positive());
+        }
         col_normalize(&mut ema, n);
         // S10a.6 dividends.
         let mut dividends: Vec<i64> = ema
