@@ -276,6 +276,10 @@ impl CudaDevice {
             .into());
         }
         let name = ctx.name().map_err(drv("cuDeviceGetName"))?;
+        // SAFETY: every buffer and launch of this device goes through its one stream (below),
+        // so stream order alone sequences all uses and frees; cudarc's per-buffer events are
+        // only needed across streams, and would add event records to every launch.
+        unsafe { ctx.disable_event_tracking() };
         let stream = ctx.default_stream();
         let inner = Arc::new(Inner {
             ordinal,
