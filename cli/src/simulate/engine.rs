@@ -311,6 +311,21 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
     out.into_iter().flatten().collect()
 }
 
+/// The spot-check sample among one miner's receipts `list` (indices into `ids`):
+/// `ceil(rate · len)` of them, at least one, those with the smallest `H(seed ‖ receipt id)`.
+fn sample(seed: &[u8; 32], ids: &[Digest], list: &[usize], rate: f64) -> Vec<usize> {
+    if list.is_empty() {
+        return Vec::new();
+    }
+    let k = ((list.len() as f64 * rate).ceil() as usize).clamp(1, list.len());
+    let mut ranked: Vec<([u8; 32], usize)> = list
+        .iter()
+        .map(|&i| (derive("pick", &[seed, ids[i].as_bytes()]), i))
+        .collect();
+    ranked.sort_unstable();
+    ranked.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
 fn q32_share(x: i64) -> f64 {
     x as f64 / 4_294_967_296.0
 }
@@ -777,13 +792,7 @@ impl Subnet {
         let mut sampled = vec![false; got.len()];
         if checks {
             for list in by_miner.values() {
-                let k = ((list.len() as f64 * rate).ceil() as usize).clamp(1, list.len());
-                let mut ranked: Vec<([u8; 32], usize)> = list
-                    .iter()
-                    .map(|&i| (derive("pick", &[&sample_seed, ids[i].as_bytes()]), i))
-                    .collect();
-                ranked.sort_unstable();
-                for (_, i) in ranked.into_iter().take(k) {
+                for i in sample(&sample_seed, &ids, list, rate) {
                     sampled[i] = true;
                 }
             }
@@ -961,5 +970,156 @@ impl Subnet {
         self.permits = out.new_validator_permit.clone();
         self.previous_consensus = Some(out.consensus_u16.clone());
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Scenario {
+        let mut s = Scenario::from_toml(
+            r#"
+            epochs = 3
+            [miners]
+            count = 5
+            [validators]
+            count = 3
+            weight_copier = 1
+            colluder = 0
+            [tasks]
+            per_miner = 2
+            matmul_m = [1]
+            matmul_n = 32
+            matmul_k = 64
+            attention_heads = 1
+            attention_kv_heads = 1
+            attention_q_len = 2
+            attention_kv_len = 130
+            "#,
+        )
+        .unwrap();
+        s.scoring.reveal_delay_epochs = 0;
+        s
+    }
+
+    #[test]
+    fn par_map_keeps_input_order() {
+        let items: Vec<u32> = (0..37).collect();
+        for t in [1, 2, 3, 8, 100] {
+            assert_eq!(
+                par_map(&items, t, |x| x * 2),
+                items.iter().map(|x| x * 2).collect::<Vec<_>>()
+            );
+        }
+        assert!(par_map(&[] as &[u32], 4, |x| *x).is_empty());
+    }
+
+    fn run(s: &Scenario, threads: usize) -> Vec<(String, Artifacts)> {
+        let mut net = Subnet::new(s.clone()).unwrap();
+        (0..s.epochs)
+            .map(|_| {
+                let (r, a, _) = net.step(threads).unwrap();
+                (serde_json::to_string(&r).unwrap(), a)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn epochs_do_not_depend_on_the_thread_count() {
+        let s = tiny();
+        let (a, b) = (run(&s, 1), run(&s, 3));
+        for ((ra, aa), (rb, ab)) in a.iter().zip(&b) {
+            assert_eq!(ra, rb);
+            assert_eq!(aa.batches, ab.batches);
+            assert_eq!(aa.proofs, ab.proofs);
+        }
+    }
+
+    #[test]
+    fn copiers_sign_their_source_commitment_for_their_own_task() {
+        let s = tiny();
+        let mut net = Subnet::new(s).unwrap();
+        let copier = net
+            .miners
+            .iter()
+            .position(|m| m.behaviour == MinerBehaviour::Copier)
+            .unwrap();
+        let source = net.miners[copier].copy_from.unwrap();
+        assert_ne!(net.miners[source].behaviour, MinerBehaviour::Copier);
+        let (copier_key, source_key) = (
+            net.miners[copier].key.hotkey(),
+            net.miners[source].key.hotkey(),
+        );
+        let (_, artifacts, _) = net.step(1).unwrap();
+        let batch: ReceiptBatch = mycel_protocol::wire::decode(&artifacts.batches[0].1).unwrap();
+        let find = |k| {
+            batch
+                .receipts
+                .iter()
+                .find(|r| r.body.miner == k && r.body.nonce == 0)
+                .unwrap()
+        };
+        let (c, src) = (find(copier_key), find(source_key));
+        assert_eq!(c.body.output_commitment, src.body.output_commitment);
+        assert_ne!(c.body.task_digest, src.body.task_digest);
+        assert!(c.body.finished_at_ms > src.body.finished_at_ms);
+    }
+
+    #[test]
+    fn reveals_match_commits_and_weight_copiers_copy_consensus() {
+        let s = tiny();
+        let mut net = Subnet::new(s).unwrap();
+        let copier = net
+            .validators
+            .iter()
+            .position(|v| v.behaviour == ValidatorBehaviour::WeightCopier)
+            .unwrap();
+        let (r0, _, _) = net.step(1).unwrap();
+        // With reveal_delay_epochs = 0 every validator reveals what it committed this epoch.
+        for v in &r0.validators {
+            assert!(v.weights_revealed.is_some());
+        }
+        // Nothing to copy before the first consensus exists.
+        assert_eq!(r0.validators[copier].weights_revealed, Some(Vec::new()));
+        let consensus = net.previous_consensus.clone().unwrap();
+        let (r1, _, _) = net.step(1).unwrap();
+        let copied = r1.validators[copier].weights_revealed.clone().unwrap();
+        let expected = weights_from_scores(
+            &net.miners
+                .iter()
+                .map(|m| (m.uid, u64::from(consensus[usize::from(m.uid)])))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert!(!copied.is_empty());
+        assert_eq!(copied, expected);
+    }
+
+    #[test]
+    fn the_spot_check_sample_is_fixed_by_the_root_and_sized_by_the_rate() {
+        let ids: Vec<Digest> = (0u8..40).map(|i| Digest([i; 32])).collect();
+        let list: Vec<usize> = (0..40).collect();
+        let seed = |root: u8| derive("spot-check", &[&[1; 32], &[root; 32], &[2; 32]]);
+        let a = sample(&seed(3), &ids, &list, 0.25);
+        assert_eq!(a.len(), 10);
+        assert_eq!(a, sample(&seed(3), &ids, &list, 0.25));
+        assert_ne!(
+            a,
+            sample(&seed(4), &ids, &list, 0.25),
+            "another root, another sample"
+        );
+        assert_eq!(sample(&seed(3), &ids, &list, 1.0).len(), 40);
+        assert_eq!(
+            sample(&seed(3), &ids, &list, 0.01).len(),
+            1,
+            "at least one per miner"
+        );
+        assert_eq!(
+            sample(&seed(3), &ids, &list[..3], 0.5).len(),
+            2,
+            "rounded up"
+        );
+        assert!(sample(&seed(3), &ids, &[], 0.5).is_empty());
     }
 }
