@@ -55,3 +55,11 @@ __device__ __forceinline__ i32 mycel_q4_hi(u32 v) {
 __device__ __forceinline__ float mycel_canonical_nan(float v) {
     return (v != v) ? __int_as_float(0x7fc00000) : v;
 }
+
+// int32 -> f32 for |v| < 2^22, exact, on the full-rate integer-add and float-add pipes instead
+// of the slower conversion unit: 0x4B400000 is 1.5 * 2^23, so its bits plus v encode
+// 1.5 * 2^23 + v exactly, and subtracting 1.5 * 2^23 is exact. Equal to __int2float_rn(v) for
+// every such v (zero gives +0). A block's sumi satisfies |sumi| <= 32 * 128 * 127 < 2^22.
+__device__ __forceinline__ float mycel_small_i2f(i32 v) {
+    return __fsub_rn(__int_as_float(0x4B400000 + v), 12582912.0f);
+}

@@ -5,7 +5,9 @@
 // accumulator computes exactly one 32-element block's int32 dot for a 16 x 8 tile of outputs
 // (k = 32 = one block), so every thread keeps one f32 accumulator per output it owns and
 // applies the block's FMA right after the mma, block after block. The tile shape therefore
-// never changes a result.
+// never changes a result. The int32 -> f32 conversion of sumi uses mycel_small_i2f (exact,
+// equal to __int2float_rn) because the conversion unit's lower throughput would otherwise
+// bound the epilogue that follows every mma.
 //
 // Tiles: a 128-thread block (4 warps as 2 x 2) computes a 64 x 64 output tile; each warp
 // computes 32 x 32 (2 m16 x 4 n8 fragments, 32 accumulators per thread). K is staged through
@@ -162,10 +164,10 @@ __device__ __forceinline__ void mycel_matmul(const u8* __restrict__ wq,
                     i32 c[4];
                     mycel_mma_s8(c, af[i], bf[j]);
                     // c0: (g, 2t)  c1: (g, 2t+1)  c2: (g+8, 2t)  c3: (g+8, 2t+1)
-                    acc[i][j][0] = __fmaf_rn(__fmul_rn(db[j][0], da[i][0]), __int2float_rn(c[0]), acc[i][j][0]);
-                    acc[i][j][1] = __fmaf_rn(__fmul_rn(db[j][1], da[i][0]), __int2float_rn(c[1]), acc[i][j][1]);
-                    acc[i][j][2] = __fmaf_rn(__fmul_rn(db[j][0], da[i][1]), __int2float_rn(c[2]), acc[i][j][2]);
-                    acc[i][j][3] = __fmaf_rn(__fmul_rn(db[j][1], da[i][1]), __int2float_rn(c[3]), acc[i][j][3]);
+                    acc[i][j][0] = __fmaf_rn(__fmul_rn(db[j][0], da[i][0]), mycel_small_i2f(c[0]), acc[i][j][0]);
+                    acc[i][j][1] = __fmaf_rn(__fmul_rn(db[j][1], da[i][0]), mycel_small_i2f(c[1]), acc[i][j][1]);
+                    acc[i][j][2] = __fmaf_rn(__fmul_rn(db[j][0], da[i][1]), mycel_small_i2f(c[2]), acc[i][j][2]);
+                    acc[i][j][3] = __fmaf_rn(__fmul_rn(db[j][1], da[i][1]), mycel_small_i2f(c[3]), acc[i][j][3]);
                 }
             }
         }
