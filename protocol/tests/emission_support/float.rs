@@ -287,7 +287,12 @@ pub fn epoch(inp: &EpochInput) -> FloatOutput {
             let mut out: Row = r
                 .iter()
                 .map(|&(j, w)| {
-                    let c = clipped[i].iter().find(|x| x.0 == j).map_or(0.0, |x| x.1);
+                    let cj = consensus[j as usize];
+                    let c = if cj < w {
+                        if cj > 0.0 { cj } else { 0.0 }
+                    } else {
+                        w
+                    };
                     (j, w + beta * (c - w))
                 })
                 .filter(|x| x.1 > 0.0)
@@ -344,6 +349,7 @@ pub fn epoch(inp: &EpochInput) -> FloatOutput {
             let lo = f64::from(inp.alpha_low) / 65535.0;
             let hi = f64::from(inp.alpha_high) / 65535.0;
             let slope = f64::from(inp.alpha_sigmoid_steepness) / -100.0;
+            let mut old_row = vec![0.0f64; n];
             wb.iter()
                 .zip(&bonds)
                 .map(|(wr, br)| {
@@ -372,15 +378,30 @@ pub fn epoch(inp: &EpochInput) -> FloatOutput {
                             (j, (lo + sig * (hi - lo)).min(hi).max(lo))
                         })
                         .collect();
-                    wr.iter()
+                    // Old bonds by column (last entry wins), in a dense row reset afterwards.
+                    for &(j, b) in br.iter() {
+                        if let Some(cell) = old_row.get_mut(j as usize) {
+                            *cell = b;
+                        }
+                    }
+                    let out = wr
+                        .iter()
                         .filter(|x| (x.0 as usize) < c.len())
                         .filter_map(|&(j, w)| {
-                            let al = alphas.iter().find(|x| x.0 == j).map_or(0.0, |x| x.1);
-                            let old = br.iter().rev().find(|x| x.0 == j).map_or(0.0, |x| x.1);
+                            let al = alphas
+                                .binary_search_by_key(&j, |x| x.0)
+                                .map_or(0.0, |k| alphas[k].1);
+                            let old = old_row[j as usize];
                             let v = ((1.0 - al) * old + (al * w).max(0.0)).min(1.0);
                             (v > 0.0).then_some((j, v))
                         })
-                        .collect()
+                        .collect();
+                    for &(j, _) in br.iter() {
+                        if let Some(cell) = old_row.get_mut(j as usize) {
+                            *cell = 0.0;
+                        }
+                    }
+                    out
                 })
                 .collect()
         } else {
