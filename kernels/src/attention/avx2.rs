@@ -17,7 +17,9 @@ use core::arch::x86_64::*;
 use super::exp::{
     EXP_COEFFS, EXP_FAST_COEFFS, LN2, LN2_HI, LN2_LO, LOG2E, exp_fast, exp_verifiable,
 };
-use super::{AttentionMode, CANONICAL_NAN_BITS, FAST_TILE, Geom, Item, VERIFIABLE_TILE, tree8};
+use super::{
+    AttentionMode, AttnInput, CANONICAL_NAN_BITS, FAST_TILE, Geom, Item, VERIFIABLE_TILE, tree8,
+};
 
 /// Run one work item on AVX2 (the caller resolved [`crate::Isa::Avx2`], so AVX2 and FMA are
 /// present).
@@ -26,8 +28,8 @@ pub(crate) fn item(
     mode: AttentionMode,
     item: &Item,
     q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    k: AttnInput<'_>,
+    v: AttnInput<'_>,
     out: &mut [f32],
 ) {
     // SAFETY: `Isa::Avx2` is only produced by `cpu::require_avx2`/`best_isa` after
@@ -46,13 +48,13 @@ pub(crate) fn item(
 /// Scratch rows for scores / weights: the largest tile plus one vector of padding.
 const SROW: usize = FAST_TILE + 8;
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn item_impl<const D: usize, const FAST: bool>(
     g: &Geom,
     item: &Item,
     q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    k: AttnInput<'_>,
+    v: AttnInput<'_>,
     out: &mut [f32],
 ) {
     let tile = if FAST { FAST_TILE } else { VERIFIABLE_TILE };
@@ -75,13 +77,24 @@ unsafe fn item_impl<const D: usize, const FAST: bool>(
     out.fill(0.0);
     let max_valid = n_valid.iter().copied().max().unwrap_or(0);
     let mut s = [[0.0f32; SROW]; 4];
-    let kp = k.as_ptr();
-    let vp = v.as_ptr();
+    // f16/bf16 K and V are widened (exactly) one tile at a time into these buffers.
+    let widen = !matches!(k, AttnInput::F32(_)) || !matches!(v, AttnInput::F32(_));
+    let (mut kbuf, mut vbuf) = if widen {
+        (vec![0.0f32; tile * D], vec![0.0f32; tile * D])
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let op = out.as_mut_ptr();
     let scale = _mm256_set1_ps(g.scale);
 
     let mut t0 = 0;
     while t0 < max_valid {
+        // Rows t0..t0+nrows of K and V as f32: `kt`/`vt` point at key t0.
+        let nrows = tile.min(max_valid - t0);
+        let (kt, vt) = (
+            tile_rows::<D>(k, t0, nrows, &mut kbuf),
+            tile_rows::<D>(v, t0, nrows, &mut vbuf),
+        );
         let mut b = 0;
         while b < rows {
             let nb = (rows - b).min(4);
@@ -104,11 +117,10 @@ unsafe fn item_impl<const D: usize, const FAST: bool>(
             // Step T1: scores for 4 rows × 2 keys at a time.
             let mut u = 0;
             while u < nmax {
-                let j0 = t0 + u;
-                let j1 = if u + 1 < nmax { j0 + 1 } else { j0 };
-                // SAFETY: j0, j1 < t0 + nmax <= max n_valid <= kv_len, so both key rows lie
-                // inside `k` (kv_len · D elements).
-                let sc = unsafe { qk_4x2::<D>(qp, kp.add(j0 * D), kp.add(j1 * D), scale) };
+                let u1 = if u + 1 < nmax { u + 1 } else { u };
+                // SAFETY: u, u1 < nmax <= nrows, so both key rows lie inside the tile's
+                // nrows · D elements at `kt`.
+                let sc = unsafe { qk_4x2::<D>(qp, kt.add(u * D), kt.add(u1 * D), scale) };
                 let mut tmp = [0.0f32; 8];
                 // SAFETY: tmp holds 8 f32.
                 unsafe { _mm256_storeu_ps(tmp.as_mut_ptr(), sc) };
@@ -182,17 +194,17 @@ unsafe fn item_impl<const D: usize, const FAST: bool>(
                 0
             };
             if common > 0 {
-                // SAFETY: rows b..b+4 < rows; keys t0..t0+common < kv_len.
-                unsafe { pv_4::<D>(op.add(b * D), &s, vp.add(t0 * D), common) };
+                // SAFETY: rows b..b+4 < rows; keys 0..common < nrows of the tile at `vt`.
+                unsafe { pv_4::<D>(op.add(b * D), &s, vt, common) };
             }
             for r in 0..nb {
                 if nt[r] > common {
-                    // SAFETY: row b+r < rows; keys t0+common..t0+nt[r] < kv_len.
+                    // SAFETY: row b+r < rows; keys common..nt[r] < nrows of the tile at `vt`.
                     unsafe {
                         pv_1::<D>(
                             op.add((b + r) * D),
                             &s[r][common..nt[r]],
-                            vp.add((t0 + common) * D),
+                            vt.add(common * D),
                         )
                     };
                 }
@@ -224,6 +236,48 @@ unsafe fn item_impl<const D: usize, const FAST: bool>(
                 _mm256_storeu_ps(p, _mm256_blendv_ps(y, canon, nan));
             }
             c += 8;
+        }
+    }
+}
+
+/// A pointer to rows `t0 .. t0 + nrows` of a `[kv_len, D]` tensor as f32: into the tensor
+/// itself for f32, else into `buf` after an exact widening (bf16: shift into the high half;
+/// f16: `vcvtph2ps`). The caller guarantees `t0 + nrows <= kv_len` and `buf.len() >= nrows·D`
+/// for non-f32 input; a tensor too short for that gives a pointer to zeros in `buf`.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn tile_rows<const D: usize>(
+    x: AttnInput<'_>,
+    t0: usize,
+    nrows: usize,
+    buf: &mut [f32],
+) -> *const f32 {
+    let (a, n) = (t0 * D, nrows * D);
+    match x {
+        AttnInput::F32(x) => x.get(a..a + n).map_or(buf.as_ptr(), <[f32]>::as_ptr),
+        AttnInput::F16(x) => {
+            if let (Some(src), Some(dst)) = (x.get(a..a + n), buf.get_mut(..n)) {
+                for (s8, d8) in src.chunks_exact(8).zip(dst.chunks_exact_mut(8)) {
+                    // SAFETY: 8 f16 (16 bytes) read, 8 f32 written.
+                    unsafe {
+                        let h = _mm_loadu_si128(s8.as_ptr().cast());
+                        _mm256_storeu_ps(d8.as_mut_ptr(), _mm256_cvtph_ps(h));
+                    }
+                }
+            }
+            buf.as_ptr()
+        }
+        AttnInput::Bf16(x) => {
+            if let (Some(src), Some(dst)) = (x.get(a..a + n), buf.get_mut(..n)) {
+                for (s8, d8) in src.chunks_exact(8).zip(dst.chunks_exact_mut(8)) {
+                    // SAFETY: 8 bf16 (16 bytes) read, 8 f32 written.
+                    unsafe {
+                        let h = _mm_loadu_si128(s8.as_ptr().cast());
+                        let w = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h));
+                        _mm256_storeu_ps(d8.as_mut_ptr(), _mm256_castsi256_ps(w));
+                    }
+                }
+            }
+            buf.as_ptr()
         }
     }
 }

@@ -266,6 +266,15 @@ impl<'a> AttnInput<'a> {
         Ok(())
     }
 
+    /// The elements in `range` (empty if out of bounds; callers pass validated ranges).
+    fn slice(self, range: core::ops::Range<usize>) -> AttnInput<'a> {
+        match self {
+            AttnInput::F32(x) => AttnInput::F32(x.get(range).unwrap_or_default()),
+            AttnInput::F16(x) => AttnInput::F16(x.get(range).unwrap_or_default()),
+            AttnInput::Bf16(x) => AttnInput::Bf16(x.get(range).unwrap_or_default()),
+        }
+    }
+
     /// Borrow as f32, widening f16/bf16 exactly into a new buffer.
     fn to_f32(self) -> Cow<'a, [f32]> {
         match self {
@@ -305,20 +314,17 @@ pub fn attention(
     v.check_len(kv_elems)?;
     let isa = backend.resolve()?;
     let qw = q.to_f32();
-    let kw = k.to_f32();
-    let vw = v.to_f32();
     let mut out = vec![0.0f32; q_elems];
     let geom = Geom::new(params, scale);
-    run(
-        &geom,
-        isa,
-        mode,
-        &qw,
-        &kw,
-        &vw,
-        &mut out,
-        crate::cpu::resolve_threads(threads),
-    );
+    let threads = crate::cpu::resolve_threads(threads);
+    if isa == Isa::Scalar {
+        // The reference widens everything first; the AVX2 path widens K/V tile by tile.
+        let (kw, vw) = (k.to_f32(), v.to_f32());
+        let (k, v) = (AttnInput::F32(&kw), AttnInput::F32(&vw));
+        run(&geom, isa, mode, &qw, k, v, &mut out, threads);
+    } else {
+        run(&geom, isa, mode, &qw, k, v, &mut out, threads);
+    }
     Ok(out)
 }
 
@@ -344,6 +350,7 @@ pub fn attention_f32_into(
     AttnInput::F32(out).check_len(q_elems)?;
     let isa = backend.resolve()?;
     let geom = Geom::new(params, scale);
+    let (k, v) = (AttnInput::F32(k), AttnInput::F32(v));
     run(
         &geom,
         isa,
@@ -430,8 +437,8 @@ fn run(
     isa: Isa,
     mode: AttentionMode,
     q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    k: AttnInput<'_>,
+    v: AttnInput<'_>,
     out: &mut [f32],
     threads: usize,
 ) {
@@ -454,12 +461,17 @@ fn run(
         let rows = item.rows(g);
         buf.clear();
         buf.resize(rows * g.d, 0.0);
-        let kh = &k[item.kvh * kv_stride..(item.kvh + 1) * kv_stride];
-        let vh = &v[item.kvh * kv_stride..(item.kvh + 1) * kv_stride];
-        match isa {
+        let range = item.kvh * kv_stride..(item.kvh + 1) * kv_stride;
+        let (kh, vh) = (k.slice(range.clone()), v.slice(range));
+        match (isa, kh, vh) {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => avx2::item(g, mode, item, q, kh, vh, buf),
-            _ => scalar::item(g, mode, item, q, kh, vh, buf),
+            (Isa::Avx2, kh, vh) => avx2::item(g, mode, item, q, kh, vh, buf),
+            (_, AttnInput::F32(kh), AttnInput::F32(vh)) => {
+                scalar::item(g, mode, item, q, kh, vh, buf)
+            }
+            // The scalar path is always handed f32 (widened in `attention`); widen here too
+            // rather than fail if that ever changes.
+            (_, kh, vh) => scalar::item(g, mode, item, q, &kh.to_f32(), &vh.to_f32(), buf),
         }
     };
     let scatter = |item: &Item, buf: &[f32], out: &mut [f32]| {
