@@ -89,9 +89,9 @@ pub struct PhaseTimes {
     pub verify: Duration,
     /// Scoring, commit-reveal and the Yuma epoch.
     pub emission: Duration,
-    /// Within `verify`: thread time in batch signature verification (summed over validators).
+    /// Within `verify`: wall time in batch signature verification, summed over the worker threads.
     pub signatures_cpu: Duration,
-    /// Within `verify`: thread time re-executing sampled receipts (summed over validators).
+    /// Within `verify`: wall time re-executing sampled receipts, summed over the worker threads.
     pub reexecution_cpu: Duration,
     /// Within `verify`: wall time of the network-wide fraud proof check.
     pub audit: Duration,

@@ -452,10 +452,11 @@ pub struct EpochTiming {
     pub verification_s: f64,
     /// Wall time: scoring, commit-reveal, Yuma.
     pub emission_s: f64,
-    /// Thread time in batch signature verification (part of `verification_s`, summed over
-    /// threads).
+    /// Wall time in batch signature verification summed over the worker threads (part of
+    /// `verification_s`).
     pub signatures_cpu_s: f64,
-    /// Thread time re-executing sampled receipts (part of `verification_s`, summed).
+    /// Wall time re-executing sampled receipts summed over the worker threads (part of
+    /// `verification_s`).
     pub reexecution_cpu_s: f64,
     /// Wall time of the network-wide fraud proof check (part of `verification_s`).
     pub fraud_audit_s: f64,
@@ -506,7 +507,7 @@ impl Timings {
             sum(|t| t.fraud_audit_s),
         );
         format!(
-            "timings (wall clock, {} threads, {} miners + {} validators): per epoch {:.3} s = kernel work {:.3} s + verification {:.3} s (thread time: signatures {:.3} s, re-execution {:.3} s; fraud proof audit {:.3} s wall) + emission {:.4} s; setup {:.3} s, output {:.3} s, total {:.2} s",
+            "timings (wall clock, {} threads, {} miners + {} validators): per epoch {:.3} s = kernel work {:.3} s + verification {:.3} s (summed over threads: signatures {:.3} s, re-execution {:.3} s; fraud proof audit {:.3} s wall) + emission {:.4} s; setup {:.3} s, output {:.3} s, total {:.2} s",
             self.threads,
             self.miners,
             self.validators,
