@@ -156,7 +156,9 @@ pub fn run(args: SimulateArgs) -> CliResult {
     progress.update(0, "starting");
     let mut records = Vec::with_capacity(epochs as usize);
     for _ in 0..epochs {
+        let cpu0 = report::process_cpu_s();
         let (record, artifacts, times) = subnet.step(threads)?;
+        let cpu = report::process_cpu_s().zip(cpu0).map(|(b, a)| b - a);
         let t_out = Instant::now();
         for (name, bytes) in &artifacts.batches {
             write_atomic(&receipts_dir.join(name), bytes)?;
@@ -165,7 +167,7 @@ pub fn run(args: SimulateArgs) -> CliResult {
             write_atomic(&fraud_dir.join(name), json.as_bytes())?;
         }
         timings.output_s += t_out.elapsed().as_secs_f64();
-        timings.push(&times);
+        timings.push(&times, cpu);
         let caught: u32 = record.miners.iter().map(|m| m.caught).sum();
         progress.update(
             record.epoch + 1,

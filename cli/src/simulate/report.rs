@@ -460,6 +460,22 @@ pub struct EpochTiming {
     pub reexecution_cpu_s: f64,
     /// Wall time of the network-wide fraud proof check (part of `verification_s`).
     pub fraud_audit_s: f64,
+    /// CPU time of the whole process (user + system, all threads) during the epoch, where the
+    /// OS reports it (Linux `/proc/self/stat`, 10 ms resolution); unlike the wall times it does
+    /// not grow when other programs compete for the cores.
+    pub process_cpu_s: Option<f64>,
+}
+
+/// User + system CPU seconds of this process so far (Linux; `None` elsewhere).
+pub fn process_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux ABI.
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// Wall-clock timings of a run (stderr summary and the optional timings file; never the log).
@@ -481,7 +497,7 @@ pub struct Timings {
 
 impl Timings {
     /// Records one epoch.
-    pub fn push(&mut self, t: &PhaseTimes) {
+    pub fn push(&mut self, t: &PhaseTimes, cpu_s: Option<f64>) {
         self.epochs.push(EpochTiming {
             kernel_work_s: t.work.as_secs_f64(),
             verification_s: t.verify.as_secs_f64(),
@@ -489,6 +505,7 @@ impl Timings {
             signatures_cpu_s: t.signatures_cpu.as_secs_f64(),
             reexecution_cpu_s: t.reexecution_cpu.as_secs_f64(),
             fraud_audit_s: t.audit.as_secs_f64(),
+            process_cpu_s: cpu_s,
         });
     }
 
@@ -521,6 +538,14 @@ impl Timings {
             self.setup_s,
             self.output_s,
             w + v + e + self.setup_s + self.output_s
-        )
+        ) + &match self
+            .epochs
+            .iter()
+            .map(|t| t.process_cpu_s)
+            .sum::<Option<f64>>()
+        {
+            Some(cpu) => format!("; process CPU time {:.3} s per epoch", cpu / n),
+            None => String::new(),
+        }
     }
 }
