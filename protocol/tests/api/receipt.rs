@@ -379,3 +379,29 @@ fn signing_key_from_slice() {
     );
     assert_ne!(other_hotkey(), miner_key().hotkey());
 }
+
+#[test]
+fn huge_declared_counts_fail_without_allocating_them() {
+    // A batch header (network, subnet 7, epoch 42) followed by a receipt count of 2^32 − 1.
+    let mut bytes = vec![1u8, 0x04];
+    bytes.extend_from_slice(&[0x11; 32]);
+    bytes.extend_from_slice(&[7, 42]);
+    bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert_eq!(
+        decode::<ReceiptBatch>(&bytes),
+        Err(Error::Decode(DecodeError::Truncated))
+    );
+    // A backend label claiming 2^32 − 1 bytes.
+    let good = encode(&signed_receipt(1)).unwrap();
+    let pos = good
+        .windows(11)
+        .position(|w| w == b"\x0acpu-scalar")
+        .unwrap();
+    let mut bad = good[..pos].to_vec();
+    bad.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    bad.extend_from_slice(b"cpu-scalar");
+    assert_eq!(
+        decode::<SignedReceipt>(&bad),
+        Err(Error::Decode(DecodeError::Truncated))
+    );
+}

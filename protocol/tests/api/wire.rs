@@ -124,6 +124,83 @@ fn envelope_parse_exposes_kind() {
     assert_eq!(env.body, &bytes[2..]);
 }
 
+/// Every leaf code of every error enum is distinct and names its area.
+#[test]
+fn all_error_codes_are_distinct() {
+    use mycel_protocol::error::*;
+    use std::collections::HashSet;
+    let all: Vec<Error> = vec![
+        EncodeError::Serializer.into(),
+        EncodeError::TooLarge { len: 0, max: 0 }.into(),
+        SignatureError::KeyLength.into(),
+        SignatureError::SignatureLength.into(),
+        SignatureError::ScalarNotReduced.into(),
+        SignatureError::NonCanonicalKey.into(),
+        SignatureError::KeyNotOnCurve.into(),
+        SignatureError::SmallOrderKey.into(),
+        SignatureError::NonCanonicalR.into(),
+        SignatureError::RNotOnCurve.into(),
+        SignatureError::SmallOrderR.into(),
+        SignatureError::Equation.into(),
+        SignatureError::SignerMismatch.into(),
+        TaskError::KernelParamsMismatch.into(),
+        TaskError::UnsupportedKernelVersion(0).into(),
+        TaskError::ZeroDimension("m").into(),
+        TaskError::DimensionTooLarge {
+            name: "m",
+            value: 0,
+            max: 0,
+        }
+        .into(),
+        TaskError::KNotBlockAligned(0).into(),
+        TaskError::KvHeadsDoNotDivide {
+            n_heads: 0,
+            n_kv_heads: 0,
+        }
+        .into(),
+        TaskError::UnsupportedHeadDim(0).into(),
+        TaskError::CausalQueryLongerThanKeys.into(),
+        TaskError::TooMuchCompute.into(),
+        ReceiptError::BadBackendLabel.into(),
+        ReceiptError::TimesReversed.into(),
+        ReceiptError::NetworkMismatch.into(),
+        ReceiptError::SubnetMismatch.into(),
+        ReceiptError::EpochMismatch.into(),
+        ReceiptError::TaskDigestMismatch.into(),
+        ReceiptError::ComputeUnitsMismatch {
+            claimed: 0,
+            expected: 0,
+        }
+        .into(),
+        ReceiptError::VerdictInconsistent.into(),
+        ReceiptError::VerdictReceiptMismatch.into(),
+        ReceiptError::BatchTooLarge { len: 0, max: 0 }.into(),
+        ReceiptError::BatchMemberMismatch(0).into(),
+        CommitError::Rank(0).into(),
+        CommitError::ZeroDimension.into(),
+        CommitError::SizeOverflow.into(),
+        CommitError::NotBlockAligned.into(),
+        CommitError::LengthMismatch {
+            expected: 0,
+            actual: 0,
+        }
+        .into(),
+        MerkleError::EmptyTree.into(),
+        MerkleError::IndexOutOfRange { index: 0, size: 0 }.into(),
+        MerkleError::PathLength.into(),
+        MerkleError::RootMismatch.into(),
+        KeyError::Randomness.into(),
+        KeyError::Length.into(),
+    ];
+    let codes: HashSet<&str> = all.iter().map(Error::code).collect();
+    assert_eq!(codes.len(), all.len());
+    for e in &all {
+        let (area, leaf) = e.code().split_once('.').unwrap();
+        assert!(!leaf.is_empty() && !area.is_empty(), "{}", e.code());
+        assert!(!e.to_string().is_empty());
+    }
+}
+
 #[test]
 fn error_codes_are_distinct() {
     use std::collections::HashSet;
