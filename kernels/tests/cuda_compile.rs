@@ -150,8 +150,8 @@ fn a_warning_shows_up_in_the_log() {
 }
 
 /// ptxas' resource report for every kernel: no register spills and no local-memory stack
-/// frame (a spill would silently cost the memory-bound kernels bandwidth), and the matmul
-/// kernels within the register budget that keeps several blocks per SM.
+/// frame (a spill would silently cost the memory-bound kernels bandwidth), and every kernel
+/// within a register budget that keeps several blocks per SM.
 #[test]
 fn no_kernel_spills_registers() {
     if !nvrtc_or_skip("no_kernel_spills_registers") {
@@ -177,7 +177,8 @@ fn no_kernel_spills_registers() {
                 .and_then(|r| r.split(' ').next())
                 .and_then(|r| r.parse::<u32>().ok())
             {
-                assert!(regs <= 128, "{}: {regs} registers: {line}", src.name);
+                // 168 keeps three 128-thread blocks per SM (65,536 registers)
+                assert!(regs <= 168, "{}: {regs} registers: {line}", src.name);
             }
         }
         assert_eq!(

@@ -63,6 +63,7 @@ pub const ATTENTION: KernelSource = KernelSource {
     body: include_str!("kernels/attention.cu"),
     functions: &[
         "mycel_attention_verifiable",
+        "mycel_attention_fast",
         "mycel_widen_f16",
         "mycel_widen_bf16",
     ],

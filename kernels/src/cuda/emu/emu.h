@@ -33,6 +33,9 @@ inline dim3e blockDim, gridDim;
 
 struct uint4 { unsigned int x, y, z, w; };
 struct int4 { int x, y, z, w; };
+struct float4 { float x, y, z, w; };
+inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
+inline float exp2f(float x) { return std::exp2(x); }
 inline uint4 make_uint4(unsigned a, unsigned b, unsigned c, unsigned d) { return {a, b, c, d}; }
 inline int4 make_int4(int a, int b, int c, int d) { return {a, b, c, d}; }
 using std::min;

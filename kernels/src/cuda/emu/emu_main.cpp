@@ -12,6 +12,7 @@
 //   u32 op = 2 (verifiable attention): u32 n_heads, n_kv_heads, q_len, kv_len, head_dim, causal,
 //            f32 scale, f32 q[n_heads*q_len*d], k[n_kv*kv_len*d], v[same]
 //     reply: f32 out[n_heads*q_len*d]
+//   u32 op = 3 (fast attention): as op 2
 #include "emu.h"
 #include <cstdio>
 #include <cstdlib>
@@ -56,7 +57,8 @@ int main() {
         wr(out.p(), len * 4);
         return 0;
     }
-    if (op == 2) {
+    if (op == 2 || op == 3) {
+        const bool fast = op == 3;
         u32 nh = rd<u32>(), nkv = rd<u32>(), ql = rd<u32>(), kl = rd<u32>(), d = rd<u32>(),
             causal = rd<u32>();
         float scale = rd<float>();
@@ -66,10 +68,18 @@ int main() {
         rd_bytes(k.p(), kn * 4);
         rd_bytes(v.p(), kn * 4);
         u64 rows = (u64)nh * ql;
-        emu_launch({(unsigned)((rows + 3) / 4), 1, 1}, 128, [&] {
-            mycel_attention_verifiable(q.p(), k.p(), v.p(), out.p(), nh, nh / nkv, ql, kl, d,
-                                       causal, scale);
-        });
+        if (fast) {
+            u32 per_kv = (nh / nkv) * ql;
+            emu_launch({(per_kv + 31) / 32, nkv, 1}, 128, [&] {
+                mycel_attention_fast(q.p(), k.p(), v.p(), out.p(), nh / nkv, ql, kl, d, causal,
+                                     scale);
+            });
+        } else {
+            emu_launch({(unsigned)((rows + 3) / 4), 1, 1}, 128, [&] {
+                mycel_attention_verifiable(q.p(), k.p(), v.p(), out.p(), nh, nh / nkv, ql, kl,
+                                           d, causal, scale);
+            });
+        }
         wr(out.p(), qn * 4);
         return 0;
     }

@@ -192,3 +192,158 @@ extern "C" __global__ void mycel_widen_bf16(const u16* __restrict__ in, float* _
     const u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = __int_as_float((i32)((u32)in[i] << 16));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fast mode (spec/kernels.md "Fast mode (not bit-specified)"): free to reorder, checked against
+// verifiable mode with the spec's tolerance. FlashAttention-style on CUDA cores in f32 (a
+// tensor-core version needs P rounded to f16/bf16, which breaks the spec's tolerance; see the
+// "CUDA backend" section). A block owns FA_ROWS query rows of one KV head and streams K and V
+// through shared memory in tiles of FA_KT keys, so each K/V element is read from memory once
+// per FA_ROWS rows. Four threads share a row: thread `part` owns the float4 column chunks
+// part, part + 4, ... of the query, of K/V and of the output; partial dot products are summed
+// with two XOR shuffles. Online softmax in base 2 with exp2f.
+//
+// grid = (ceil(q_len * group / FA_ROWS), n_kv_heads), block = FA_ROWS * 4 threads.
+
+#define FA_ROWS 32
+#define FA_KT 32
+#define FA_THREADS (FA_ROWS * 4)
+
+template <int D>
+__device__ __forceinline__ void mycel_attention_fast_d(const float* __restrict__ q,
+                                                       const float* __restrict__ k,
+                                                       const float* __restrict__ v,
+                                                       float* __restrict__ out,
+                                                       u32 group, u32 q_len, u32 kv_len,
+                                                       u32 causal, float scale,
+                                                       float (*s_k)[ATT_MAX_D],
+                                                       float (*s_v)[ATT_MAX_D]) {
+    constexpr int CH = D / 16;  // float4 chunks per thread
+
+    const u32 tid = threadIdx.x;
+    const u32 part = tid & 3u;
+    const u32 rows_per_kv = q_len * group;
+    const u32 kvh = blockIdx.y;
+    const u32 r = blockIdx.x * FA_ROWS + tid / 4;
+    const bool row_ok = r < rows_per_kv;
+    const u32 rr = row_ok ? r : rows_per_kv - 1;  // out-of-range rows shadow the last one
+    const u32 i = rr / group;
+    const u32 h = kvh * group + rr % group;
+    const u32 n_valid = causal ? min(kv_len - q_len + i + 1, kv_len) : kv_len;
+    // the block's last row sees the most keys
+    const u32 r_last = min(blockIdx.x * FA_ROWS + FA_ROWS, rows_per_kv) - 1;
+    const u32 i_last = r_last / group;
+    const u32 n_block = causal ? min(kv_len - q_len + i_last + 1, kv_len) : kv_len;
+
+    const float* qr = q + ((u64)h * q_len + i) * D;
+    const float* kb = k + (u64)kvh * kv_len * D;
+    const float* vb = v + (u64)kvh * kv_len * D;
+    const float log2e_scale = __fmul_rn(scale, 1.4426950408889634f);
+
+    float4 qv[CH];
+    float4 o[CH];
+#pragma unroll
+    for (int j = 0; j < CH; ++j) {
+        qv[j] = ((const float4*)qr)[j * 4 + part];
+        o[j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+    const float neg_inf = __int_as_float((i32)0xff800000u);
+    float m = neg_inf;  // running max of scores in log2 units
+    float l = 0.0f;
+
+    for (u32 t0 = 0; t0 < n_block; t0 += FA_KT) {
+        const u32 nt = min((u32)FA_KT, n_block - t0);
+        __syncthreads();
+        for (u32 e = tid; e < FA_KT * (D / 4); e += FA_THREADS) {
+            const u32 u = e / (D / 4);
+            const u32 c4 = e % (D / 4);
+            float4 kk = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            float4 vv = kk;
+            if (u < nt) {
+                kk = ((const float4*)(kb + (u64)(t0 + u) * D))[c4];
+                vv = ((const float4*)(vb + (u64)(t0 + u) * D))[c4];
+            }
+            ((float4*)s_k[u])[c4] = kk;
+            ((float4*)s_v[u])[c4] = vv;
+        }
+        __syncthreads();
+
+        float s[FA_KT];
+#pragma unroll
+        for (int u = 0; u < FA_KT; ++u) {
+            float acc = 0.0f;
+#pragma unroll
+            for (int j = 0; j < CH; ++j) {
+                const float4 kk = ((const float4*)s_k[u])[j * 4 + part];
+                acc = __fmaf_rn(qv[j].x, kk.x, acc);
+                acc = __fmaf_rn(qv[j].y, kk.y, acc);
+                acc = __fmaf_rn(qv[j].z, kk.z, acc);
+                acc = __fmaf_rn(qv[j].w, kk.w, acc);
+            }
+            s[u] = acc;
+        }
+        float mt = neg_inf;
+#pragma unroll
+        for (int u = 0; u < FA_KT; ++u) {
+            float x = s[u];
+            x = __fadd_rn(x, __shfl_xor_sync(MYCEL_FULL_MASK, x, 1));
+            x = __fadd_rn(x, __shfl_xor_sync(MYCEL_FULL_MASK, x, 2));
+            x = (t0 + u < n_valid) ? __fmul_rn(x, log2e_scale) : neg_inf;
+            s[u] = x;
+            mt = fmaxf(mt, x);
+        }
+        const float m_new = fmaxf(m, mt);
+        if (m_new == neg_inf) {
+            continue;  // no visible key yet for this row (cannot happen for t0 = 0)
+        }
+        const float alpha = exp2f(__fsub_rn(m, m_new));
+        l = __fmul_rn(l, alpha);
+#pragma unroll
+        for (int j = 0; j < CH; ++j) {
+            o[j].x = __fmul_rn(o[j].x, alpha);
+            o[j].y = __fmul_rn(o[j].y, alpha);
+            o[j].z = __fmul_rn(o[j].z, alpha);
+            o[j].w = __fmul_rn(o[j].w, alpha);
+        }
+#pragma unroll
+        for (int u = 0; u < FA_KT; ++u) {
+            const float p = exp2f(__fsub_rn(s[u], m_new));  // masked keys: exp2(-inf) = 0
+            l = __fadd_rn(l, p);
+#pragma unroll
+            for (int j = 0; j < CH; ++j) {
+                const float4 vv = ((const float4*)s_v[u])[j * 4 + part];
+                o[j].x = __fmaf_rn(p, vv.x, o[j].x);
+                o[j].y = __fmaf_rn(p, vv.y, o[j].y);
+                o[j].z = __fmaf_rn(p, vv.z, o[j].z);
+                o[j].w = __fmaf_rn(p, vv.w, o[j].w);
+            }
+        }
+        m = m_new;
+    }
+    if (row_ok) {
+        const float inv = __fdiv_rn(1.0f, l);
+        float* orow = out + ((u64)h * q_len + i) * D;
+#pragma unroll
+        for (int j = 0; j < CH; ++j) {
+            float4 y;
+            y.x = mycel_canonical_nan(__fmul_rn(o[j].x, inv));
+            y.y = mycel_canonical_nan(__fmul_rn(o[j].y, inv));
+            y.z = mycel_canonical_nan(__fmul_rn(o[j].z, inv));
+            y.w = mycel_canonical_nan(__fmul_rn(o[j].w, inv));
+            ((float4*)orow)[j * 4 + part] = y;
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(FA_THREADS)
+mycel_attention_fast(const float* __restrict__ q, const float* __restrict__ k,
+                     const float* __restrict__ v, float* __restrict__ out,
+                     u32 group, u32 q_len, u32 kv_len, u32 d, u32 causal, float scale) {
+    __shared__ __align__(16) float s_k[FA_KT][ATT_MAX_D];
+    __shared__ __align__(16) float s_v[FA_KT][ATT_MAX_D];
+    if (d == 64) {
+        mycel_attention_fast_d<64>(q, k, v, out, group, q_len, kv_len, causal, scale, s_k, s_v);
+    } else {
+        mycel_attention_fast_d<128>(q, k, v, out, group, q_len, kv_len, causal, scale, s_k, s_v);
+    }
+}
