@@ -27,12 +27,16 @@ pub const MR: usize = 4;
 trait WBlock: Copy {
     /// Q4_0 (nibbles, offset 8) rather than Q8_0.
     const Q4: bool;
+    /// Software prefetch distance in decode, in blocks ahead on each row (measured best of
+    /// 4/8/16/32 on the development machine: 16 for Q4_0, 32 for Q8_0, ~0.5–1 KiB).
+    const PF_BLOCKS: usize;
     fn qs_ptr(&self) -> *const u8;
     fn d_bits(&self) -> u16;
 }
 
 impl WBlock for BlockQ8_0 {
     const Q4: bool = false;
+    const PF_BLOCKS: usize = 32;
     #[inline(always)]
     fn qs_ptr(&self) -> *const u8 {
         self.qs.as_ptr().cast()
@@ -45,6 +49,7 @@ impl WBlock for BlockQ8_0 {
 
 impl WBlock for BlockQ4_0 {
     const Q4: bool = true;
+    const PF_BLOCKS: usize = 16;
     #[inline(always)]
     fn qs_ptr(&self) -> *const u8 {
         self.qs.as_ptr()
@@ -199,6 +204,14 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool>(
         // SAFETY: b < nb <= every row's length (caller contract).
         let wb: [*const u8; NR] =
             core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b).qs_ptr() });
+        if !PRE {
+            // Decode streams 8 rows from DRAM at once: prefetch each row W::PF_BLOCKS blocks
+            // ahead (a hint only; it never faults, so running past a row's end is harmless).
+            for &p in &wb {
+                let ahead = p.wrapping_add(W::PF_BLOCKS * core::mem::size_of::<W>());
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+            }
+        }
         let mut lo = [_mm256_setzero_si256(); 4];
         let mut hi = [_mm256_setzero_si256(); 4];
         for p in 0..4 {
