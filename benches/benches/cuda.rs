@@ -6,8 +6,8 @@
 //! * Q4_0 / Q8_0 prefill, M = 512: TFLOP/s (2·M·N·K per call), activation quantization
 //!   included and separately;
 //! * Philox generation of the M = 512 activations;
-//! * verifiable-mode attention (32 heads, 8 KV heads, head_dim 128): prefill 2048 causal
-//!   (TFLOP/s) and decode against 8192 keys (GB/s of K and V).
+//! * attention, verifiable and fast mode (32 heads, 8 KV heads, head_dim 128, f32 on device):
+//!   prefill 2048 causal (TFLOP/s) and decode against 8192 keys (GB/s of K and V).
 //!
 //! Prints one JSON object per line on stdout (`{"bench": ..., "value": ..., "unit": ...}`) and a
 //! readable line per result on stderr. The PyTorch references (int8 `_int_mm` peak,
@@ -152,16 +152,30 @@ fn attention(dev: &CudaDevice) -> Res<()> {
     // issue 6 shapes: 32 heads, 8 KV heads, head_dim 128; prefill 2048 causal, decode kv 8192
     let prefill = AttentionParams::new(32, 8, 2048, 2048, 128).causal(true);
     let decode = AttentionParams::new(32, 8, 1, 8192, 128);
-    for (name, p) in [
-        ("attention_verifiable_h32_kv8_d128_s2048_causal", prefill),
-        ("attention_verifiable_decode_kv8192", decode),
+    for (name, p, mode) in [
+        (
+            "attention_verifiable_h32_kv8_d128_s2048_causal",
+            prefill,
+            AttentionMode::Verifiable,
+        ),
+        (
+            "attention_fast_h32_kv8_d128_s2048_causal",
+            prefill,
+            AttentionMode::Fast,
+        ),
+        (
+            "attention_verifiable_decode_kv8192",
+            decode,
+            AttentionMode::Verifiable,
+        ),
+        ("attention_fast_decode_kv8192", decode, AttentionMode::Fast),
     ] {
         let q = dev.generate_uniform(&[5; 32], 1, 0, p.q_elems()?)?;
         let k = dev.generate_uniform(&[5; 32], 2, 0, p.kv_elems()?)?;
         let v = dev.generate_uniform(&[5; 32], 3, 0, p.kv_elems()?)?;
         let mut out = dev.zeros_f32(p.q_elems()?)?;
         let t = median_per_call(1, 5, 3, || {
-            dev.attention_into(&p, &q, &k, &v, AttentionMode::Verifiable, &mut out)?;
+            dev.attention_into(&p, &q, &k, &v, mode, &mut out)?;
             dev.synchronize()
         })?;
         if p.q_len == 1 {
