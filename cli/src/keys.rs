@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use mycel_protocol::ids::{Hotkey, SigningKey};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::CliResult;
 
@@ -31,12 +31,18 @@ pub struct KeygenArgs {
     pub seed: Option<String>,
 }
 
-/// The on-disk key file.
+/// The on-disk key file. The hex seed is wiped when the value is dropped.
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
     kind: String,
     seed: String,
     hotkey: Hotkey,
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        self.seed.zeroize();
+    }
 }
 
 /// `mycel keygen`: writes the key file and prints the hotkey (hex) on stdout.
