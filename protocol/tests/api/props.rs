@@ -151,3 +151,44 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random batches with random bit flips in signatures, keys and messages: the batch verdict
+    /// of every item equals its single verdict (valid, or the same reason).
+    #[test]
+    fn batch_equals_single(
+        n in 1usize..24,
+        flips in proptest::collection::vec((any::<usize>(), 0usize..3, 0usize..512), 0..6),
+        seed in any::<[u8; 32]>(),
+    ) {
+        use mycel_protocol::ids::SigningKey;
+        use mycel_protocol::sign::{BatchItem, verify, verify_batch_with_seed};
+        let mut items: Vec<([u8; 32], Vec<u8>, [u8; 64])> = (0..n)
+            .map(|i| {
+                let key = SigningKey::from_seed(&[(i % 5) as u8 + 1; 32]);
+                let msg = vec![i as u8; i + 1];
+                let sig = key.sign_raw(&msg);
+                (key.hotkey().0, msg, sig.0)
+            })
+            .collect();
+        for (which, part, bit) in flips {
+            let item = &mut items[which % n];
+            match part {
+                0 => item.2[(bit / 8) % 64] ^= 1 << (bit % 8),
+                1 => item.0[(bit / 8) % 32] ^= 1 << (bit % 8),
+                _ => {
+                    let len = item.1.len();
+                    item.1[(bit / 8) % len] ^= 1 << (bit % 8);
+                }
+            }
+        }
+        let batch: Vec<BatchItem<'_>> =
+            items.iter().map(|(pk, m, s)| BatchItem { public_key: pk, message: m, signature: s }).collect();
+        let verdict = verify_batch_with_seed(&batch, &seed);
+        for ((pk, m, s), got) in items.iter().zip(verdict.results()) {
+            prop_assert_eq!(*got, verify(pk, m, s));
+        }
+    }
+}
