@@ -166,7 +166,33 @@ pub fn matmul(
         };
         need / BLOCK_LEN
     ];
-    quantize_q8_0_into(x, &mut xq)?;
+    // Quantize on several threads when there is enough of it (row ranges are independent;
+    // the quantizer is per block, so the split does not change a byte).
+    crate::quant::check_finite(x)?;
+    let qthreads = if m >= 2 && need >= (1 << 16) {
+        cpu::resolve_threads(threads).min(m)
+    } else {
+        1
+    };
+    if qthreads <= 1 {
+        quantize_q8_0_into(x, &mut xq)?;
+    } else {
+        let rows_per = m.div_ceil(qthreads);
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let hs: Vec<_> = x
+                .chunks(rows_per * k)
+                .zip(xq.chunks_mut(rows_per * k / BLOCK_LEN))
+                .map(|(xs, qs)| s.spawn(move || quantize_q8_0_into(xs, qs)))
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or(Err(Error::BackendUnavailable("a worker thread failed")))
+                })
+                .collect()
+        });
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+    }
     run(isa, &xq, m, w, threads)
 }
 

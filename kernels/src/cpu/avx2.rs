@@ -23,6 +23,9 @@ use crate::quant::{BlockQ4_0, BlockQ8_0};
 /// Activation rows per pass (register tile height).
 pub const MR: usize = 4;
 
+/// Activation rows per cache chunk: 64 rows of K = 4096 are 272 KiB of Q8_0 blocks (L2).
+const MC: usize = 64;
+
 /// A weight block format the AVX2 kernel handles.
 trait WBlock: Copy {
     /// Q4_0 (nibbles, offset 8) rather than Q8_0.
@@ -105,6 +108,31 @@ fn run<W: WBlock>(
         return;
     }
     let mut scales: Vec<[u16; NR]> = vec![[0; NR]; nb];
+    // Activation rows in chunks of MC (their Q8_0 blocks stay in L2 while every weight group
+    // passes over them), weight rows in groups of 8 within a chunk.
+    for mc0 in (m0..m1).step_by(MC) {
+        let mc1 = (mc0 + MC).min(m1);
+        group_pass::<W>(acts, m0, mc0, mc1, w, n0, n1, out, &mut scales);
+    }
+}
+
+/// Rows `mc0..mc1` of the output (`m0` is the first row of `out`) for all weight rows.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn group_pass<W: WBlock>(
+    acts: &Acts<'_>,
+    m0: usize,
+    mc0: usize,
+    mc1: usize,
+    w: &[W],
+    n0: usize,
+    n1: usize,
+    out: &mut [f32],
+    scales: &mut [[u16; NR]],
+) {
+    let nb = acts.nb;
+    let n_len = n1 - n0;
+    let (m0_, m1) = (mc0, mc1);
     let mut n = n0;
     while n < n1 {
         let rows = (n1 - n).min(NR);
@@ -116,7 +144,7 @@ fn run<W: WBlock>(
         // The group's f16 scales, block by block, in accumulator lane order: gathered once per
         // group when several activation rows share them (prefill), inline otherwise (decode:
         // a separate pass over the rows would cost more than it saves).
-        let pre = m1 - m0 > 1;
+        let pre = m1 - m0_ > 1;
         if pre {
             for (b, sc) in scales.iter_mut().enumerate() {
                 for (lane, s) in sc.iter_mut().enumerate() {
@@ -124,7 +152,7 @@ fn run<W: WBlock>(
                 }
             }
         }
-        let mut m = m0;
+        let mut m = m0_;
         while m < m1 {
             let mr = (m1 - m).min(MR);
             let mut acc = [[0.0f32; NR]; MR];
@@ -132,11 +160,11 @@ fn run<W: WBlock>(
             // the target features of `run` are those of the tiles.
             unsafe {
                 match mr {
-                    4 => tile::<W, 4, true>(acts, m, &wrows, &scales, &mut acc),
-                    3 => tile::<W, 3, true>(acts, m, &wrows, &scales, &mut acc),
-                    2 => tile::<W, 2, true>(acts, m, &wrows, &scales, &mut acc),
-                    _ if pre => tile::<W, 1, true>(acts, m, &wrows, &scales, &mut acc),
-                    _ => tile::<W, 1, false>(acts, m, &wrows, &scales, &mut acc),
+                    4 => tile::<W, 4, true>(acts, m, &wrows, scales, &mut acc),
+                    3 => tile::<W, 3, true>(acts, m, &wrows, scales, &mut acc),
+                    2 => tile::<W, 2, true>(acts, m, &wrows, scales, &mut acc),
+                    _ if pre => tile::<W, 1, true>(acts, m, &wrows, scales, &mut acc),
+                    _ => tile::<W, 1, false>(acts, m, &wrows, scales, &mut acc),
                 }
             }
             for (i, lanes) in acc.iter().take(mr).enumerate() {

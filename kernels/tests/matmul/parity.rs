@@ -280,3 +280,26 @@ fn errors_are_typed() {
         ));
     }
 }
+
+#[test]
+fn threaded_activation_quantization_is_invisible() {
+    // m·k ≥ 65536 takes the multi-threaded quantization path.
+    let (m, n, k) = (5, 9, 16384);
+    let wb = weights_bytes(QuantFormat::Q4_0, n, k, 11);
+    let w = Weights::from_bytes(QuantFormat::Q4_0, &wb, k).unwrap();
+    let x = generate_uniform(&[12; 32], 0, m * k).unwrap();
+    let want = bits(&contract(&x, m, k, &wb, QuantFormat::Q4_0));
+    for t in [1, 2, 3] {
+        assert_eq!(
+            bits(&matmul(&x, m, &w, Backend::Auto, t).unwrap()),
+            want,
+            "threads {t}"
+        );
+    }
+    let mut bad = x.clone();
+    bad[3 * k + 17] = f32::INFINITY;
+    assert_eq!(
+        matmul(&bad, m, &w, Backend::Auto, 3),
+        Err(Error::NonFinite { index: 3 * k + 17 })
+    );
+}
