@@ -1,0 +1,308 @@
+//! Quantized matmul: mycel vs candle-core's `QMatMul` (feature `peers`) in the same run, plus
+//! this machine's streaming read bandwidth, measured first in the same process.
+//!
+//! Shapes (kernels issue): K = 4096, N ∈ {4096, 11008}, M ∈ {1, 16, 64, 512}, weights Q4_0 and
+//! Q8_0, activations f32 (both libraries quantize them to Q8_0 inside the timed call), 2 threads.
+//! Decode (M = 1) uses *cold* weights: distinct copies totalling more than 256 MB are cycled
+//! through, so every call streams its weights from DRAM; it is reported in GB/s of weights and
+//! as a fraction of the measured bandwidth. Prefill is reported in GFLOP/s (2·M·N·K per call)
+//! and as the ratio to candle.
+//!
+//! candle-core's AVX2 code is selected at *compile* time, so build the peers run with
+//! `RUSTFLAGS="-C target-cpu=native"` (mycel selects its AVX2 path at run time either way):
+//!
+//! `RUSTFLAGS="-C target-cpu=native" cargo bench -p mycel-benches --features peers --bench matmul`
+//!
+//! A summary table (medians of the per-call times criterion's samples measured) is printed at
+//! the end. `MYCEL_BENCH_QUICK=1` restricts the run to N = 4096.
+use core::hint::black_box;
+use core::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use criterion::{Criterion, SamplingMode, Throughput};
+use mycel_kernels::Backend;
+use mycel_kernels::exec::generate_weights;
+use mycel_kernels::matmul::{Weights, matmul};
+use mycel_kernels::philox::generate_uniform;
+use mycel_kernels::quant::QuantFormat;
+
+const K: usize = 4096;
+const THREADS: usize = 2;
+const COLD_BYTES: usize = 256 << 20;
+
+/// Per-call seconds recorded by every timed closure, keyed by benchmark id.
+static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+
+fn record(key: &str, per_call: f64) {
+    if let Ok(mut s) = SAMPLES.lock() {
+        s.entry(key.to_string()).or_default().push(per_call);
+    }
+}
+
+fn median(key: &str) -> Option<f64> {
+    let s = SAMPLES.lock().ok()?;
+    let mut v = s.get(key)?.clone();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// Streaming read bandwidth with `threads` threads over a 512 MiB buffer, best of 5 (GB/s).
+fn read_bandwidth(threads: usize) -> f64 {
+    let words = (512usize << 20) / 8;
+    let buf: Vec<u64> = (0..words as u64)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .collect();
+    let chunk = words.div_ceil(threads);
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let total: u64 = std::thread::scope(|s| {
+            let hs: Vec<_> = buf
+                .chunks(chunk)
+                .map(|part| {
+                    // A plain fold vectorizes well with or without target-cpu=native (an
+                    // 8-accumulator array version ran at a fifth of the speed under
+                    // target-cpu=native on an AVX-512 host).
+                    s.spawn(move || part.iter().fold(0u64, |a, &x| a.wrapping_add(x)))
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().unwrap_or(0))
+                .fold(0, u64::wrapping_add)
+        });
+        black_box(total);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (words * 8) as f64 / best / 1e9
+}
+
+struct Case {
+    format: QuantFormat,
+    n: usize,
+    m: usize,
+}
+
+impl Case {
+    fn key(&self, who: &str) -> String {
+        format!(
+            "matmul/{}/n{}/m{}/{who}",
+            self.format.name(),
+            self.n,
+            self.m
+        )
+    }
+    fn flops(&self) -> f64 {
+        2.0 * (self.m * self.n * K) as f64
+    }
+}
+
+#[cfg(feature = "peers")]
+mod candle {
+    use candle_core::quantized::{GgmlDType, QMatMul, ggml_file::qtensor_from_ggml};
+    use candle_core::{Device, Module, Tensor};
+    use mycel_kernels::quant::QuantFormat;
+
+    pub struct Peer {
+        mats: Vec<QMatMul>,
+        x: Tensor,
+    }
+
+    impl Peer {
+        pub fn new(
+            format: QuantFormat,
+            copies: &[Vec<u8>],
+            n: usize,
+            k: usize,
+            x: &[f32],
+            m: usize,
+        ) -> candle_core::Result<Peer> {
+            let dtype = match format {
+                QuantFormat::Q8_0 => GgmlDType::Q8_0,
+                QuantFormat::Q4_0 => GgmlDType::Q4_0,
+            };
+            let mats = copies
+                .iter()
+                .map(|b| {
+                    QMatMul::from_qtensor(qtensor_from_ggml(dtype, b, vec![n, k], &Device::Cpu)?)
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let x = Tensor::from_slice(x, (m, k), &Device::Cpu)?;
+            Ok(Peer { mats, x })
+        }
+
+        pub fn len(&self) -> usize {
+            self.mats.len()
+        }
+
+        pub fn run(&self, i: usize) -> candle_core::Result<Vec<f32>> {
+            let y = self.mats[i % self.mats.len()].forward(&self.x)?;
+            y.flatten_all()?.to_vec1::<f32>()
+        }
+    }
+}
+
+fn bench_case(c: &mut Criterion, case: &Case) {
+    let wbytes = case.format.matrix_bytes(case.n, K).unwrap_or(0);
+    let copies = if case.m == 1 {
+        COLD_BYTES.div_ceil(wbytes) + 1
+    } else {
+        1
+    };
+    let one = generate_weights(&[7; 32], case.format, case.n, K).unwrap_or_default();
+    let ws: Vec<Vec<u8>> = (0..copies).map(|_| one.clone()).collect();
+    let x = generate_uniform(&[8; 32], 0, case.m * K).unwrap_or_default();
+
+    let mut g = c.benchmark_group(format!(
+        "matmul/{}/n{}/m{}",
+        case.format.name(),
+        case.n,
+        case.m
+    ));
+    g.sample_size(10).sampling_mode(SamplingMode::Flat);
+    g.warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    if case.m == 1 {
+        g.throughput(Throughput::Bytes(wbytes as u64));
+    } else {
+        g.throughput(Throughput::Elements(case.flops() as u64));
+    }
+
+    let key = case.key("mycel");
+    let mut next = 0usize;
+    let mut ours_first = Vec::new();
+    g.bench_function("mycel", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let Ok(w) = Weights::from_bytes(case.format, &ws[next % copies], K) else {
+                    break;
+                };
+                next += 1;
+                let t = Instant::now();
+                let y = matmul(&x, case.m, &w, Backend::Auto, THREADS);
+                let dt = t.elapsed();
+                total += dt;
+                record(&key, dt.as_secs_f64());
+                if ours_first.is_empty() {
+                    ours_first = y.unwrap_or_default();
+                } else {
+                    black_box(y).ok();
+                }
+            }
+            total
+        })
+    });
+
+    #[cfg(feature = "peers")]
+    {
+        match candle::Peer::new(case.format, &ws, case.n, K, &x, case.m) {
+            Ok(peer) => {
+                // Same problem: candle's result must be close to ours (not bit-equal: it sums
+                // in a different order).
+                if let Ok(theirs) = peer.run(0) {
+                    let scale = ours_first
+                        .iter()
+                        .fold(0f32, |a, v| a.max(v.abs()))
+                        .max(1e-30);
+                    let diff = ours_first
+                        .iter()
+                        .zip(&theirs)
+                        .fold(0f32, |a, (p, q)| a.max((p - q).abs()));
+                    eprintln!(
+                        "{}: max |mycel - candle| / max |y| = {:.2e}",
+                        case.key(""),
+                        diff / scale
+                    );
+                }
+                let key = case.key("candle");
+                let mut next = 0usize;
+                g.bench_function("candle", |b| {
+                    b.iter_custom(|iters| {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            let t = Instant::now();
+                            let y = peer.run(next);
+                            let dt = t.elapsed();
+                            next = (next + 1) % peer.len();
+                            total += dt;
+                            record(&key, dt.as_secs_f64());
+                            black_box(y).ok();
+                        }
+                        total
+                    })
+                });
+            }
+            Err(e) => eprintln!("candle setup failed: {e}"),
+        }
+    }
+    g.finish();
+}
+
+fn main() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: set before any thread exists (candle's rayon pool starts later).
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", THREADS.to_string()) };
+    }
+    let mut c = Criterion::default().configure_from_args();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let bw = read_bandwidth(THREADS);
+    let bw1 = read_bandwidth(1);
+    eprintln!(
+        "read bandwidth: {bw:.1} GB/s with {THREADS} threads, {bw1:.1} GB/s with 1 (load average before: {})",
+        load.trim()
+    );
+
+    let quick = std::env::var_os("MYCEL_BENCH_QUICK").is_some();
+    let mut cases = Vec::new();
+    for format in [QuantFormat::Q4_0, QuantFormat::Q8_0] {
+        for n in [4096, 11008] {
+            if quick && n != 4096 {
+                continue;
+            }
+            for m in [1, 16, 64, 512] {
+                cases.push(Case { format, n, m });
+            }
+        }
+    }
+    for case in &cases {
+        bench_case(&mut c, case);
+    }
+    c.final_summary();
+
+    println!();
+    println!("read bandwidth ({THREADS} threads, 512 MiB): {bw:.1} GB/s; 1 thread: {bw1:.1} GB/s");
+    println!();
+    println!("| weights | N | M | mycel | candle | mycel / candle | mycel vs bandwidth |");
+    println!("|---|---|---|---|---|---|---|");
+    for case in &cases {
+        let Some(ours) = median(&case.key("mycel")) else {
+            continue;
+        };
+        let theirs = median(&case.key("candle"));
+        let wbytes = case.format.matrix_bytes(case.n, K).unwrap_or(0) as f64;
+        let (o, t, bwcol) = if case.m == 1 {
+            let g = wbytes / ours / 1e9;
+            (
+                format!("{g:.1} GB/s ({:.1} GFLOP/s)", case.flops() / ours / 1e9),
+                theirs.map(|t| format!("{:.1} GB/s", wbytes / t / 1e9)),
+                format!("{:.0} %", 100.0 * g / bw),
+            )
+        } else {
+            (
+                format!("{:.1} GFLOP/s", case.flops() / ours / 1e9),
+                theirs.map(|t| format!("{:.1} GFLOP/s", case.flops() / t / 1e9)),
+                "–".to_string(),
+            )
+        };
+        let ratio = theirs.map_or("–".into(), |t| format!("{:.2}×", t / ours));
+        println!(
+            "| {} | {} | {} | {o} | {} | {ratio} | {bwcol} |",
+            case.format.name(),
+            case.n,
+            case.m,
+            t.unwrap_or_else(|| "– (no `peers`)".into())
+        );
+    }
+}
