@@ -348,6 +348,9 @@ fn emulated_attention_matches_cpu_scalar() {
         AttentionParams::new(4, 2, 65, 65, 64).causal(true),
         AttentionParams::new(4, 1, 3, 130, 128).causal(true),
         AttentionParams::new(2, 2, 17, 64, 64).with_scale(-0.3),
+        // decode long enough for the fast split-KV path (partial last split)
+        AttentionParams::new(4, 2, 1, 1100, 128),
+        AttentionParams::new(2, 1, 1, 512, 64).causal(true),
     ];
     for _ in 0..6 {
         let d = if rng.below(2) == 0 { 64 } else { 128 };

@@ -45,6 +45,10 @@ use self::nvrtc::KernelSource;
 /// same), so this only affects speed.
 pub const MATVEC_MAX_M: usize = 8;
 
+/// Keys per block in the fast-mode split-KV decode kernel (`FD_CHUNK` in attention.cu); decode
+/// calls with at least twice as many keys take that path.
+const FD_CHUNK: usize = 256;
+
 /// Largest generated stream index (exclusive), as on the CPU (`philox::fill_uniform`).
 const MAX_GENERATED: u64 = 1 << 62;
 
@@ -781,8 +785,9 @@ impl CudaDevice {
     /// Attention on device-resident f32 inputs into `out` (`[n_heads, q_len, head_dim]`).
     /// Verifiable mode runs spec/kernels.md "Attention" steps S–F, bit for bit the scalar
     /// reference; fast mode runs a FlashAttention-style f32 kernel (K/V tiles shared by 32 query
-    /// rows in shared memory, free reordering, `exp2f`) that is only within the spec's
-    /// tolerance of verifiable mode.
+    /// rows in shared memory, free reordering, `exp2f`), or for decode (`q_len = 1`, at least
+    /// 512 keys) a split-KV kernel plus a merge, only within the spec's tolerance of
+    /// verifiable mode.
     pub fn attention_into(
         &self,
         params: &AttentionParams,
@@ -815,6 +820,51 @@ impl CudaDevice {
         let kv_len = to_u32(params.kv_len, "kv_len")?;
         let d = to_u32(params.head_dim, "head_dim")?;
         let causal = u32::from(params.causal);
+        if mode == AttentionMode::Fast && params.q_len == 1 && params.kv_len >= 2 * FD_CHUNK {
+            // decode: keys split across blocks, then merged (flash-decoding)
+            let n_splits = params.kv_len.div_ceil(FD_CHUNK);
+            let plen = params
+                .n_heads
+                .checked_mul(n_splits)
+                .and_then(|x| x.checked_mul(params.head_dim + 2))
+                .ok_or(Error::SizeOverflow("attention partials"))?;
+            let mut partial = self.alloc::<f32>(plen)?;
+            if n_heads > 65_535 {
+                return Err(Error::SizeOverflow("n_heads exceeds the CUDA grid"));
+            }
+            let splits = to_u32(n_splits, "attention splits")?;
+            let f = self.function(&nvrtc::ATTENTION, "mycel_attention_decode_split")?;
+            let mut launch = self.inner.stream.launch_builder(&f);
+            launch
+                .arg(&q.buf)
+                .arg(&k.buf)
+                .arg(&v.buf)
+                .arg(&mut partial)
+                .arg(&group)
+                .arg(&kv_len)
+                .arg(&d)
+                .arg(&splits)
+                .arg(&scale);
+            let cfg = LaunchConfig {
+                grid_dim: (splits, n_heads, 1),
+                block_dim: (128, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: arguments match mycel_attention_decode_split; partial holds
+            // n_heads * n_splits * (d + 2) floats, the shape was validated above.
+            unsafe { launch.launch(cfg) }.map_err(drv("cuLaunchKernel"))?;
+            let f = self.function(&nvrtc::ATTENTION, "mycel_attention_decode_merge")?;
+            let mut launch = self.inner.stream.launch_builder(&f);
+            launch.arg(&partial).arg(&mut out.buf).arg(&d).arg(&splits);
+            let cfg = LaunchConfig {
+                grid_dim: (n_heads, 1, 1),
+                block_dim: (d, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: arguments match mycel_attention_decode_merge; out holds n_heads * d.
+            unsafe { launch.launch(cfg) }.map_err(drv("cuLaunchKernel"))?;
+            return Ok(());
+        }
         if mode == AttentionMode::Fast {
             let per_kv = (params.n_heads / params.n_kv_heads)
                 .checked_mul(params.q_len)

@@ -64,6 +64,8 @@ pub const ATTENTION: KernelSource = KernelSource {
     functions: &[
         "mycel_attention_verifiable",
         "mycel_attention_fast",
+        "mycel_attention_decode_split",
+        "mycel_attention_decode_merge",
         "mycel_widen_f16",
         "mycel_widen_bf16",
     ],

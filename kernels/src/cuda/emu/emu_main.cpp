@@ -68,7 +68,17 @@ int main() {
         rd_bytes(k.p(), kn * 4);
         rd_bytes(v.p(), kn * 4);
         u64 rows = (u64)nh * ql;
-        if (fast) {
+        if (fast && ql == 1 && kl >= 2 * FD_CHUNK) {  // = CudaDevice::attention_into
+            u32 splits = (kl + FD_CHUNK - 1) / FD_CHUNK;
+            Buf<float> partial((size_t)nh * splits * (d + 2));
+            emu_launch({splits, nh, 1}, FD_THREADS, [&] {
+                mycel_attention_decode_split(q.p(), k.p(), v.p(), partial.p(), nh / nkv, kl, d,
+                                             splits, scale);
+            });
+            emu_launch({nh, 1, 1}, d, [&] {
+                mycel_attention_decode_merge(partial.p(), out.p(), d, splits);
+            });
+        } else if (fast) {
             u32 per_kv = (nh / nkv) * ql;
             emu_launch({(per_kv + 31) / 32, nkv, 1}, 128, [&] {
                 mycel_attention_fast(q.p(), k.p(), v.p(), out.p(), nh / nkv, ql, kl, d, causal,

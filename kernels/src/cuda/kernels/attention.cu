@@ -347,3 +347,118 @@ mycel_attention_fast(const float* __restrict__ q, const float* __restrict__ k,
         mycel_attention_fast_d<128>(q, k, v, out, group, q_len, kv_len, causal, scale, s_k, s_v);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fast-mode decode (q_len = 1) with the keys split across blocks (flash-decoding): block
+// (h, s) handles keys [s * FD_CHUNK, min((s + 1) * FD_CHUNK, kv_len)) of query head h and writes
+// its partial max m_s (log2 units), sum l_s and unnormalised output o_s; a second kernel merges
+// the splits of each head: M = max m_s, out = (sum o_s 2^(m_s - M)) / (sum l_s 2^(m_s - M)).
+// Fast mode only: the merge order differs from the spec's sequential tiles.
+//
+// mycel_attention_decode_split: grid = (n_splits, n_heads), block = FD_THREADS.
+// mycel_attention_decode_merge: grid = (n_heads), block = D threads.
+// partial layout: [n_heads][n_splits][D + 2] floats (o_s[0..D], m_s, l_s).
+
+#define FD_CHUNK 256
+#define FD_THREADS 128
+
+extern "C" __global__ void __launch_bounds__(FD_THREADS)
+mycel_attention_decode_split(const float* __restrict__ q, const float* __restrict__ k,
+                             const float* __restrict__ v, float* __restrict__ partial,
+                             u32 group, u32 kv_len, u32 d, u32 n_splits, float scale) {
+    __shared__ __align__(16) float s_q[ATT_MAX_D];
+    __shared__ float s_p[FD_CHUNK];
+    __shared__ float s_red[FD_THREADS / 32];
+    const u32 tid = threadIdx.x;
+    const u32 lane = tid & 31u;
+    const u32 warp = tid >> 5;
+    const u32 split = blockIdx.x;
+    const u32 h = blockIdx.y;
+    const u32 kvh = h / group;
+    const u32 k0 = split * FD_CHUNK;
+    const u32 nk = min((u32)FD_CHUNK, kv_len - k0);
+    const float* kb = k + ((u64)kvh * kv_len + k0) * d;
+    const float* vb = v + ((u64)kvh * kv_len + k0) * d;
+    const float neg_inf = __int_as_float((i32)0xff800000u);
+    const float log2e_scale = __fmul_rn(scale, 1.4426950408889634f);
+
+    for (u32 c = tid; c < d; c += FD_THREADS) s_q[c] = q[(u64)h * d + c];
+    __syncthreads();
+
+    // scores: one key per thread per pass
+    float mloc = neg_inf;
+    for (u32 u = tid; u < FD_CHUNK; u += FD_THREADS) {
+        float s = neg_inf;
+        if (u < nk) {
+            const float4* kr = (const float4*)(kb + (u64)u * d);
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            for (u32 c4 = 0; c4 < d / 4; ++c4) {
+                const float4 kk = kr[c4];
+                const float4 qq = ((const float4*)s_q)[c4];
+                a0 = __fmaf_rn(qq.x, kk.x, a0);
+                a1 = __fmaf_rn(qq.y, kk.y, a1);
+                a2 = __fmaf_rn(qq.z, kk.z, a2);
+                a3 = __fmaf_rn(qq.w, kk.w, a3);
+            }
+            s = __fmul_rn(__fadd_rn(__fadd_rn(a0, a1), __fadd_rn(a2, a3)), log2e_scale);
+        }
+        s_p[u] = s;
+        mloc = fmaxf(mloc, s);
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) mloc = fmaxf(mloc, __shfl_xor_sync(MYCEL_FULL_MASK, mloc, off));
+    if (lane == 0) s_red[warp] = mloc;
+    __syncthreads();
+    float m = s_red[0];
+    for (u32 w = 1; w < FD_THREADS / 32; ++w) m = fmaxf(m, s_red[w]);
+    __syncthreads();  // everyone has read s_red before it is reused for the sum
+
+    // weights and their sum
+    float lloc = 0.0f;
+    for (u32 u = tid; u < FD_CHUNK; u += FD_THREADS) {
+        const float p = (u < nk) ? exp2f(__fsub_rn(s_p[u], m)) : 0.0f;
+        s_p[u] = p;
+        lloc = __fadd_rn(lloc, p);
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) lloc = __fadd_rn(lloc, __shfl_xor_sync(MYCEL_FULL_MASK, lloc, off));
+    if (lane == 0) s_red[warp] = lloc;
+    __syncthreads();
+
+    float* pout = partial + ((u64)h * n_splits + split) * (d + 2);
+    // values: one output column per thread, keys in order (coalesced rows of V)
+    for (u32 c = tid; c < d; c += FD_THREADS) {
+        float acc = 0.0f;
+        for (u32 u = 0; u < nk; ++u) {
+            acc = __fmaf_rn(s_p[u], vb[(u64)u * d + c], acc);
+        }
+        pout[c] = acc;
+    }
+    if (tid == 0) {
+        float l = 0.0f;
+        for (u32 w = 0; w < FD_THREADS / 32; ++w) l = __fadd_rn(l, s_red[w]);
+        pout[d] = m;
+        pout[d + 1] = l;
+    }
+}
+
+extern "C" __global__ void mycel_attention_decode_merge(const float* __restrict__ partial,
+                                                        float* __restrict__ out, u32 d,
+                                                        u32 n_splits) {
+    const u32 h = blockIdx.x;
+    const u32 c = threadIdx.x;
+    const float* ph = partial + (u64)h * n_splits * (d + 2);
+    float mmax = __int_as_float((i32)0xff800000u);
+    for (u32 s = 0; s < n_splits; ++s) mmax = fmaxf(mmax, ph[(u64)s * (d + 2) + d]);
+    float l = 0.0f;
+    float o = 0.0f;
+    for (u32 s = 0; s < n_splits; ++s) {
+        const float* p = ph + (u64)s * (d + 2);
+        const float w = exp2f(__fsub_rn(p[d], mmax));
+        l = __fmaf_rn(p[d + 1], w, l);
+        o = __fmaf_rn(p[c], w, o);
+    }
+    if (c < d) {
+        out[(u64)h * d + c] = mycel_canonical_nan(__fdiv_rn(o, l));
+    }
+}
