@@ -499,15 +499,16 @@ pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64)
     }
     let v = rows.len();
     let mut out = vec![0i64; n];
+    let mut buf: Vec<(i64, i64)> = Vec::with_capacity(v);
     for (j, c) in out.iter_mut().enumerate() {
         let (lo, hi) = (at(&start, j), at(&start, j + 1));
-        let Some(col) = cells.get_mut(lo..hi) else {
+        let Some(col) = cells.get(lo..hi) else {
             continue;
         };
         if col.is_empty() {
             continue;
         }
-        *c = match weighted_select(col, kappa) {
+        *c = match weighted_select(col, kappa, &mut buf) {
             Some(w) => w,
             // No positive score qualifies: 0 if some validator scores 0 (the minimum, and also
             // the answer when the total mass reaches κ), else the smallest positive score.
@@ -519,47 +520,53 @@ pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64)
 }
 
 /// The largest score `x` in `col` (pairs of score and σ) whose σ-mass at or above `x` is at
-/// least `kappa`, or `None`. A weighted quickselect: three-way partition around the middle
-/// element, then keep the part that holds the answer (expected O(len)); exact because every
-/// partial sum is an exact integer (the caller checked that none overflows).
-fn weighted_select(col: &mut [(i64, i64)], kappa: i64) -> Option<i64> {
+/// least `kappa`, or `None`. A weighted quickselect: take the middle element as pivot, sum the
+/// masses above and at it in one read-only pass, and keep only the part that holds the answer
+/// (expected O(len)); exact because every partial sum is an exact integer (the caller checked
+/// that none overflows). `buf` is scratch space.
+fn weighted_select(col: &[(i64, i64)], kappa: i64, buf: &mut Vec<(i64, i64)>) -> Option<i64> {
+    buf.clear();
+    buf.extend_from_slice(col);
     let mut above = 0i64; // σ-mass of scores known to exceed the current range
-    let mut range = col;
     loop {
-        let pivot = range.get(range.len() / 2)?.0;
-        // Three-way partition: [> pivot | = pivot | < pivot].
-        let (mut lt, mut i, mut gt) = (0usize, 0usize, range.len());
-        while i < gt {
-            let x = range.get(i).map_or(0, |e| e.0);
-            if x > pivot {
-                range.swap(lt, i);
-                lt += 1;
-                i += 1;
-            } else if x < pivot {
-                gt -= 1;
-                range.swap(i, gt);
-            } else {
-                i += 1;
-            }
-        }
-        let (greater, rest) = range.split_at_mut(lt);
-        let (equal, less) = rest.split_at_mut(gt - lt);
+        let pivot = buf.get(buf.len() / 2)?.0;
+        // Branch-free pass (random scores mispredict): masks select the sums to add to.
         // Wrapping sums are exact here: the caller checked that the total does not overflow.
-        let m_greater = greater.iter().fold(0i64, |a, e| a.wrapping_add(e.1));
-        if !greater.is_empty() && above.wrapping_add(m_greater) >= kappa {
-            range = greater;
+        let (mut m_greater, mut m_equal, mut n_greater, mut n_less) = (0i64, 0i64, 0usize, 0usize);
+        for &(x, s) in buf.iter() {
+            let g = i64::from(x > pivot);
+            let e = i64::from(x == pivot);
+            m_greater = m_greater.wrapping_add(s & g.wrapping_neg());
+            m_equal = m_equal.wrapping_add(s & e.wrapping_neg());
+            n_greater += usize::from(x > pivot);
+            n_less += usize::from(x < pivot);
+        }
+        if n_greater > 0 && above.wrapping_add(m_greater) >= kappa {
+            compact(buf, |x| x > pivot);
             continue;
         }
-        let m_equal = equal.iter().fold(0i64, |a, e| a.wrapping_add(e.1));
         above = above.wrapping_add(m_greater).wrapping_add(m_equal);
         if above >= kappa {
             return Some(pivot);
         }
-        if less.is_empty() {
+        if n_less == 0 {
             return None;
         }
-        range = less;
+        compact(buf, |x| x < pivot);
     }
+}
+
+/// Keeps the entries whose score satisfies `keep`, in order, without data-dependent branches.
+fn compact(buf: &mut Vec<(i64, i64)>, keep: impl Fn(i64) -> bool) {
+    let mut k = 0usize;
+    for i in 0..buf.len() {
+        let Some(&e) = buf.get(i) else { break };
+        if let Some(slot) = buf.get_mut(k) {
+            *slot = e;
+        }
+        k += usize::from(keep(e.0));
+    }
+    buf.truncate(k);
 }
 
 /// The chain's literal stake-weighted median (mid pivot, saturating sums), used only when
