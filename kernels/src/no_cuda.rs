@@ -7,7 +7,7 @@ use core::convert::Infallible;
 
 use crate::attention::{AttentionMode, AttentionParams, AttnInput};
 use crate::error::{Error, Result};
-use crate::quant::QuantFormat;
+use crate::quant::{BlockQ8_0, QuantFormat};
 
 /// Activation rows up to this count run the matrix-vector kernel in CUDA builds.
 pub const MATVEC_MAX_M: usize = 8;
@@ -51,6 +51,16 @@ pub fn attention(
     _k: AttnInput<'_>,
     _v: AttnInput<'_>,
     _mode: AttentionMode,
+) -> Result<Vec<f32>> {
+    unavailable()
+}
+
+/// Always [`Error::BackendUnavailable`] in this build.
+pub fn matmul_q8(
+    _ordinal: u32,
+    _xq: &[BlockQ8_0],
+    _m: usize,
+    _w: &crate::matmul::Weights<'_>,
 ) -> Result<Vec<f32>> {
     unavailable()
 }
@@ -192,6 +202,15 @@ impl CudaDevice {
     }
     /// Q8_0 activation quantization into existing activations.
     pub fn quantize_q8_0_into(&self, _x: &DeviceTensor, _a: &mut DeviceActivations) -> Result<()> {
+        match self.never {}
+    }
+    /// Upload Q8_0 activations.
+    pub fn upload_q8_0(
+        &self,
+        _blocks: &[BlockQ8_0],
+        _m: usize,
+        _k: usize,
+    ) -> Result<DeviceActivations> {
         match self.never {}
     }
     /// Download activations as GGML Q8_0 blocks.

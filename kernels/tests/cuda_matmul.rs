@@ -183,6 +183,10 @@ fn host_helper_matches_cpu() {
     let want = matmul(&x, m, &w, Backend::Scalar, 1).unwrap();
     let got = cuda::matmul(0, &x, m, &w).unwrap();
     assert_eq!(commitment(&got, m, n), commitment(&want, m, n));
+    // pre-quantized activations (matmul_q8's CUDA path)
+    let xq = quantize_q8_0(&x, k).unwrap();
+    let got = cuda::matmul_q8(0, &xq, m, &w).unwrap();
+    assert_eq!(commitment(&got, m, n), commitment(&want, m, n));
 }
 
 /// The device quantizer writes exactly the blocks GGML's reference quantizer writes, including

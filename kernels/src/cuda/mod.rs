@@ -604,6 +604,38 @@ impl CudaDevice {
         Ok(())
     }
 
+    /// Upload activations already quantized to Q8_0 (`m` rows of `k / 32` GGML blocks).
+    pub fn upload_q8_0(
+        &self,
+        blocks: &[BlockQ8_0],
+        m: usize,
+        k: usize,
+    ) -> Result<DeviceActivations> {
+        check_dims(m, 1, k)?;
+        let nb = m
+            .checked_mul(k / BLOCK_LEN)
+            .ok_or(Error::SizeOverflow("activation blocks"))?;
+        if blocks.len() != nb {
+            return Err(Error::ShapeMismatch(format!(
+                "{} activation blocks, expected m × k / 32 = {nb}",
+                blocks.len()
+            )));
+        }
+        let mut qs: Vec<i8> = Vec::with_capacity(nb * BLOCK_LEN);
+        let mut ds: Vec<u16> = Vec::with_capacity(nb);
+        for b in blocks {
+            qs.extend_from_slice(&b.qs);
+            ds.push(u16::from_le_bytes(b.d));
+        }
+        Ok(DeviceActivations {
+            ordinal: self.inner.ordinal,
+            m,
+            k,
+            xq: self.upload(&qs)?,
+            xd: self.upload(&ds)?,
+        })
+    }
+
     /// Download quantized activations as GGML Q8_0 blocks (34 bytes each), for comparison
     /// with the CPU quantizer.
     pub fn download_q8_0(&self, a: &DeviceActivations) -> Result<Vec<u8>> {
@@ -965,6 +997,21 @@ pub fn attention(
     mode: AttentionMode,
 ) -> Result<Vec<f32>> {
     CudaDevice::open(ordinal)?.attention(params, q, k, v, mode)
+}
+
+/// `Y = X · Wᵀ` for activations already quantized to Q8_0, on CUDA device `ordinal`: what
+/// `matmul::matmul_q8(xq, m, w, Backend::Cuda(ordinal), _)` runs.
+pub fn matmul_q8(
+    ordinal: u32,
+    xq: &[BlockQ8_0],
+    m: usize,
+    w: &crate::matmul::Weights<'_>,
+) -> Result<Vec<f32>> {
+    let dev = CudaDevice::open(ordinal)?;
+    let a = dev.upload_q8_0(xq, m, w.k())?;
+    let dw = dev.upload_weights(w.format(), w.n(), w.k(), w.as_bytes())?;
+    let out = dev.matmul(&dw, &a)?;
+    dev.download_f32(&out)
 }
 
 /// `Y = X · Wᵀ` on CUDA device `ordinal`, host in and host out: what
