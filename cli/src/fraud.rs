@@ -15,6 +15,9 @@
 //!   "verdict":  hex of the signed Verdict envelope (outcome Mismatch),
 //!   "weights":  null for attention; for matmul {"generator": "mycel-kernels/generate_weights",
 //!               "seed": 64 hex digits, "format": "q8_0" | "q4_0", "rows": n, "cols": k},
+//!   "batch":    null, or {"root": hex, "proof": {"index": i, "tree_size": n, "path": [hex…]}}:
+//!               the receipt's RFC 6962 inclusion proof (leaf data = receipt id) in the receipt
+//!               batch whose root the validator committed before drawing its sample,
 //!   "note":     free text for people (ignored by verification)
 //! }
 //! ```
@@ -24,8 +27,9 @@
 //! 2. the receipt's signature is valid (spec/signatures.md) and the receipt belongs to the task
 //!    (network, subnet, epoch, task digest, compute units);
 //! 3. the verdict's signature is valid, it names this receipt, and its outcome is `Mismatch`;
-//! 4. the weights regenerate to the task's weights digest (matmul only);
-//! 5. re-executing the task gives a commitment that differs from the receipt's and equals the
+//! 4. if `batch` is present, its inclusion proof places the receipt id under its root;
+//! 5. the weights regenerate to the task's weights digest (matmul only);
+//! 6. re-executing the task gives a commitment that differs from the receipt's and equals the
 //!    verdict's recomputed commitment.
 //!
 //! `mycel fraud verify` exits 0 when the proof holds and 1 when it does not (or the file is
@@ -38,6 +42,7 @@ use std::process::ExitCode;
 use mycel_kernels::Backend;
 use mycel_kernels::exec::{execute, generate_weights, weights_digest};
 use mycel_kernels::quant::QuantFormat;
+use mycel_protocol::commit::InclusionProof;
 use mycel_protocol::ids::Digest;
 use mycel_protocol::receipt::{Outcome, SignedReceipt, SignedVerdict};
 use mycel_protocol::task::TaskSpec;
@@ -133,6 +138,16 @@ impl WeightsSource {
     }
 }
 
+/// A receipt's place in a committed receipt batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchMembership {
+    /// The batch's Merkle root (what the validator committed).
+    pub root: Digest,
+    /// The receipt's inclusion proof under `root` (leaf data = the receipt id).
+    pub proof: InclusionProof,
+}
+
 /// A fraud proof file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +162,9 @@ pub struct FraudProof {
     pub verdict: String,
     /// The weights source (matmul tasks), or null.
     pub weights: Option<WeightsSource>,
+    /// Where the receipt sits in the validator's committed receipt batch, or null.
+    #[serde(default)]
+    pub batch: Option<BatchMembership>,
     /// Free text for people; not verified.
     #[serde(default)]
     pub note: String,
@@ -163,6 +181,8 @@ pub struct Confirmed {
     pub verdict: SignedVerdict,
     /// The commitment re-execution gives.
     pub recomputed: Digest,
+    /// The committed batch root the receipt was shown to be under, if the proof carries one.
+    pub batch_root: Option<Digest>,
 }
 
 impl FraudProof {
@@ -172,6 +192,7 @@ impl FraudProof {
         receipt: &SignedReceipt,
         verdict: &SignedVerdict,
         weights: Option<WeightsSource>,
+        batch: Option<BatchMembership>,
         note: String,
     ) -> Result<Self, mycel_protocol::Error> {
         Ok(Self {
@@ -180,6 +201,7 @@ impl FraudProof {
             receipt: hex::encode(encode(receipt)?),
             verdict: hex::encode(encode(verdict)?),
             weights,
+            batch,
             note,
         })
     }
@@ -228,6 +250,18 @@ impl FraudProof {
             .body
             .recomputed_commitment
             .ok_or("verdict: no recomputed commitment")?;
+        if let Some(b) = &self.batch {
+            let id = receipt
+                .id()
+                .map_err(|e| format!("receipt: no id: {e} ({})", e.code()))?;
+            b.proof.verify(id.as_bytes(), &b.root).map_err(|e| {
+                format!(
+                    "batch: the receipt is not under root {}: {e} ({})",
+                    b.root,
+                    e.code()
+                )
+            })?;
+        }
         let weights = match &self.weights {
             Some(src) => {
                 let w = src.generate()?;
@@ -261,6 +295,7 @@ impl FraudProof {
             receipt,
             verdict,
             recomputed: out.commitment,
+            batch_root: self.batch.as_ref().map(|b| b.root),
         })
     }
 }
@@ -292,7 +327,7 @@ fn verify_files(files: &[PathBuf]) -> CliResult {
     for path in files {
         match read(path).and_then(|p| p.check()) {
             Ok(c) => println!(
-                "{}: fraud proof holds: miner {} claimed {} for task {} (epoch {}); re-execution gives {}, as validator {} said",
+                "{}: fraud proof holds: miner {} claimed {} for task {} (epoch {}); re-execution gives {}, as validator {} said{}",
                 path.display(),
                 c.receipt.body.miner,
                 c.receipt.body.output_commitment,
@@ -300,6 +335,9 @@ fn verify_files(files: &[PathBuf]) -> CliResult {
                 c.task.epoch.0,
                 c.recomputed,
                 c.verdict.body.validator,
+                c.batch_root
+                    .map(|r| format!("; the receipt is in the batch with root {r}"))
+                    .unwrap_or_default(),
             ),
             Err(e) => {
                 failed += 1;

@@ -244,6 +244,21 @@ fn fraud_proofs_from_the_run_hold() {
             let out = mycel().arg("fraud").arg("verify").arg(p).output().unwrap();
             assert!(out.status.success(), "{name}: {}", text(&out.stderr));
             assert!(text(&out.stdout).contains("fraud proof holds"));
+            // The batch root it proves membership in is the one the validator committed.
+            let (epoch, validator): (usize, u64) =
+                (name[6..10].parse().unwrap(), name[21..24].parse().unwrap());
+            let v = log["epochs"][epoch]["validators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["uid"].as_u64() == Some(validator))
+                .unwrap();
+            let root = v["receipt_root"].as_str().unwrap();
+            assert!(
+                text(&out.stdout).contains(&format!("batch with root {root}")),
+                "{}",
+                text(&out.stdout)
+            );
         }
     }
     assert_eq!(
@@ -350,6 +365,8 @@ fn tampered_or_false_fraud_proofs_do_not_hold() {
         let mut p = original.clone();
         p["receipt"] = hex::encode(encode(&receipt).unwrap()).into();
         p["verdict"] = hex::encode(encode(&verdict).unwrap()).into();
+        // These receipts were never in a committed batch: a proof may omit the membership.
+        p["batch"] = Value::Null;
         p
     };
     let out = verify_json(
@@ -385,7 +402,22 @@ fn tampered_or_false_fraud_proofs_do_not_hold() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    // 4. Not a fraud proof at all.
+    // 4. An inclusion proof that does not lead to the stated batch root.
+    let mut p = original.clone();
+    assert!(
+        p["batch"]["root"].is_string(),
+        "simulated proofs carry their batch membership"
+    );
+    p["batch"]["root"] = hex::encode([5u8; 32]).into();
+    let out = verify_json(&dir, "root.json", &p);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("batch: the receipt is not under root"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // 5. Not a fraud proof at all.
     std::fs::write(dir.join("junk.json"), b"{\"format\": \"something\"}").unwrap();
     let out = mycel()
         .arg("fraud")

@@ -42,7 +42,7 @@ use super::scenario::{MinerBehaviour, Scenario, ValidatorBehaviour};
 use super::work::{
     Claim, TaskContext, WeightPool, execute_as, execute_honest, latency_ms, make_task,
 };
-use crate::fraud::FraudProof;
+use crate::fraud::{BatchMembership, FraudProof};
 
 /// The backend label every simulated miner writes (diagnostic only).
 const BACKEND_LABEL: &str = "mycel-sim/cpu";
@@ -746,7 +746,8 @@ impl Subnet {
             epoch: Epoch(e),
             receipts,
         };
-        let root = batch.root().map_err(|x| x.to_string())?;
+        let tree = batch.tree().map_err(|x| x.to_string())?;
+        let root = tree.root();
         let batch_bytes = mycel_protocol::wire::encode(&batch)
             .map_err(|x| format!("encoding a receipt batch: {x}"))?;
         let sig_seed = derive("batch-verify", &[beacon, hotkey.as_bytes()]);
@@ -838,13 +839,23 @@ impl Subnet {
                 } else {
                     tally.mismatched += 1;
                     let weights = self.pool.find(&d.assignment.task).map(|w| w.source());
+                    let membership = BatchMembership {
+                        root,
+                        proof: tree.proof(i as u64).map_err(|x| x.to_string())?,
+                    };
                     let note = format!(
                         "epoch {e}: validator uid {} re-executed the task of miner uid {} and got another output commitment",
                         v.uid, self.miners[d.assignment.miner].uid
                     );
-                    let proof =
-                        FraudProof::new(&d.assignment.task, &d.receipt, &verdict, weights, note)
-                            .map_err(|x| x.to_string())?;
+                    let proof = FraudProof::new(
+                        &d.assignment.task,
+                        &d.receipt,
+                        &verdict,
+                        weights,
+                        Some(membership),
+                        note,
+                    )
+                    .map_err(|x| x.to_string())?;
                     out.proofs.push((d.assignment.miner, ids[i], proof));
                 }
             }
