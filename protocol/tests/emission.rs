@@ -538,3 +538,176 @@ mod worked_examples {
         assert_eq!(out.new_bonds[0], vec![(1, 29999), (2, 39999)]);
     }
 }
+
+mod edge_cases {
+    //! The edge cases spec/emission.md defines, each against its rule (and the literal port).
+    use super::emission_support::literal;
+    use mycel_protocol::emission::{ConsensusMode, EpochInput, epoch};
+
+    fn net() -> EpochInput {
+        // Validators 0, 1 (permits), miners 2, 3; everyone active and registered at block 0.
+        EpochInput {
+            n: 4,
+            current_block: 1000,
+            tempo: 360,
+            activity_cutoff: 5000,
+            last_mechanism_step_block: 0,
+            last_update: vec![999; 4],
+            block_at_registration: vec![0; 4],
+            stake: vec![600, 400, 0, 0],
+            tao_stake: None,
+            tao_weight: 0,
+            stake_threshold: 0,
+            owner_uid: None,
+            validator_permit: vec![true, true, false, false],
+            max_allowed_validators: 64,
+            weights: vec![vec![(2, 65535), (3, 100)], vec![(2, 65535)], vec![], vec![]],
+            bonds: vec![vec![]; 4],
+            commit_reveal_enabled: false,
+            commit_blocks: None,
+            kappa: 32767,
+            bonds_penalty: 65535,
+            bonds_moving_average: 900_000,
+            yuma3: false,
+            liquid_alpha: false,
+            alpha_low: 45875,
+            alpha_high: 58982,
+            alpha_sigmoid_steepness: 1000,
+            liquid_alpha_consensus_mode: ConsensusMode::Current,
+            previous_consensus: None,
+            rao_emission: 1_000_000,
+        }
+    }
+
+    fn run(inp: &EpochInput) -> mycel_protocol::emission::EpochOutput {
+        let out = epoch(inp).unwrap();
+        assert_eq!(out, literal::epoch(inp));
+        out
+    }
+
+    #[test]
+    fn empty_subnet() {
+        let mut inp = net();
+        inp.n = 0;
+        for v in [
+            &mut inp.last_update,
+            &mut inp.block_at_registration,
+            &mut inp.stake,
+        ] {
+            v.clear();
+        }
+        inp.validator_permit.clear();
+        inp.weights.clear();
+        inp.bonds.clear();
+        let out = run(&inp);
+        assert!(
+            out.active.is_empty() && out.consensus.is_empty() && out.server_emission.is_empty()
+        );
+    }
+
+    #[test]
+    fn zero_total_stake_pays_nobody() {
+        let mut inp = net();
+        inp.stake = vec![0; 4];
+        let out = run(&inp);
+        assert_eq!(out.stake, vec![0; 4]);
+        assert_eq!(out.consensus, vec![0; 4]);
+        assert!(
+            out.server_emission
+                .iter()
+                .chain(&out.validator_emission)
+                .all(|&e| e == 0)
+        );
+        assert_eq!(out.new_validator_permit, vec![false; 4]);
+    }
+
+    #[test]
+    fn no_validators_pays_by_stake() {
+        // No permits: every row is masked, Z = 0 and Σa = 0, so validators are paid by s (P11).
+        let mut inp = net();
+        inp.validator_permit = vec![false; 4];
+        let out = run(&inp);
+        assert_eq!(out.active_stake, vec![0; 4]);
+        assert!(out.weights.iter().all(Vec::is_empty));
+        assert_eq!(out.normalized_validator_emission, out.stake);
+        assert_eq!(out.server_emission, vec![0; 4]);
+        // s = floor(0.6·2^32), floor(0.4·2^32); rao = floor(s·10^6 / 2^32) (P2, P11).
+        assert_eq!(out.stake, vec![2_576_980_377, 1_717_986_918, 0, 0]);
+        assert_eq!(out.validator_emission, vec![599_999, 399_999, 0, 0]);
+    }
+
+    #[test]
+    fn all_zero_weights_pay_by_active_stake() {
+        let mut inp = net();
+        inp.weights = vec![vec![(2, 0), (3, 0)], vec![(2, 0)], vec![], vec![]];
+        let out = run(&inp);
+        // Explicit zeros are kept, unnormalised (P6).
+        assert_eq!(out.weights[0], vec![(2, 0), (3, 0)]);
+        assert_eq!(out.consensus, vec![0; 4]);
+        assert_eq!(out.normalized_validator_emission, out.active_stake);
+        assert_eq!(out.validator_emission, vec![599_999, 399_999, 0, 0]);
+    }
+
+    #[test]
+    fn self_weights_are_masked_except_the_owner() {
+        let mut inp = net();
+        inp.weights[0] = vec![(0, 65535), (2, 65535)];
+        let out = run(&inp);
+        assert_eq!(out.weights[0], vec![(2, 1 << 32)]);
+        inp.owner_uid = Some(0);
+        let out = run(&inp);
+        assert_eq!(out.weights[0], vec![(0, 1 << 31), (2, 1 << 31)]);
+    }
+
+    #[test]
+    fn outdated_weights_are_masked() {
+        // Miner 3 registered at block 999, validator 0 last set weights at 999: lu <= reg (P9).
+        let mut inp = net();
+        inp.block_at_registration[3] = 999;
+        let out = run(&inp);
+        assert_eq!(out.weights[0], vec![(2, 1 << 32)]);
+    }
+
+    #[test]
+    fn inactive_validator_has_no_active_stake() {
+        let mut inp = net();
+        inp.last_update[1] = 1; // 1 + 5000 >= 1000 is still active
+        assert!(run(&inp).active[1]);
+        inp.activity_cutoff = 998; // 1 + 998 < 1000: inactive
+        let out = run(&inp);
+        assert!(!out.active[1]);
+        assert_eq!(out.active_stake[1], 0);
+        assert_eq!(out.active_stake[0], 1 << 32);
+    }
+
+    #[test]
+    fn single_uid() {
+        let mut inp = net();
+        inp.n = 1;
+        inp.last_update.truncate(1);
+        inp.block_at_registration.truncate(1);
+        inp.stake.truncate(1);
+        inp.validator_permit.truncate(1);
+        inp.weights = vec![vec![(0, 65535)]];
+        inp.bonds = vec![vec![]];
+        let out = run(&inp);
+        assert!(out.weights[0].is_empty(), "self weight masked");
+        assert_eq!(out.validator_emission, vec![1_000_000]);
+    }
+
+    #[test]
+    fn p12_yuma3_fixed_alpha_overflow_is_an_error() {
+        let mut inp = net();
+        inp.yuma3 = true;
+        inp.bonds_moving_average = 2_147_483_648_000_000; // 2^31 * 10^6
+        assert_eq!(
+            epoch(&inp).unwrap_err().code(),
+            "emission.bonds_moving_average_overflow"
+        );
+        inp.bonds_moving_average -= 1;
+        assert!(epoch(&inp).is_ok());
+        inp.yuma3 = false; // the Yuma2 path saturates instead
+        inp.bonds_moving_average = u64::MAX;
+        assert!(epoch(&inp).is_ok());
+    }
+}
