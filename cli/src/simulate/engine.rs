@@ -602,6 +602,9 @@ impl Subnet {
         for vi in 0..nv {
             let weights = self.weights_for(vi, e, &checked[vi], &params)?;
             let v = &mut self.validators[vi];
+            // spec/scoring.md §4 asks for a fresh random salt per commitment; the simulation
+            // derives it from the run seed instead, so that a seed reproduces the whole log. (A
+            // real validator's seed is secret, which is what keeps its weights hidden.)
             let salt = derive(
                 "salt",
                 &[
