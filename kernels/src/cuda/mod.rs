@@ -901,6 +901,7 @@ impl CudaDevice {
             let per_kv = (params.n_heads / params.n_kv_heads)
                 .checked_mul(params.q_len)
                 .ok_or(Error::SizeOverflow("attention rows"))?;
+            to_u32(per_kv, "attention rows per KV head")?; // the kernel indexes rows in u32
             let gy = to_u32(params.n_kv_heads, "n_kv_heads")?;
             if gy > 65_535 {
                 return Err(Error::SizeOverflow("n_kv_heads exceeds the CUDA grid"));
