@@ -311,13 +311,25 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
     out.into_iter().flatten().collect()
 }
 
-/// The spot-check sample among one miner's receipts `list` (indices into `ids`):
-/// `ceil(rate · len)` of them, at least one, those with the smallest `H(seed ‖ receipt id)`.
-fn sample(seed: &[u8; 32], ids: &[Digest], list: &[usize], rate: f64) -> Vec<usize> {
-    if list.is_empty() {
+/// The spot-check sample among one miner's receipts `list` (indices into `ids`): `rate · len`
+/// of them rounded stochastically (the fraction becomes one more with that probability, drawn
+/// from `seed`), at least `min` and at most `len`, taking those with the smallest
+/// `H(seed ‖ receipt id)`. `seed` is fixed only after the receipt root, so a miner cannot know
+/// which of its receipts will be checked.
+fn sample(seed: &[u8; 32], ids: &[Digest], list: &[usize], rate: f64, min: u32) -> Vec<usize> {
+    let Some(&first) = list.first() else {
         return Vec::new();
-    }
-    let k = ((list.len() as f64 * rate).ceil() as usize).clamp(1, list.len());
+    };
+    let expected = list.len() as f64 * rate;
+    let base = expected.floor();
+    let draw = derive("round", &[seed, ids[first].as_bytes()]);
+    let u = u64::from_le_bytes([
+        draw[0], draw[1], draw[2], draw[3], draw[4], draw[5], draw[6], draw[7],
+    ]) as f64
+        / 18_446_744_073_709_551_616.0;
+    let k = (base as usize + usize::from(u < expected - base))
+        .max(min as usize)
+        .min(list.len());
     let mut ranked: Vec<([u8; 32], usize)> = list
         .iter()
         .map(|&i| (derive("pick", &[seed, ids[i].as_bytes()]), i))
@@ -767,7 +779,9 @@ impl Subnet {
         // The sample is fixed only now, after the root: H(beacon ‖ root ‖ validator hotkey).
         let sample_seed = derive("spot-check", &[beacon, root.as_bytes(), hotkey.as_bytes()]);
         let rate = self.scenario.scoring.spot_check_rate;
-        let checks = v.behaviour != ValidatorBehaviour::WeightCopier && rate > 0.0;
+        let min_checks = self.scenario.scoring.min_checks_per_miner;
+        let checks =
+            v.behaviour != ValidatorBehaviour::WeightCopier && (rate > 0.0 || min_checks > 0);
         let mut by_miner: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut out = Checked {
             root,
@@ -796,7 +810,7 @@ impl Subnet {
         let mut sampled = vec![false; got.len()];
         if checks {
             for list in by_miner.values() {
-                for i in sample(&sample_seed, &ids, list, rate) {
+                for i in sample(&sample_seed, &ids, list, rate, min_checks) {
                     sampled[i] = true;
                 }
             }
@@ -1115,25 +1129,37 @@ mod tests {
         let ids: Vec<Digest> = (0u8..40).map(|i| Digest([i; 32])).collect();
         let list: Vec<usize> = (0..40).collect();
         let seed = |root: u8| derive("spot-check", &[&[1; 32], &[root; 32], &[2; 32]]);
-        let a = sample(&seed(3), &ids, &list, 0.25);
+        let a = sample(&seed(3), &ids, &list, 0.25, 1);
         assert_eq!(a.len(), 10);
-        assert_eq!(a, sample(&seed(3), &ids, &list, 0.25));
+        assert_eq!(a, sample(&seed(3), &ids, &list, 0.25, 1));
         assert_ne!(
             a,
-            sample(&seed(4), &ids, &list, 0.25),
+            sample(&seed(4), &ids, &list, 0.25, 1),
             "another root, another sample"
         );
-        assert_eq!(sample(&seed(3), &ids, &list, 1.0).len(), 40);
+        assert_eq!(sample(&seed(3), &ids, &list, 1.0, 1).len(), 40);
+        assert_eq!(sample(&seed(3), &ids, &list, 0.0, 0).len(), 0);
         assert_eq!(
-            sample(&seed(3), &ids, &list, 0.01).len(),
+            sample(&seed(3), &ids, &list, 0.01, 1).len(),
             1,
-            "at least one per miner"
+            "at least min"
         );
         assert_eq!(
-            sample(&seed(3), &ids, &list[..3], 0.5).len(),
+            sample(&seed(3), &ids, &list[..2], 0.0, 5).len(),
             2,
-            "rounded up"
+            "at most all"
         );
-        assert!(sample(&seed(3), &ids, &[], 0.5).is_empty());
+        assert!(sample(&seed(3), &ids, &[], 0.5, 1).is_empty());
+        // Fractions are rounded stochastically: 1.5 expected gives 1 or 2, about half each;
+        // 0.25 expected with no minimum gives 1 about a quarter of the time.
+        let (mut twos, mut ones) = (0, 0);
+        for r in 0..=255u8 {
+            let k = sample(&seed(r), &ids, &list[..3], 0.5, 1).len();
+            assert!(k == 1 || k == 2);
+            twos += usize::from(k == 2);
+            ones += sample(&seed(r), &ids, &list[..1], 0.25, 0).len();
+        }
+        assert!((96..160).contains(&twos), "{twos} of 256");
+        assert!((40..90).contains(&ones), "{ones} of 256");
     }
 }

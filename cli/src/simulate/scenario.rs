@@ -185,8 +185,10 @@ pub struct TimingConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoringConfig {
-    /// Fraction of each miner's receipts a validator re-executes (at least one when > 0).
+    /// Fraction of each miner's receipts a validator re-executes (rounded stochastically).
     pub spot_check_rate: f64,
+    /// Receipts of each miner a checking validator re-executes at least, whatever the rate.
+    pub min_checks_per_miner: u32,
     /// Latency at or below which no throughput penalty applies, in ms.
     pub latency_target_ms: u64,
     /// EMA coefficient of scores across epochs (0..=1).
@@ -308,6 +310,7 @@ impl Default for ScoringConfig {
     fn default() -> Self {
         Self {
             spot_check_rate: 0.25,
+            min_checks_per_miner: 1,
             latency_target_ms: 60,
             ema_alpha: 0.5,
             reveal_delay_epochs: 1,
@@ -486,6 +489,11 @@ impl Scenario {
         let sc = &self.scoring;
         if !(0.0..=1.0).contains(&sc.spot_check_rate) {
             return Err(bad("scoring.spot_check_rate: must be in [0, 1]"));
+        }
+        if sc.min_checks_per_miner > MAX_TASKS_PER_MINER {
+            return Err(bad(format!(
+                "scoring.min_checks_per_miner: must be at most {MAX_TASKS_PER_MINER}"
+            )));
         }
         if !(0.0..=1.0).contains(&sc.ema_alpha) {
             return Err(bad("scoring.ema_alpha: must be in [0, 1]"));
