@@ -782,16 +782,56 @@ impl ExpCache {
         }
     }
 
-    fn exp(&mut self, z: i64) -> i64 {
-        let idx = ((z as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
-        match self.slots.get_mut(idx) {
-            Some(slot) if slot.0 == z => slot.1,
-            Some(slot) => {
-                let v = fixed::exp_safe(z);
-                *slot = (z, v);
-                v
+    fn slot(z: i64) -> usize {
+        ((z as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+    }
+
+    /// Replaces each `z` in `items` by `exp*(z)`: memo hits directly, misses four at a time
+    /// through [`fixed::exp_safe4`].
+    fn exp_all(&mut self, items: &mut [(u16, i64)]) {
+        let mut pending = [0usize; 4];
+        let mut count = 0;
+        for idx in 0..items.len() {
+            let Some(z) = items.get(idx).map(|e| e.1) else {
+                break;
+            };
+            match self.slots.get(Self::slot(z)) {
+                Some(&(key, v)) if key == z => {
+                    if let Some(e) = items.get_mut(idx) {
+                        e.1 = v;
+                    }
+                }
+                _ => {
+                    if let Some(p) = pending.get_mut(count) {
+                        *p = idx;
+                    }
+                    count += 1;
+                    if count == 4 {
+                        self.flush(items, &pending, count);
+                        count = 0;
+                    }
+                }
             }
-            None => fixed::exp_safe(z),
+        }
+        self.flush(items, &pending, count);
+    }
+
+    fn flush(&mut self, items: &mut [(u16, i64)], pending: &[usize; 4], count: usize) {
+        if count == 0 {
+            return;
+        }
+        let mut zs = [0i64; 4];
+        for (z, &idx) in zs.iter_mut().zip(pending.iter()).take(count) {
+            *z = items.get(idx).map_or(0, |e| e.1);
+        }
+        let es = fixed::exp_safe4(zs);
+        for ((&idx, &z), &e) in pending.iter().zip(zs.iter()).zip(es.iter()).take(count) {
+            if let Some(item) = items.get_mut(idx) {
+                item.1 = e;
+            }
+            if let Some(slot) = self.slots.get_mut(Self::slot(z)) {
+                *slot = (z, e);
+            }
         }
     }
 }
@@ -804,16 +844,21 @@ struct Sigmoid {
 }
 
 impl Sigmoid {
-    /// `α = clamp(lo ⊕ σ ⊗ (hi ⊖ lo))` with `σ = 1 ⊘ (1 ⊕ exp*((steep ⊘ −100) ⊗ (d ⊖ ½)))`.
-    fn alpha(&self, c: i64, w: i64, b: i64, cache: &mut ExpCache) -> i64 {
+    /// The sigmoid's exponent `z = (steep ⊘ −100) ⊗ (d ⊖ ½)` with
+    /// `d = clamp01(w ⊖ c)` if `w ≥ b`, else `clamp01(b ⊖ w)`.
+    fn z(&self, c: i64, w: i64, b: i64) -> i64 {
         let d = if w >= b {
             sub(w, c).clamp(0, ONE)
         } else {
             sub(b, w).clamp(0, ONE)
         };
         let slope = fixed::div_sat(self.steepness, -100 * ONE).unwrap_or(0);
-        let z = mul(slope, sub(d, HALF));
-        let sig = fixed::div_sat(ONE, add(ONE, cache.exp(z))).unwrap_or(0);
+        mul(slope, sub(d, HALF))
+    }
+
+    /// `α = clamp(lo ⊕ σ ⊗ (hi ⊖ lo))` with `σ = 1 ⊘ (1 ⊕ exp*(z))`, from `exp*(z)`.
+    fn alpha_from_exp(&self, e: i64) -> i64 {
+        let sig = fixed::div_sat(ONE, add(ONE, e)).unwrap_or(0);
         let a = add(self.low, mul(sig, sub(self.high, self.low)));
         a.min(self.high).max(self.low)
     }
@@ -854,24 +899,37 @@ fn liquid_ema(
                 .map(|&(j, _)| j)
                 .filter(|&j| usize::from(j) < width),
         );
-        targets.sort_unstable();
+        // Rows are usually stored ascending; then the targets are already in order and the
+        // k-th EMA entry below uses the k-th alpha (no search).
+        let sorted = targets.windows(2).all(|p| p.first() < p.get(1));
+        if !sorted {
+            targets.sort_unstable();
+        }
         alphas.clear();
         let (mut wp, mut bp) = (0usize, 0usize);
         for &j in &targets {
             let w = scan(w_row, &mut wp, j);
             let b = scan(b_row, &mut bp, j);
-            alphas.push((
-                j,
-                params.alpha(at(reference, usize::from(j)), w, b, &mut cache),
-            ));
+            alphas.push((j, params.z(at(reference, usize::from(j)), w, b)));
+        }
+        cache.exp_all(&mut alphas);
+        for a in alphas.iter_mut() {
+            a.1 = params.alpha_from_exp(a.1);
         }
         let mut row: Q32Row = Vec::with_capacity(w_row.len());
+        let mut next = 0usize;
         for &(j, w) in w_row {
             if usize::from(j) >= width {
                 continue;
             }
-            let Ok(pos) = alphas.binary_search_by_key(&j, |&(c, _)| c) else {
-                continue;
+            let pos = if sorted {
+                next += 1;
+                next - 1
+            } else {
+                let Ok(pos) = alphas.binary_search_by_key(&j, |&(c, _)| c) else {
+                    continue;
+                };
+                pos
             };
             let a = alphas.get(pos).map_or(0, |x| x.1);
             let old = s.touch(j).map_or(0, |c| *c);
