@@ -148,7 +148,7 @@ pub fn matmul(
     backend: Backend,
     threads: usize,
 ) -> Result<Vec<f32>> {
-    let isa = backend.resolve()?;
+    let path = Path::new(backend)?;
     let k = w.k();
     let need = m
         .checked_mul(k)
@@ -193,7 +193,7 @@ pub fn matmul(
         });
         results.into_iter().collect::<Result<Vec<()>>>()?;
     }
-    run(isa, &xq, m, w, threads)
+    run(path, &xq, m, w, threads)
 }
 
 /// `Y = X · Wᵀ` for activations already quantized to Q8_0 (`m` rows of `k / 32` blocks).
@@ -204,7 +204,7 @@ pub fn matmul_q8(
     backend: Backend,
     threads: usize,
 ) -> Result<Vec<f32>> {
-    let isa = backend.resolve()?;
+    let path = Path::new(backend)?;
     let nb = w.k() / BLOCK_LEN;
     if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
         return Err(Error::ShapeMismatch(format!(
@@ -212,10 +212,33 @@ pub fn matmul_q8(
             xq.len()
         )));
     }
-    run(isa, xq, m, w, threads)
+    run(path, xq, m, w, threads)
 }
 
-fn run(isa: Isa, xq: &[BlockQ8_0], m: usize, w: &Weights<'_>, threads: usize) -> Result<Vec<f32>> {
+/// The code path a call runs: the resolved ISA, plus AVX-VNNI when `Backend::Auto` resolved to
+/// AVX2 on a CPU that has it (`Backend::Avx2` always runs plain AVX2, so both paths can be
+/// compared against each other and against the scalar reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Path {
+    isa: Isa,
+    vnni: bool,
+}
+
+impl Path {
+    fn new(backend: Backend) -> Result<Path> {
+        let isa = backend.resolve()?;
+        let vnni = isa == Isa::Avx2 && backend == Backend::Auto && cpu::avx_vnni_available();
+        Ok(Path { isa, vnni })
+    }
+}
+
+fn run(
+    path: Path,
+    xq: &[BlockQ8_0],
+    m: usize,
+    w: &Weights<'_>,
+    threads: usize,
+) -> Result<Vec<f32>> {
     let n = w.n();
     let total = m
         .checked_mul(n)
@@ -237,7 +260,7 @@ fn run(isa: Isa, xq: &[BlockQ8_0], m: usize, w: &Weights<'_>, threads: usize) ->
     // output is computed by exactly one thread with the contract's operation order.
     let groups = n.div_ceil(cpu::NR);
     if threads <= 1 {
-        compute(isa, &acts, w, 0, m, 0, n, &mut out);
+        compute(path, &acts, w, 0, m, 0, n, &mut out);
     } else if groups >= threads {
         let per = groups.div_ceil(threads) * cpu::NR;
         let ranges: Vec<(usize, usize)> = (0..n)
@@ -251,7 +274,7 @@ fn run(isa: Isa, xq: &[BlockQ8_0], m: usize, w: &Weights<'_>, threads: usize) ->
                     let acts = &acts;
                     s.spawn(move || {
                         let mut part = vec![0.0f32; m * (n1 - n0)];
-                        compute(isa, acts, w, 0, m, n0, n1, &mut part);
+                        compute(path, acts, w, 0, m, n0, n1, &mut part);
                         part
                     })
                 })
@@ -276,7 +299,7 @@ fn run(isa: Isa, xq: &[BlockQ8_0], m: usize, w: &Weights<'_>, threads: usize) ->
                 let acts = &acts;
                 let m0 = i * per_m;
                 let m1 = m0 + chunk.len() / n;
-                s.spawn(move || compute(isa, acts, w, m0, m1, 0, n, chunk));
+                s.spawn(move || compute(path, acts, w, m0, m1, 0, n, chunk));
             }
         });
     }
@@ -287,7 +310,7 @@ fn run(isa: Isa, xq: &[BlockQ8_0], m: usize, w: &Weights<'_>, threads: usize) ->
 /// (`[(m1 − m0), (n1 − n0)]` row-major).
 #[allow(clippy::too_many_arguments)]
 fn compute(
-    isa: Isa,
+    path: Path,
     acts: &Acts<'_>,
     w: &Weights<'_>,
     m0: usize,
@@ -299,14 +322,14 @@ fn compute(
     let nb = acts.nb;
     let xs = acts.blocks.get(m0 * nb..m1 * nb).unwrap_or_default();
     let n_len = n1 - n0;
-    match isa {
+    match path.isa {
         Isa::Scalar => match w.blocks() {
             QWeights::Q8_0(wb) => cpu::scalar::matmul_q8_0(xs, wb, nb, 0, n0, n_len, out),
             QWeights::Q4_0(wb) => cpu::scalar::matmul_q4_0(xs, wb, nb, 0, n0, n_len, out),
         },
         Isa::Avx2 => {
             #[cfg(target_arch = "x86_64")]
-            cpu::avx2::matmul(acts, m0, m1, w, n0, n1, out);
+            cpu::avx2::matmul(acts, m0, m1, w, n0, n1, out, path.vnni);
         }
     }
 }

@@ -67,6 +67,7 @@ impl WBlock for BlockQ4_0 {
 ///
 /// Callers must have checked (through [`crate::Backend::resolve`]) that the CPU has AVX2, FMA
 /// and F16C; the ranges are within `acts` and `w`, and `out` has the right length.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul(
     acts: &Acts<'_>,
     m0: usize,
@@ -75,17 +76,43 @@ pub(crate) fn matmul(
     n0: usize,
     n1: usize,
     out: &mut [f32],
+    vnni: bool,
 ) {
     if !super::avx2_available() {
         return;
     }
-    // SAFETY: AVX2, FMA and F16C were detected just above.
+    let vnni = vnni && super::avx_vnni_available();
+    // SAFETY: AVX2, FMA and F16C were detected just above (and AVX-VNNI where `vnni`).
     unsafe {
-        match w.blocks() {
-            QWeights::Q8_0(wb) => run::<BlockQ8_0>(acts, m0, m1, wb, n0, n1, out),
-            QWeights::Q4_0(wb) => run::<BlockQ4_0>(acts, m0, m1, wb, n0, n1, out),
+        match (w.blocks(), vnni) {
+            (QWeights::Q8_0(wb), false) => run::<BlockQ8_0, false>(acts, m0, m1, wb, n0, n1, out),
+            (QWeights::Q4_0(wb), false) => run::<BlockQ4_0, false>(acts, m0, m1, wb, n0, n1, out),
+            (QWeights::Q8_0(wb), true) => run::<BlockQ8_0, true>(acts, m0, m1, wb, n0, n1, out),
+            (QWeights::Q4_0(wb), true) => run::<BlockQ4_0, true>(acts, m0, m1, wb, n0, n1, out),
         }
     }
+}
+
+/// `acc + Σ_{4 bytes} u8(a)·i8(b)` per i32 lane: AVX-VNNI `vpdpbusd` (VEX-encoded), through
+/// `asm!` so the crate keeps its minimum Rust version. Exact: no saturation, |lane| < 2^31.
+///
+/// # Safety
+/// The CPU must have AVX-VNNI ([`super::avx_vnni_available`]).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn dpbusd(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
+    let mut r = acc;
+    // SAFETY: the caller guarantees AVX-VNNI; the instruction only reads and writes registers.
+    unsafe {
+        core::arch::asm!(
+            "{{vex}} vpdpbusd {r}, {a}, {b}",
+            r = inout(ymm_reg) r,
+            a = in(ymm_reg) a,
+            b = in(ymm_reg) b,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    r
 }
 
 /// Lane order of the accumulators: lane `i` holds weight row `PERM[i]` of the group (what the
@@ -93,7 +120,7 @@ pub(crate) fn matmul(
 const PERM: [usize; NR] = [0, 2, 4, 6, 1, 3, 5, 7];
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn run<W: WBlock>(
+fn run<W: WBlock, const V: bool>(
     acts: &Acts<'_>,
     m0: usize,
     m1: usize,
@@ -112,14 +139,14 @@ fn run<W: WBlock>(
     // passes over them), weight rows in groups of 8 within a chunk.
     for mc0 in (m0..m1).step_by(MC) {
         let mc1 = (mc0 + MC).min(m1);
-        group_pass::<W>(acts, m0, mc0, mc1, w, n0, n1, out, &mut scales);
+        group_pass::<W, V>(acts, m0, mc0, mc1, w, n0, n1, out, &mut scales);
     }
 }
 
 /// Rows `mc0..mc1` of the output (`m0` is the first row of `out`) for all weight rows.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn group_pass<W: WBlock>(
+fn group_pass<W: WBlock, const V: bool>(
     acts: &Acts<'_>,
     m0: usize,
     mc0: usize,
@@ -160,11 +187,11 @@ fn group_pass<W: WBlock>(
             // the target features of `run` are those of the tiles.
             unsafe {
                 match mr {
-                    4 => tile::<W, 4, true>(acts, m, &wrows, scales, &mut acc),
-                    3 => tile::<W, 3, true>(acts, m, &wrows, scales, &mut acc),
-                    2 => tile::<W, 2, true>(acts, m, &wrows, scales, &mut acc),
-                    _ if pre => tile::<W, 1, true>(acts, m, &wrows, scales, &mut acc),
-                    _ => tile::<W, 1, false>(acts, m, &wrows, scales, &mut acc),
+                    4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &mut acc),
+                    3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &mut acc),
+                    2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &mut acc),
+                    _ if pre => tile::<W, 1, true, V>(acts, m, &wrows, scales, &mut acc),
+                    _ => tile::<W, 1, false, V>(acts, m, &wrows, scales, &mut acc),
                 }
             }
             for (i, lanes) in acc.iter().take(mr).enumerate() {
@@ -209,8 +236,10 @@ unsafe fn load_pair(a: *const u8, b: *const u8) -> __m256i {
 /// # Safety
 /// Every `wrows[r]` and `scales` have `scales.len()` entries, and `acts` has rows `m..m + MR_`.
 /// With `PRE`, `scales` holds the group's scales in lane order; without, they are read inline.
+/// With `V`, the CPU has AVX-VNNI: products use `vpdpbusd` (Q8_0: `x + 128` unsigned against
+/// signed `w`, the accumulator started at `−128·Σw` so the result is `Σ x·w` exactly).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool>(
+unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     acts: &Acts<'_>,
     m: usize,
     wrows: &[&[W]; NR],
@@ -255,6 +284,16 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool>(
                 }
             }
         }
+        // Q8_0 with VNNI: −128·Σw per i32 lane (four bytes each), the dot's starting value.
+        let mut neg_corr = [_mm256_setzero_si256(); 4];
+        if V && !W::Q4 {
+            let b80 = _mm256_set1_epi8(-128);
+            for p in 0..4 {
+                // SAFETY: AVX-VNNI is present when V (checked in `matmul`).
+                let c = unsafe { dpbusd(dpbusd(_mm256_setzero_si256(), b80, lo[p]), b80, hi[p]) };
+                neg_corr[p] = _mm256_sub_epi32(_mm256_setzero_si256(), c);
+            }
+        }
         let dw = if PRE {
             // SAFETY: 8 u16 = 16 bytes.
             _mm256_cvtph_ps(unsafe { _mm_loadu_si128(sc.as_ptr().cast()) })
@@ -291,7 +330,16 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool>(
                 )
             };
             let q: [__m256i; 4] = core::array::from_fn(|p| {
-                if W::Q4 {
+                if V && W::Q4 {
+                    // SAFETY: AVX-VNNI is present when V. Nibbles unsigned, x signed.
+                    unsafe { dpbusd(dpbusd(_mm256_setzero_si256(), lo[p], xl), hi[p], xh) }
+                } else if V {
+                    // x + 128 (bit flip) unsigned against signed w, from −128·Σw: Σ x·w.
+                    let b80 = _mm256_set1_epi8(-128);
+                    let (xul, xuh) = (_mm256_xor_si256(xl, b80), _mm256_xor_si256(xh, b80));
+                    // SAFETY: AVX-VNNI is present when V.
+                    unsafe { dpbusd(dpbusd(neg_corr[p], xul, lo[p]), xuh, hi[p]) }
+                } else if W::Q4 {
                     // Pair sums ≤ 2·15·127 each, ≤ 7620 after the add: no i16 overflow.
                     _mm256_madd_epi16(
                         _mm256_add_epi16(

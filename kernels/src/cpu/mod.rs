@@ -48,6 +48,36 @@ pub fn avx2_available() -> bool {
     }
 }
 
+/// Whether this CPU also has AVX-VNNI (`vpdpbusd` on 256-bit registers, VEX-encoded): CPUID
+/// leaf 7 sub-leaf 1, EAX bit 4, on top of [`avx2_available`]. `Backend::Auto` then uses it in
+/// the matmul (same bits: the integer sums it computes are exact).
+pub fn avx_vnni_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !avx2_available() {
+            return false;
+        }
+        // SAFETY: CPUID exists on every x86-64 CPU; leaf 7 is read only if the CPU reports it.
+        #[allow(unused_unsafe)]
+        let (max_leaf, eax71) = unsafe {
+            let max = core::arch::x86_64::__cpuid(0).eax;
+            (
+                max,
+                if max >= 7 {
+                    core::arch::x86_64::__cpuid_count(7, 1).eax
+                } else {
+                    0
+                },
+            )
+        };
+        max_leaf >= 7 && eax71 & (1 << 4) != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// The best CPU instruction set available on this machine.
 pub fn best_isa() -> Isa {
     if avx2_available() {

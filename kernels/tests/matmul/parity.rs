@@ -83,6 +83,13 @@ fn check_all(x: &[f32], m: usize, k: usize, wb: &[u8], format: QuantFormat, thre
             "avx2 vs contract m={m} k={k} {format:?} t={threads}"
         );
     }
+    // Auto adds AVX-VNNI where the CPU has it (a different instruction sequence, same bits).
+    let auto = matmul(x, m, &w, Backend::Auto, threads).unwrap();
+    assert_eq!(
+        bits(&auto),
+        want,
+        "auto vs contract m={m} k={k} {format:?} t={threads}"
+    );
 }
 
 proptest! {
