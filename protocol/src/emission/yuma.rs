@@ -150,38 +150,37 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         let c = at(&consensus, usize::from(j));
         if c < w { if 0 < c { c } else { 0 } } else { w }
     };
-    let clipped: Vec<Q32Row> = weights
-        .iter()
-        .map(|row| {
-            let mut c_row: Q32Row = Vec::with_capacity(row.len());
-            for &(j, w) in row {
-                let c = at(&consensus, usize::from(j));
-                if c < w {
-                    if 0 < c {
-                        c_row.push((j, c));
-                    }
-                } else {
-                    c_row.push((j, w));
-                }
-            }
-            c_row
-        })
-        .collect();
-    let validator_trust: Vec<i64> = clipped
-        .iter()
-        .map(|r| sum_wrapping(r.iter().map(|(_, v)| v)))
-        .collect();
-
-    // S8 ranks (saturating, row-major) and incentive.
+    // One pass: the clipped rows, validator trust (wrapping row sums) and S8's ranks
+    // (saturating, rows in order, entries in order).
+    let mut clipped: Vec<Q32Row> = Vec::with_capacity(n);
+    let mut validator_trust: Vec<i64> = Vec::with_capacity(n);
     let mut ranks = vec![0i64; n];
-    for (i, row) in clipped.iter().enumerate() {
+    for (i, row) in weights.iter().enumerate() {
         let a = at(&active_stake, i);
+        let mut c_row: Q32Row = Vec::with_capacity(row.len());
+        let mut trust = 0i64;
         for &(j, w) in row {
+            let c = at(&consensus, usize::from(j));
+            let v = if c < w {
+                if 0 < c {
+                    c
+                } else {
+                    continue;
+                }
+            } else {
+                w
+            };
+            c_row.push((j, v));
+            trust = trust.wrapping_add(v);
             if let Some(r) = ranks.get_mut(usize::from(j)) {
-                *r = add(*r, mul(a, w));
+                *r = add(*r, mul(a, v));
             }
         }
+        clipped.push(c_row);
+        validator_trust.push(trust);
     }
+
+    // S8 incentive.
     let mut incentive = ranks.clone();
     normalize(&mut incentive);
 
@@ -350,23 +349,52 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             }
             ema.push(scratch.drain_positive());
         }
-        col_normalize(&mut ema, n);
-        // S10a.6 dividends.
-        let mut dividends: Vec<i64> = ema
-            .iter()
-            .map(|row| {
-                row.iter().fold(0i64, |acc, &(j, e)| {
-                    add(acc, mul(at(&incentive, usize::from(j)), e))
-                })
-            })
-            .collect();
+        // Column-normalise E, and in the same pass S10a.6's dividends
+        // `D_i = ⊕_j (I_j ⊗ E_ij)` and the column maxima of the normalised E for S10a.7.
+        let mut sums = vec![0i64; n];
+        for row in &ema {
+            for &(j, v) in row {
+                if let Some(s) = sums.get_mut(usize::from(j)) {
+                    *s = add(*s, v);
+                }
+            }
+        }
+        let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::new(s)).collect();
+        let mut maxes = vec![0i64; n];
+        let mut dividends: Vec<i64> = Vec::with_capacity(n);
+        for row in ema.iter_mut() {
+            let mut d = 0i64;
+            for (j, v) in row.iter_mut() {
+                let ju = usize::from(*j);
+                if at(&sums, ju) != 0
+                    && let Some(div) = divisors.get(ju)
+                {
+                    *v = div.div_safe(*v);
+                }
+                d = add(d, mul(at(&incentive, ju), *v));
+                if let Some(m) = maxes.get_mut(ju)
+                    && *m < *v
+                {
+                    *m = *v;
+                }
+            }
+            dividends.push(d);
+        }
         normalize(&mut dividends);
-        // S10a.7 column max-upscale for storage.
-        // The chain upscales its `ema_bonds` in place, so the reported EMA bonds are the
-        // upscaled ones too.
-        let mut stored = ema;
-        col_max_upscale(&mut stored, n);
-        (dividends, stored)
+        // S10a.7 column max-upscale for storage. The chain upscales its `ema_bonds` in place,
+        // so the reported EMA bonds are the upscaled ones too.
+        let divisors: Vec<Divisor> = maxes.iter().map(|&x| Divisor::new(x)).collect();
+        for row in ema.iter_mut() {
+            for (j, v) in row.iter_mut() {
+                let ju = usize::from(*j);
+                if at(&maxes, ju) != 0
+                    && let Some(div) = divisors.get(ju)
+                {
+                    *v = div.div_safe(*v);
+                }
+            }
+        }
+        (dividends, ema)
     };
 
     // S11 emission split (P11).
@@ -653,30 +681,6 @@ fn col_normalize(m: &mut [Q32Row], n: usize) {
         for (j, v) in row.iter_mut() {
             if let (Some(&s), Some(d)) = (sums.get(usize::from(*j)), divisors.get(usize::from(*j)))
                 && s != 0
-            {
-                *v = d.div_safe(*v);
-            }
-        }
-    }
-}
-
-/// Column max-upscale (S10a.7).
-fn col_max_upscale(m: &mut [Q32Row], n: usize) {
-    let mut maxes = vec![0i64; n];
-    for row in m.iter() {
-        for &(j, v) in row {
-            if let Some(x) = maxes.get_mut(usize::from(j))
-                && *x < v
-            {
-                *x = v;
-            }
-        }
-    }
-    let divisors: Vec<Divisor> = maxes.iter().map(|&x| Divisor::new(x)).collect();
-    for row in m.iter_mut() {
-        for (j, v) in row.iter_mut() {
-            if let (Some(&x), Some(d)) = (maxes.get(usize::from(*j)), divisors.get(usize::from(*j)))
-                && x != 0
             {
                 *v = d.div_safe(*v);
             }
