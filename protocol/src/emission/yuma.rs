@@ -318,6 +318,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         // entry, then (1 ⊖ α) ⊗ B_ij for every B entry (saturating, columns < n), keep cells
         // > 0 in ascending uid order; then column-normalise.
         let mut ema: Vec<Q32Row> = Vec::with_capacity(n);
+        let mut e_sums = vec![0i64; n];
         for i in 0..n {
             let a = at(&active_stake, i);
             for &(j, w) in weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
@@ -347,18 +348,18 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                     *c = add(*c, mul(one_minus, v));
                 }
             }
-            ema.push(scratch.drain_positive());
-        }
-        // Column-normalise E, and in the same pass S10a.6's dividends
-        // `D_i = ⊕_j (I_j ⊗ E_ij)` and the column maxima of the normalised E for S10a.7.
-        let mut sums = vec![0i64; n];
-        for row in &ema {
-            for &(j, v) in row {
-                if let Some(s) = sums.get_mut(usize::from(j)) {
+            let row = scratch.drain_positive();
+            // E's column sums (saturating) as the rows are produced.
+            for &(j, v) in &row {
+                if let Some(s) = e_sums.get_mut(usize::from(j)) {
                     *s = add(*s, v);
                 }
             }
+            ema.push(row);
         }
+        // Column-normalise E, and in the same pass S10a.6's dividends
+        // `D_i = ⊕_j (I_j ⊗ E_ij)` and the column maxima of the normalised E for S10a.7.
+        let sums = e_sums;
         let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::new(s)).collect();
         let mut maxes = vec![0i64; n];
         let mut dividends: Vec<i64> = Vec::with_capacity(n);
