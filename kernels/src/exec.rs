@@ -27,6 +27,12 @@ pub const TILE_ROWS: usize = 16;
 /// Columns of one output tile.
 pub const TILE_COLS: usize = 256;
 
+/// This executor's resource limit: a matmul task whose activations (`m·k`) or output (`m·n`)
+/// exceed 2^28 elements (1 GiB of f32) is refused with [`Error::SizeOverflow`] before anything
+/// is allocated. The protocol's bounds allow up to 2^32; spec/kernels.md §5 lets executors
+/// refuse such tasks (the weights for them would be over 4 GiB anyway).
+pub const MAX_TASK_ELEMENTS: usize = 1 << 28;
+
 /// What executing a task produces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskOutput {
@@ -144,12 +150,13 @@ pub fn execute(
                 });
             }
             let w = Weights::from_bytes(format, bytes, k)?;
-            let x = generate_uniform(
-                &task.input_seed,
-                STREAM_MATMUL_A,
-                m.checked_mul(k)
-                    .ok_or(Error::SizeOverflow("activation count"))?,
-            )?;
+            let too_big = |e: Option<usize>| e.is_none_or(|e| e > MAX_TASK_ELEMENTS);
+            if too_big(m.checked_mul(k)) || too_big(m.checked_mul(n)) {
+                return Err(Error::SizeOverflow(
+                    "task activations or output exceed MAX_TASK_ELEMENTS",
+                ));
+            }
+            let x = generate_uniform(&task.input_seed, STREAM_MATMUL_A, m * k)?;
             let y = matmul(&x, m, &w, backend, threads)?;
             Tensor::from_f32(&[m, n], y)?
         }
