@@ -102,7 +102,9 @@ fn run_task(a: RunArgs) -> CliResult {
         }
         (None, Some(_), _, _) => return Err("--weights-seed applies to matmul tasks only".into()),
         (None, None, Some(_), _) => {
-            return Err("this task needs weights: pass --weights FILE or --weights-seed HEX".into());
+            return Err(
+                "this task needs weights: pass --weights FILE or --weights-seed HEX".into(),
+            );
         }
         (None, None, None, _) => None,
     };
