@@ -32,13 +32,16 @@ pub const fn from_u16(v: u16) -> i64 {
 #[inline]
 #[must_use]
 pub fn mul(a: i64, b: i64) -> i64 {
-    let p = (i128::from(a) * i128::from(b)) >> 32;
-    if p > i128::from(i64::MAX) {
-        i64::MAX
-    } else if p < i128::from(i64::MIN) {
+    let p = i128::from(a) * i128::from(b);
+    // `p >> 32` fits in i64 iff bits 95..127 of `p` (bits 31..63 of its high word) are all
+    // equal: one shift and one compare instead of two 128-bit comparisons.
+    let top = ((p >> 64) as i64) >> 31;
+    if top == 0 || top == -1 {
+        (p >> 32) as i64
+    } else if p < 0 {
         i64::MIN
     } else {
-        p as i64
+        i64::MAX
     }
 }
 
@@ -318,21 +321,28 @@ pub fn exp_safe(z: i64) -> i64 {
     }
 }
 
-/// [`exp_safe`] of four inputs at once, bit-identical lane by lane. The four series run in
+/// [`exp_safe`] of four inputs at once, bit-identical lane by lane ([`exp_safe_lanes`]).
+#[must_use]
+pub fn exp_safe4(z: [i64; 4]) -> [i64; 4] {
+    exp_safe_lanes(z)
+}
+
+/// [`exp_safe`] of `N` inputs at once, bit-identical lane by lane. The `N` series run in
 /// lockstep so that their multiply-divide chains overlap in the CPU; a lane whose term reached 0
 /// keeps adding 0, which changes nothing, and the loop stops once every term is 0.
 #[must_use]
-pub fn exp_safe4(z: [i64; 4]) -> [i64; 4] {
+pub fn exp_safe_lanes<const N: usize>(z: [i64; N]) -> [i64; N] {
     let z = z.map(|v| v.clamp(-20 * ONE, 20 * ONE));
-    let x: [u64; 4] = z.map(i64::unsigned_abs);
-    let mut term: [u64; 4] = x;
+    let x: [u64; N] = z.map(i64::unsigned_abs);
+    let mut term: [u64; N] = x;
     // |z| ≤ 20·2^32, so 1 + |z| cannot overflow.
-    let mut result: [i64; 4] = x.map(|v| (v as i64) + ONE);
-    let mut ok = [true; 4];
+    let mut result: [i64; N] = x.map(|v| (v as i64) + ONE);
+    let mut ok = [true; N];
     macro_rules! steps {
         ($($i:literal)*) => {
             'series: {
                 $(
+                    let mut any = 0u64;
                     for ((t, r), (&xk, okk)) in term
                         .iter_mut()
                         .zip(result.iter_mut())
@@ -355,8 +365,9 @@ pub fn exp_safe4(z: [i64; 4]) -> [i64; 4] {
                                 *t = 0;
                             }
                         }
+                        any |= *t;
                     }
-                    if term[0] | term[1] | term[2] | term[3] == 0 {
+                    if any == 0 {
                         break 'series;
                     }
                 )*
@@ -364,7 +375,7 @@ pub fn exp_safe4(z: [i64; 4]) -> [i64; 4] {
         };
     }
     steps!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
-    let mut out = [0i64; 4];
+    let mut out = [0i64; N];
     for ((o, &zk), (&r, &okk)) in out
         .iter_mut()
         .zip(z.iter())
@@ -599,6 +610,20 @@ mod tests {
                 };
             }
             assert_eq!(exp_safe4(z), z.map(exp_safe), "round {round}: {z:?}");
+        }
+        for round in 0..2_500 {
+            let mut z = [0i64; 8];
+            for v in z.iter_mut() {
+                let r = next();
+                *v = match r % 9 {
+                    0 => 0,
+                    1 => ONE,
+                    2 => -ONE,
+                    3 => ((r >> 8) as i64) % (30 * ONE),
+                    _ => ((r >> 8) as i64 >> (r % 40)) % (6 * ONE),
+                };
+            }
+            assert_eq!(exp_safe_lanes(z), z.map(exp_safe), "round {round}: {z:?}");
         }
     }
 

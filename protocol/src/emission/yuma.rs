@@ -218,7 +218,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     let bond_kept = |j: u16| last_epoch > at(&input.block_at_registration, usize::from(j));
 
     let mut scratch = Scratch::new(n);
-    let (dividends, ema_bonds) = if input.yuma3 {
+    let (dividends, ema_bonds, stored_bonds) = if input.yuma3 {
         // S10b.1: proportion b / 65535 (P3: the u16 round trip loses one unit).
         let u16_max = Divisor::new(U16_MAX_Q32);
         let bonds: Vec<Q32Row> = input
@@ -249,11 +249,11 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             } else {
                 consensus.clone()
             };
-            let params = Sigmoid {
-                low: ratio_u16(input.alpha_low),
-                high: ratio_u16(input.alpha_high),
-                steepness: i64::from(input.alpha_sigmoid_steepness) << 32,
-            };
+            let params = Sigmoid::new(
+                ratio_u16(input.alpha_low),
+                ratio_u16(input.alpha_high),
+                i64::from(input.alpha_sigmoid_steepness) << 32,
+            );
             liquid_ema(weights_for_bonds, &bonds, &reference, &params, &mut scratch)
         } else {
             // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
@@ -282,7 +282,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             .collect();
         normalize(&mut dividends);
         // S10b.5 stored bonds: u16(E), no upscale.
-        (dividends, ema)
+        (dividends, ema, None)
     } else {
         // S10a.1 integer bonds (not /65535), column-normalised; S10a.2 ΔB = WB ∘ a,
         // column-normalised. Both are normalised on the fly inside the EMA from their
@@ -297,15 +297,22 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 }
             }
         }
-        let mut delta_sums = vec![0i64; n];
-        for (i, row) in weights_for_bonds.iter().enumerate() {
-            let a = at(&active_stake, i);
-            for &(j, w) in row {
-                if let Some(s) = delta_sums.get_mut(usize::from(j)) {
-                    *s = add(*s, mul(w, a));
+        let delta_sums = if beta == ONE {
+            // WB is the clipped W, and ΔB's column sums `⊕_i (WB_ij ⊗ a_i)` (saturating, rows in
+            // order, columns < n) are then exactly S8's ranks: same terms, same order.
+            ranks.clone()
+        } else {
+            let mut delta_sums = vec![0i64; n];
+            for (i, row) in weights_for_bonds.iter().enumerate() {
+                let a = at(&active_stake, i);
+                for &(j, w) in row {
+                    if let Some(s) = delta_sums.get_mut(usize::from(j)) {
+                        *s = add(*s, mul(w, a));
+                    }
                 }
             }
-        }
+            delta_sums
+        };
         let bond_div: Vec<Divisor> = bond_sums.iter().map(|&s| Divisor::new(s)).collect();
         let delta_div: Vec<Divisor> = delta_sums.iter().map(|&s| Divisor::new(s)).collect();
         // S10a.3 alpha, saturating conversions.
@@ -383,9 +390,13 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         }
         normalize(&mut dividends);
         // S10a.7 column max-upscale for storage. The chain upscales its `ema_bonds` in place,
-        // so the reported EMA bonds are the upscaled ones too.
+        // so the reported EMA bonds are the upscaled ones too. S13's stored rows `u16(E)` are
+        // produced in the same pass.
         let divisors: Vec<Divisor> = maxes.iter().map(|&x| Divisor::new(x)).collect();
-        for row in ema.iter_mut() {
+        let mut stored: Vec<U16Row> = Vec::with_capacity(n);
+        for (i, row) in ema.iter_mut().enumerate() {
+            let keep = at(&permit_new, i);
+            let mut out: U16Row = Vec::with_capacity(if keep { row.len() } else { 0 });
             for (j, v) in row.iter_mut() {
                 let ju = usize::from(*j);
                 if at(&maxes, ju) != 0
@@ -393,9 +404,13 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 {
                     *v = div.div_safe(*v);
                 }
+                if keep {
+                    out.push((*j, to_u16(*v)));
+                }
             }
+            stored.push(out);
         }
-        (dividends, ema)
+        (dividends, ema, Some(stored))
     };
 
     // S11 emission split (P11).
@@ -428,17 +443,20 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
 
     // S12, S13.
     let u16v = |v: &[i64]| -> Vec<u16> { v.iter().map(|&x| to_u16(x)).collect() };
-    let new_bonds: Vec<U16Row> = ema_bonds
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            if at(&permit_new, i) {
-                row.iter().map(|&(j, v)| (j, to_u16(v))).collect()
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
+    let new_bonds: Vec<U16Row> = match stored_bonds {
+        Some(b) => b,
+        None => ema_bonds
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                if at(&permit_new, i) {
+                    row.iter().map(|&(j, v)| (j, to_u16(v))).collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect(),
+    };
 
     Ok(EpochOutput {
         server_emission: rao(&n_server),
@@ -773,17 +791,20 @@ fn dense_ema(new: &[Q32Row], old: &[Q32Row], alpha: i64, n: usize, s: &mut Scrat
     out
 }
 
-/// A direct-mapped memo of `exp*` (pure function of `z`): real networks repeat `z` a lot
-/// (every weight at or below consensus with `w ≥ b` gives `d = 0`).
-struct ExpCache {
+/// Lanes of the `exp*` series run in lockstep ([`fixed::exp_safe_lanes`]).
+const LANES: usize = 8;
+
+/// A direct-mapped memo of `α(z)` (a pure function of `z` for the epoch's sigmoid): real
+/// networks repeat `z` a lot (every weight at or below consensus with `w ≥ b` gives `d = 0`).
+struct AlphaCache {
     slots: [(i64, i64); 256],
 }
 
-impl ExpCache {
-    fn new() -> Self {
-        // exp*(0) = 1 seeds every slot with a valid entry.
+impl AlphaCache {
+    fn new(params: &Sigmoid) -> Self {
+        // α(0) = α from exp*(0) = 1 seeds every slot with a valid entry.
         Self {
-            slots: [(0, ONE); 256],
+            slots: [(0, params.alpha_from_exp(ONE)); 256],
         }
     }
 
@@ -791,10 +812,10 @@ impl ExpCache {
         ((z as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
     }
 
-    /// Replaces each `z` in `items` by `exp*(z)`: memo hits directly, misses four at a time
-    /// through [`fixed::exp_safe4`].
-    fn exp_all(&mut self, items: &mut [(u16, i64)]) {
-        let mut pending = [0usize; 4];
+    /// Replaces each `z` in `items` by `α(z)`: memo hits directly, misses [`LANES`] at a time
+    /// through [`fixed::exp_safe_lanes`].
+    fn alpha_all(&mut self, items: &mut [(u16, i64)], params: &Sigmoid) {
+        let mut pending = [0usize; LANES];
         let mut count = 0;
         for idx in 0..items.len() {
             let Some(z) = items.get(idx).map(|e| e.1) else {
@@ -811,31 +832,38 @@ impl ExpCache {
                         *p = idx;
                     }
                     count += 1;
-                    if count == 4 {
-                        self.flush(items, &pending, count);
+                    if count == LANES {
+                        self.flush(items, &pending, count, params);
                         count = 0;
                     }
                 }
             }
         }
-        self.flush(items, &pending, count);
+        self.flush(items, &pending, count, params);
     }
 
-    fn flush(&mut self, items: &mut [(u16, i64)], pending: &[usize; 4], count: usize) {
+    fn flush(
+        &mut self,
+        items: &mut [(u16, i64)],
+        pending: &[usize; LANES],
+        count: usize,
+        params: &Sigmoid,
+    ) {
         if count == 0 {
             return;
         }
-        let mut zs = [0i64; 4];
+        let mut zs = [0i64; LANES];
         for (z, &idx) in zs.iter_mut().zip(pending.iter()).take(count) {
             *z = items.get(idx).map_or(0, |e| e.1);
         }
-        let es = fixed::exp_safe4(zs);
+        let es = fixed::exp_safe_lanes(zs);
         for ((&idx, &z), &e) in pending.iter().zip(zs.iter()).zip(es.iter()).take(count) {
+            let a = params.alpha_from_exp(e);
             if let Some(item) = items.get_mut(idx) {
-                item.1 = e;
+                item.1 = a;
             }
             if let Some(slot) = self.slots.get_mut(Self::slot(z)) {
-                *slot = (z, e);
+                *slot = (z, a);
             }
         }
     }
@@ -845,10 +873,19 @@ impl ExpCache {
 struct Sigmoid {
     low: i64,
     high: i64,
-    steepness: i64,
+    /// `steep ⊘ −100` (saturating), a constant of the epoch.
+    slope: i64,
 }
 
 impl Sigmoid {
+    fn new(low: i64, high: i64, steepness: i64) -> Self {
+        Self {
+            low,
+            high,
+            slope: fixed::div_sat(steepness, -100 * ONE).unwrap_or(0),
+        }
+    }
+
     /// The sigmoid's exponent `z = (steep ⊘ −100) ⊗ (d ⊖ ½)` with
     /// `d = clamp01(w ⊖ c)` if `w ≥ b`, else `clamp01(b ⊖ w)`.
     fn z(&self, c: i64, w: i64, b: i64) -> i64 {
@@ -857,13 +894,19 @@ impl Sigmoid {
         } else {
             sub(b, w).clamp(0, ONE)
         };
-        let slope = fixed::div_sat(self.steepness, -100 * ONE).unwrap_or(0);
-        mul(slope, sub(d, HALF))
+        mul(self.slope, sub(d, HALF))
     }
 
     /// `α = clamp(lo ⊕ σ ⊗ (hi ⊖ lo))` with `σ = 1 ⊘ (1 ⊕ exp*(z))`, from `exp*(z)`.
     fn alpha_from_exp(&self, e: i64) -> i64 {
-        let sig = fixed::div_sat(ONE, add(ONE, e)).unwrap_or(0);
+        let b = add(ONE, e);
+        // For b > 0, 1 ⊘ b saturates exactly where the checked quotient overflows (to MAX),
+        // and the checked form has a 64-bit fast path for a dividend of exactly 1.
+        let sig = if b > 0 {
+            fixed::div_checked(ONE, b).unwrap_or(i64::MAX)
+        } else {
+            fixed::div_sat(ONE, b).unwrap_or(0)
+        };
         let a = add(self.low, mul(sig, sub(self.high, self.low)));
         a.min(self.high).max(self.low)
     }
@@ -886,7 +929,7 @@ fn liquid_ema(
     let mut out = Vec::with_capacity(wb.len());
     let mut targets: Vec<u16> = Vec::new();
     let mut alphas: Vec<(u16, i64)> = Vec::new();
-    let mut cache = ExpCache::new();
+    let mut cache = AlphaCache::new(params);
     for (i, w_row) in wb.iter().enumerate() {
         let b_row = bonds.get(i).map_or(&[][..], |r| r.as_slice());
         // Old bond values by column (the chain's dense `decayed` row: last entry wins).
@@ -917,10 +960,7 @@ fn liquid_ema(
             let b = scan(b_row, &mut bp, j);
             alphas.push((j, params.z(at(reference, usize::from(j)), w, b)));
         }
-        cache.exp_all(&mut alphas);
-        for a in alphas.iter_mut() {
-            a.1 = params.alpha_from_exp(a.1);
-        }
+        cache.alpha_all(&mut alphas, params);
         let mut row: Q32Row = Vec::with_capacity(w_row.len());
         let mut next = 0usize;
         for &(j, w) in w_row {
