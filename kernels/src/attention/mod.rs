@@ -317,8 +317,11 @@ pub fn attention(
     let mut out = vec![0.0f32; q_elems];
     let geom = Geom::new(params, scale);
     let threads = crate::cpu::resolve_threads(threads);
-    if isa == Isa::Scalar {
-        // The reference widens everything first; the AVX2 path widens K/V tile by tile.
+    // The reference widens everything first. The AVX2 path widens f16/bf16 K/V tile by tile
+    // when each tile is used by at most two work items (decode, short prompts), and up front
+    // otherwise (prefill, where every work item would widen the same tiles again).
+    let per_tile = isa != Isa::Scalar && item_blocks(&geom) <= 2;
+    if !per_tile {
         let (kw, vw) = (k.to_f32(), v.to_f32());
         let (k, v) = (AttnInput::F32(&kw), AttnInput::F32(&vw));
         run(&geom, isa, mode, &qw, k, v, &mut out, threads);
@@ -425,6 +428,11 @@ impl Item {
     }
 }
 
+/// Work items per KV head (query-position blocks).
+fn item_blocks(g: &Geom) -> usize {
+    g.q_len.div_ceil(positions_per_item(g))
+}
+
 /// Query positions per work item: enough rows to reuse each K/V tile many times while it is
 /// in cache. Not normative: rows never interact, so grouping cannot change a bit.
 fn positions_per_item(g: &Geom) -> usize {
@@ -443,7 +451,7 @@ fn run(
     threads: usize,
 ) {
     let per = positions_per_item(g);
-    let blocks = g.q_len.div_ceil(per);
+    let blocks = item_blocks(g);
     // Largest (latest, under the causal mask) blocks first for better load balance.
     let mut items = Vec::with_capacity(blocks * g.n_kv());
     for b in (0..blocks).rev() {
