@@ -291,18 +291,35 @@ fn errors_are_typed() {
 #[test]
 fn threaded_activation_quantization_is_invisible() {
     // m·k ≥ 65536 takes the multi-threaded quantization path.
+    // K = 16384 is 512 blocks: many of the AVX2 kernel's K chunks, and a tail M tile.
     let (m, n, k) = (5, 9, 16384);
+    let x = generate_uniform(&[12; 32], 0, m * k).unwrap();
+    for format in [QuantFormat::Q4_0, QuantFormat::Q8_0] {
+        let wb = weights_bytes(format, n, k, 11);
+        let w = Weights::from_bytes(format, &wb, k).unwrap();
+        let want = bits(&contract(&x, m, k, &wb, format));
+        for (backend, t) in [
+            (Backend::Scalar, 1),
+            (Backend::Auto, 1),
+            (Backend::Auto, 2),
+            (Backend::Auto, 3),
+        ] {
+            assert_eq!(
+                bits(&matmul(&x, m, &w, backend, t).unwrap()),
+                want,
+                "{format:?} {backend:?} threads {t}"
+            );
+        }
+        if cpu::avx2_available() {
+            assert_eq!(
+                bits(&matmul(&x, m, &w, Backend::Avx2, 2).unwrap()),
+                want,
+                "{format:?} avx2"
+            );
+        }
+    }
     let wb = weights_bytes(QuantFormat::Q4_0, n, k, 11);
     let w = Weights::from_bytes(QuantFormat::Q4_0, &wb, k).unwrap();
-    let x = generate_uniform(&[12; 32], 0, m * k).unwrap();
-    let want = bits(&contract(&x, m, k, &wb, QuantFormat::Q4_0));
-    for t in [1, 2, 3] {
-        assert_eq!(
-            bits(&matmul(&x, m, &w, Backend::Auto, t).unwrap()),
-            want,
-            "threads {t}"
-        );
-    }
     let mut bad = x.clone();
     bad[3 * k + 17] = f32::INFINITY;
     assert_eq!(
