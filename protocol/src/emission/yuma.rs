@@ -150,14 +150,19 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         let c = at(&consensus, usize::from(j));
         if c < w { if 0 < c { c } else { 0 } } else { w }
     };
-    // One pass: the clipped rows, validator trust (wrapping row sums) and S8's ranks
-    // (saturating, rows in order, entries in order).
-    let mut clipped: Vec<Q32Row> = Vec::with_capacity(n);
+    // S9's β, needed here to know whether the clipped rows are kept: Yuma2 with β = 1 clips
+    // on the fly inside its EMA instead (same values, no n × n copy).
+    let beta = ratio_u16(input.bonds_penalty);
+    let keep_clipped = beta == ONE && input.yuma3;
+    let clip_in_ema = beta == ONE && !input.yuma3;
+    // One pass: the clipped rows (where kept), validator trust (wrapping row sums) and S8's
+    // ranks (saturating, rows in order, entries in order).
+    let mut clipped: Vec<Q32Row> = Vec::with_capacity(if keep_clipped { n } else { 0 });
     let mut validator_trust: Vec<i64> = Vec::with_capacity(n);
     let mut ranks = vec![0i64; n];
     for (i, row) in weights.iter().enumerate() {
         let a = at(&active_stake, i);
-        let mut c_row: Q32Row = Vec::with_capacity(row.len());
+        let mut c_row: Q32Row = Vec::with_capacity(if keep_clipped { row.len() } else { 0 });
         let mut trust = 0i64;
         for &(j, w) in row {
             let c = at(&consensus, usize::from(j));
@@ -170,13 +175,17 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             } else {
                 w
             };
-            c_row.push((j, v));
+            if keep_clipped {
+                c_row.push((j, v));
+            }
             trust = trust.wrapping_add(v);
             if let Some(r) = ranks.get_mut(usize::from(j)) {
                 *r = add(*r, mul(a, v));
             }
         }
-        clipped.push(c_row);
+        if keep_clipped {
+            clipped.push(c_row);
+        }
         validator_trust.push(trust);
     }
 
@@ -186,9 +195,9 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
 
     // S9 weights for bonds (P7: exactly 1.0 uses W̄ as is; other values interpolate densely,
     // which drops non-positive cells and sorts by uid).
-    let beta = ratio_u16(input.bonds_penalty);
     let interpolated: Vec<Q32Row>;
-    let weights_for_bonds: &[Q32Row] = if beta == 0 {
+    let weights_for_bonds: &[Q32Row] = if beta == 0 || clip_in_ema {
+        // With `clip_in_ema` these are W̄'s rows and the Yuma2 EMA clips each entry itself.
         &weights
     } else if beta == ONE {
         &clipped
@@ -265,18 +274,24 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             dense_ema(weights_for_bonds, &bonds, sub(ONE, bma), n, &mut scratch)
         };
         // S10b.4 dividends.
-        let mut norm = ema.clone();
-        col_normalize(&mut norm, n);
-        let mut dividends: Vec<i64> = norm
+        // The column-normalised E (saturating column sums over columns < n, division where the
+        // sum is non-zero) is read entry by entry, not materialised; columns >= n have no
+        // incentive and add nothing.
+        let (sums, divisors) = col_divisors(&ema, n);
+        let mut dividends: Vec<i64> = ema
             .iter()
             .enumerate()
             .map(|(i, row)| {
-                let t = row
-                    .iter()
-                    .fold(0i64, |acc, &(j, e)| match incentive.get(usize::from(j)) {
-                        Some(&inc) => acc.wrapping_add(mul(e, inc)),
-                        None => acc,
-                    });
+                let t = row.iter().fold(0i64, |acc, &(j, e)| {
+                    let ju = usize::from(j);
+                    match (incentive.get(ju), divisors.get(ju)) {
+                        (Some(&inc), Some(d)) => {
+                            let e = if at(&sums, ju) != 0 { d.div_safe(e) } else { e };
+                            acc.wrapping_add(mul(e, inc))
+                        }
+                        _ => acc,
+                    }
+                });
                 mul_checked(t, at(&active_stake, i)).unwrap_or(0)
             })
             .collect();
@@ -330,6 +345,21 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             let a = at(&active_stake, i);
             for &(j, w) in weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
                 let ju = usize::from(j);
+                let w = if clip_in_ema {
+                    // S7's clip: min(w, C_j), entries with C_j ≤ 0 < w removed.
+                    let c = at(&consensus, ju);
+                    if c < w {
+                        if 0 < c {
+                            c
+                        } else {
+                            continue;
+                        }
+                    } else {
+                        w
+                    }
+                } else {
+                    w
+                };
                 let mut d = mul(w, a);
                 if at(&delta_sums, ju) != 0
                     && let Some(div) = delta_div.get(ju)
@@ -685,10 +715,11 @@ fn consensus_partition(
         .collect()
 }
 
-/// Column sums (saturating, columns `< n` only, P13) and division where the sum is non-zero.
-fn col_normalize(m: &mut [Q32Row], n: usize) {
+/// Column sums (saturating, columns `< n` only, P13) and their prepared divisors; a column is
+/// normalised by division where its sum is non-zero.
+fn col_divisors(m: &[Q32Row], n: usize) -> (Vec<i64>, Vec<Divisor>) {
     let mut sums = vec![0i64; n];
-    for row in m.iter() {
+    for row in m {
         for &(j, v) in row {
             if let Some(s) = sums.get_mut(usize::from(j)) {
                 *s = add(*s, v);
@@ -696,15 +727,7 @@ fn col_normalize(m: &mut [Q32Row], n: usize) {
         }
     }
     let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::new(s)).collect();
-    for row in m.iter_mut() {
-        for (j, v) in row.iter_mut() {
-            if let (Some(&s), Some(d)) = (sums.get(usize::from(*j)), divisors.get(usize::from(*j)))
-                && s != 0
-            {
-                *v = d.div_safe(*v);
-            }
-        }
-    }
+    (sums, divisors)
 }
 
 /// A dense row of n cells that is reset sparsely.
