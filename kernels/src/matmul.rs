@@ -137,7 +137,8 @@ impl<'a> Acts<'a> {
 
 /// `Y = X · Wᵀ` for f32 activations `x` (`[m, k]` row-major, finite) and quantized weights:
 /// `x` is quantized to Q8_0 with GGML's reference quantizer, then [`matmul_q8`] runs.
-/// `threads = 0` uses every available CPU. Returns `[m, n]` row-major.
+/// `threads = 0` uses every available CPU. Returns `[m, n]` row-major. `Backend::Cuda(i)` runs
+/// [`crate::cuda::matmul`] on device `i` (quantizing there; same bits) and ignores `threads`.
 ///
 /// Errors: shape ([`Error::ShapeMismatch`], [`Error::BufferLength`]), non-finite activations
 /// ([`Error::NonFinite`]), an unavailable backend ([`Error::BackendUnavailable`]).
@@ -148,6 +149,9 @@ pub fn matmul(
     backend: Backend,
     threads: usize,
 ) -> Result<Vec<f32>> {
+    if let Backend::Cuda(ordinal) = backend {
+        return crate::cuda::matmul(ordinal, x, m, w);
+    }
     let path = Path::new(backend)?;
     let k = w.k();
     let need = m
@@ -197,6 +201,7 @@ pub fn matmul(
 }
 
 /// `Y = X · Wᵀ` for activations already quantized to Q8_0 (`m` rows of `k / 32` blocks).
+/// `Backend::Cuda(i)` runs [`crate::cuda::matmul_q8`] on device `i`.
 pub fn matmul_q8(
     xq: &[BlockQ8_0],
     m: usize,
@@ -204,6 +209,9 @@ pub fn matmul_q8(
     backend: Backend,
     threads: usize,
 ) -> Result<Vec<f32>> {
+    if let Backend::Cuda(ordinal) = backend {
+        return crate::cuda::matmul_q8(ordinal, xq, m, w);
+    }
     let path = Path::new(backend)?;
     let nb = w.k() / BLOCK_LEN;
     if m == 0 || Some(xq.len()) != m.checked_mul(nb) {

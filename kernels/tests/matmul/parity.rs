@@ -253,10 +253,28 @@ fn errors_are_typed() {
         matmul(&bad, 2, &w, Backend::Scalar, 1),
         Err(Error::NonFinite { index: 70 })
     );
-    assert!(matches!(
+    // CUDA: the scalar bits where a device exists (both entry points dispatch to it), a typed
+    // error elsewhere (`backend_unavailable` without the `cuda` feature, `cuda_*` without a
+    // driver or device).
+    let want = matmul(&x, 2, &w, Backend::Scalar, 1).unwrap();
+    let xq = quantize_q8_0(&x, 64).unwrap();
+    for got in [
         matmul(&x, 2, &w, Backend::Cuda(0), 1),
-        Err(Error::BackendUnavailable(_))
-    ));
+        matmul_q8(&xq, 2, &w, Backend::Cuda(0), 1),
+    ] {
+        match got {
+            Ok(y) => assert_eq!(bits(&y), bits(&want)),
+            Err(e) => {
+                assert!(
+                    matches!(e, Error::BackendUnavailable(_) | Error::Cuda(_)),
+                    "{e:?}"
+                );
+                if !cfg!(feature = "cuda") {
+                    assert_eq!(e.code(), "backend_unavailable");
+                }
+            }
+        }
+    }
     assert!(matches!(
         Weights::from_bytes(QuantFormat::Q8_0, &wb[..100], 64),
         Err(Error::ShapeMismatch(_))
