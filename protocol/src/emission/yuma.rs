@@ -72,7 +72,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     }
     let mut permit_new: Vec<bool> = stake.iter().map(|s| *s != 0).collect();
     let k = usize::from(input.max_allowed_validators);
-    if n >= k {
+    if n > k {
         let mut idx: Vec<usize> = (0..n).collect();
         idx.sort_by_key(|&i| at(&stake, i));
         for &i in idx.iter().take(n - k) {
@@ -166,15 +166,12 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         let mut trust = 0i64;
         for &(j, w) in row {
             let c = at(&consensus, usize::from(j));
-            let v = if c < w {
-                if 0 < c {
-                    c
-                } else {
-                    continue;
-                }
-            } else {
-                w
-            };
+            // min(w, c) without a data-dependent branch (c < w is a coin flip on real data);
+            // the rare removal (c ≤ 0 < w... i.e. c < w with c ≤ 0) is the only branch.
+            if c < w && c <= 0 {
+                continue;
+            }
+            let v = w.min(c);
             if keep_clipped {
                 c_row.push((j, v));
             }
@@ -341,6 +338,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         // > 0 in ascending uid order; then column-normalise.
         let mut ema: Vec<Q32Row> = Vec::with_capacity(n);
         let mut e_sums = vec![0i64; n];
+        let mut e_max = vec![0i64; n];
         for i in 0..n {
             let a = at(&active_stake, i);
             for &(j, w) in weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
@@ -348,15 +346,10 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 let w = if clip_in_ema {
                     // S7's clip: min(w, C_j), entries with C_j ≤ 0 < w removed.
                     let c = at(&consensus, ju);
-                    if c < w {
-                        if 0 < c {
-                            c
-                        } else {
-                            continue;
-                        }
-                    } else {
-                        w
+                    if c < w && c <= 0 {
+                        continue;
                     }
+                    w.min(c)
                 } else {
                     w
                 };
@@ -386,21 +379,39 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 }
             }
             let row = scratch.drain_positive();
-            // E's column sums (saturating) as the rows are produced.
+            // E's column sums (saturating) and column maxima as the rows are produced.
             for &(j, v) in &row {
-                if let Some(s) = e_sums.get_mut(usize::from(j)) {
+                let ju = usize::from(j);
+                if let Some(s) = e_sums.get_mut(ju) {
                     *s = add(*s, v);
+                }
+                if let Some(m) = e_max.get_mut(ju)
+                    && *m < v
+                {
+                    *m = v;
                 }
             }
             ema.push(row);
         }
-        // Column-normalise E, and in the same pass S10a.6's dividends
-        // `D_i = ⊕_j (I_j ⊗ E_ij)` and the column maxima of the normalised E for S10a.7.
+        // S10a.5 column-normalise E, S10a.6 dividends `D_i = ⊕_j (I_j ⊗ E_ij)` and S10a.7 the
+        // column max-upscale for storage, in one pass. The maxima of the normalised columns
+        // come from the raw ones: every cell is > 0 and at most its column's (saturating) sum,
+        // so `x ↦ x ⊘ sum` is exact, non-decreasing and cannot overflow on them. The chain
+        // upscales its `ema_bonds` in place, so the reported EMA bonds are the upscaled ones
+        // too; S13's stored rows `u16(E)` are produced in the same pass.
         let sums = e_sums;
         let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::new(s)).collect();
-        let mut maxes = vec![0i64; n];
+        let maxes: Vec<i64> = e_max
+            .iter()
+            .zip(sums.iter().zip(&divisors))
+            .map(|(&m, (&s, d))| if s != 0 { d.div_safe(m) } else { m })
+            .collect();
+        let up_div: Vec<Divisor> = maxes.iter().map(|&x| Divisor::new(x)).collect();
         let mut dividends: Vec<i64> = Vec::with_capacity(n);
-        for row in ema.iter_mut() {
+        let mut stored: Vec<U16Row> = Vec::with_capacity(n);
+        for (i, row) in ema.iter_mut().enumerate() {
+            let keep = at(&permit_new, i);
+            let mut out: U16Row = Vec::with_capacity(if keep { row.len() } else { 0 });
             let mut d = 0i64;
             for (j, v) in row.iter_mut() {
                 let ju = usize::from(*j);
@@ -410,27 +421,8 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                     *v = div.div_safe(*v);
                 }
                 d = add(d, mul(at(&incentive, ju), *v));
-                if let Some(m) = maxes.get_mut(ju)
-                    && *m < *v
-                {
-                    *m = *v;
-                }
-            }
-            dividends.push(d);
-        }
-        normalize(&mut dividends);
-        // S10a.7 column max-upscale for storage. The chain upscales its `ema_bonds` in place,
-        // so the reported EMA bonds are the upscaled ones too. S13's stored rows `u16(E)` are
-        // produced in the same pass.
-        let divisors: Vec<Divisor> = maxes.iter().map(|&x| Divisor::new(x)).collect();
-        let mut stored: Vec<U16Row> = Vec::with_capacity(n);
-        for (i, row) in ema.iter_mut().enumerate() {
-            let keep = at(&permit_new, i);
-            let mut out: U16Row = Vec::with_capacity(if keep { row.len() } else { 0 });
-            for (j, v) in row.iter_mut() {
-                let ju = usize::from(*j);
                 if at(&maxes, ju) != 0
-                    && let Some(div) = divisors.get(ju)
+                    && let Some(div) = up_div.get(ju)
                 {
                     *v = div.div_safe(*v);
                 }
@@ -438,8 +430,10 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                     out.push((*j, to_u16(*v)));
                 }
             }
+            dividends.push(d);
             stored.push(out);
         }
+        normalize(&mut dividends);
         (dividends, ema, Some(stored))
     };
 
@@ -596,15 +590,103 @@ pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64)
     out
 }
 
+/// Sample size of [`bracket`].
+const SAMPLE: usize = 24;
+
+/// Columns at least this long are first cut down by [`bracket`].
+const BRACKET_MIN: usize = 96;
+
+/// A first, three-way step of [`weighted_select`] on a long column: two pivots `lo ≤ hi`
+/// taken from a sorted sample around the estimated answer split `col` into `x > hi`,
+/// `lo ≤ x ≤ hi` and `x < lo`; one pass sums their masses and `buf` receives the one part that
+/// can hold the answer (usually the narrow middle). Returns the σ-mass of the scores above that
+/// part, or `None` when no score qualifies. The pivots only affect speed: the mass tests
+/// below are exact whatever they are.
+fn bracket(col: &[(i64, i64)], kappa: i64, buf: &mut Vec<(i64, i64)>) -> Option<i64> {
+    let m = col.len();
+    let mut sample = [(0i64, 0i64); SAMPLE];
+    for (k, e) in sample.iter_mut().enumerate() {
+        *e = col
+            .get(k * m / SAMPLE + m / (2 * SAMPLE))
+            .copied()
+            .unwrap_or_default();
+    }
+    // Descending by score (insertion sort: the sample is tiny).
+    for k in 1..SAMPLE {
+        let mut p = k;
+        while p > 0 {
+            match (sample.get(p - 1).copied(), sample.get(p).copied()) {
+                (Some(a), Some(b)) if a.0 < b.0 => {
+                    sample.swap(p - 1, p);
+                    p -= 1;
+                }
+                _ => break,
+            }
+        }
+    }
+    // The sample position whose scaled mass from the top first reaches κ: Σσ · m ≥ κ · SAMPLE.
+    let target = i128::from(kappa) * SAMPLE as i128;
+    let mut cum = 0i128;
+    let mut pos = SAMPLE - 1;
+    for (k, e) in sample.iter().enumerate() {
+        cum += i128::from(e.1) * m as i128;
+        if cum >= target {
+            pos = k;
+            break;
+        }
+    }
+    let hi = sample.get(pos.saturating_sub(2)).map_or(i64::MAX, |e| e.0);
+    let lo = sample
+        .get((pos + 2).min(SAMPLE - 1))
+        .map_or(i64::MIN, |e| e.0);
+    // Branch-free pass; wrapping sums are exact (the caller checked the total).
+    let (mut m_above, mut m_mid, mut n_above, mut n_mid) = (0i64, 0i64, 0usize, 0usize);
+    for &(x, s) in col {
+        let a = x > hi;
+        let b = !a & (x >= lo);
+        m_above = m_above.wrapping_add(s & i64::from(a).wrapping_neg());
+        m_mid = m_mid.wrapping_add(s & i64::from(b).wrapping_neg());
+        n_above += usize::from(a);
+        n_mid += usize::from(b);
+    }
+    // The part to keep, as an inclusive score range: `x > hi` (non-empty, so hi < MAX), the
+    // middle, or `x < lo` (non-empty, so lo > MIN).
+    let (from, to, above) = if n_above > 0 && m_above >= kappa {
+        (hi.checked_add(1)?, i64::MAX, 0)
+    } else if n_mid > 0 && m_above.wrapping_add(m_mid) >= kappa {
+        (lo, hi, m_above)
+    } else if n_above + n_mid < m {
+        (i64::MIN, lo.checked_sub(1)?, m_above.wrapping_add(m_mid))
+    } else {
+        return None;
+    };
+    buf.clear();
+    buf.resize(m, (0, 0));
+    let mut k = 0usize;
+    for &e in col {
+        if let Some(slot) = buf.get_mut(k) {
+            *slot = e;
+        }
+        k += usize::from((e.0 >= from) & (e.0 <= to));
+    }
+    buf.truncate(k);
+    Some(above)
+}
+
 /// The largest score `x` in `col` (pairs of score and σ) whose σ-mass at or above `x` is at
 /// least `kappa`, or `None`. A weighted quickselect: take the middle element as pivot, sum the
 /// masses above and at it in one read-only pass, and keep only the part that holds the answer
 /// (expected O(len)); exact because every partial sum is an exact integer (the caller checked
-/// that none overflows). `buf` is scratch space.
+/// that none overflows). Long columns start with one [`bracket`] step. `buf` is scratch space.
 fn weighted_select(col: &[(i64, i64)], kappa: i64, buf: &mut Vec<(i64, i64)>) -> Option<i64> {
-    buf.clear();
-    buf.extend_from_slice(col);
-    let mut above = 0i64; // σ-mass of scores known to exceed the current range
+    // σ-mass of scores known to exceed the current range.
+    let mut above = if col.len() >= BRACKET_MIN {
+        bracket(col, kappa, buf)?
+    } else {
+        buf.clear();
+        buf.extend_from_slice(col);
+        0i64
+    };
     loop {
         let pivot = buf.get(buf.len() / 2)?.0;
         // Branch-free pass (random scores mispredict): masks select the sums to add to.
@@ -912,11 +994,9 @@ impl Sigmoid {
     /// The sigmoid's exponent `z = (steep ⊘ −100) ⊗ (d ⊖ ½)` with
     /// `d = clamp01(w ⊖ c)` if `w ≥ b`, else `clamp01(b ⊖ w)`.
     fn z(&self, c: i64, w: i64, b: i64) -> i64 {
-        let d = if w >= b {
-            sub(w, c).clamp(0, ONE)
-        } else {
-            sub(b, w).clamp(0, ONE)
-        };
+        // Operands selected first so that the coin-flip comparison compiles to moves.
+        let (p, q) = if w >= b { (w, c) } else { (b, w) };
+        let d = sub(p, q).clamp(0, ONE);
         mul(self.slope, sub(d, HALF))
     }
 
@@ -1026,4 +1106,68 @@ fn scan(row: &[(u16, i64)], p: &mut usize, j: u16) -> i64 {
         }
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, by brute force: the largest score whose mass at or above it reaches κ.
+    fn brute(col: &[(i64, i64)], kappa: i64) -> Option<i64> {
+        let mut xs: Vec<i64> = col.iter().map(|e| e.0).collect();
+        xs.sort_unstable_by(|a, b| b.cmp(a));
+        xs.dedup();
+        xs.into_iter()
+            .find(|&x| col.iter().filter(|e| e.0 >= x).map(|e| e.1).sum::<i64>() >= kappa)
+    }
+
+    /// Long columns go through `bracket` first (the epoch tests use small n, where it never
+    /// runs): compare with the definition on random columns, ties, and κ at the extremes.
+    #[test]
+    fn weighted_select_matches_definition() {
+        let mut s: u64 = 0x005E_ED0F_C015_E1EC;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut buf = Vec::new();
+        for round in 0..600u64 {
+            let m = BRACKET_MIN - 8 + (next() % 400) as usize;
+            let distinct = match round % 4 {
+                0 => 3,
+                1 => 40,
+                _ => 1 << 40,
+            };
+            let col: Vec<(i64, i64)> = (0..m)
+                .map(|_| {
+                    let x = (next() % distinct) as i64 + 1;
+                    let s = match round % 5 {
+                        0 => 1 << 20,
+                        1 => (next() % 3) as i64,
+                        _ => (next() % (1 << 24)) as i64,
+                    };
+                    (x, s)
+                })
+                .collect();
+            let total: i64 = col.iter().map(|e| e.1).sum();
+            for kappa in [
+                0,
+                1,
+                total / 2,
+                total / 3,
+                total - total / 10,
+                total,
+                total + 1,
+                (next() % (total as u64 + 2)) as i64,
+            ] {
+                assert_eq!(
+                    weighted_select(&col, kappa, &mut buf),
+                    brute(&col, kappa),
+                    "round {round} m {m} kappa {kappa} total {total}"
+                );
+            }
+        }
+    }
 }
