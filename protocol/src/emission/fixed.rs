@@ -60,28 +60,96 @@ pub fn div_safe(a: i64, b: i64) -> i64 {
     div_checked(a, b).unwrap_or(0)
 }
 
-/// Granlund–Montgomery constants for exact unsigned division by an invariant `d ≥ 1`.
-#[derive(Debug, Clone, Copy)]
-struct Magic {
-    magic: u64,
-    shift1: u32,
-    shift2: u32,
+/// Granlund–Montgomery constants for exact unsigned division by an invariant `d ≥ 1`:
+/// `(magic, shift1, shift2)` with `l = ceil(log2 d)`, `magic = floor(2^64 · (2^l − d) / d) + 1`
+/// (fits in 64 bits), `shift1 = min(l, 1)`, `shift2 = max(l − 1, 0)`.
+fn magic(d: u64) -> Option<(u64, u8, u8)> {
+    if d == 0 {
+        return None;
+    }
+    let l = 64 - (d - 1).leading_zeros();
+    let num = ((1u128 << l) - u128::from(d)) << 64;
+    let magic = u64::try_from(num / u128::from(d)).ok()?.checked_add(1)?;
+    Some((magic, l.min(1) as u8, l.saturating_sub(1) as u8))
 }
 
-impl Magic {
-    /// `l = ceil(log2 d)`, `magic = floor(2^64 · (2^l − d) / d) + 1` (fits in 64 bits).
-    fn new(d: u64) -> Option<Self> {
-        if d == 0 {
-            return None;
+/// How a [`Divisor`] divides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Only through [`div_safe`].
+    Slow,
+    /// `b > 0`, magic for `b`: `0 ≤ a < 2^32` gives `floor(a·2^32 / b)`.
+    Frac,
+    /// `b = D·2^32 > 0`, magic for `D`: every `a ≥ 0` gives `floor(a / D)`.
+    Whole,
+    /// Division skipped: the value is kept (a zero column sum in a normalisation).
+    Keep,
+}
+
+/// A divisor prepared for many safe divisions `a ⊘ b` by the same `b` (normalisations).
+///
+/// Bit-identical to [`div_safe`]. Two exact fast paths use the Granlund–Montgomery
+/// multiply-and-shift for invariant divisors: `0 ≤ a < 2^32` with `b > 0` (the quotient is
+/// `floor(a·2^32 / b)` with a 64-bit numerator), and `b` a whole number `D·2^32` with `a ≥ 0`,
+/// where the common factor `2^32` cancels exactly: `floor(a·2^32 / (D·2^32)) = floor(a / D)`
+/// (the u16 weights and bonds the chain loads as integers). Everything else goes through
+/// [`div_safe`]. 24 bytes, so that a table of one per column stays in cache.
+#[derive(Debug, Clone, Copy)]
+pub struct Divisor {
+    b: i64,
+    magic: u64,
+    shift1: u8,
+    shift2: u8,
+    mode: Mode,
+}
+
+impl Divisor {
+    /// Prepares `b` (any value; 0 makes every quotient 0, as safe division does).
+    #[must_use]
+    pub fn new(b: i64) -> Self {
+        let slow = Self {
+            b,
+            magic: 0,
+            shift1: 0,
+            shift2: 0,
+            mode: Mode::Slow,
+        };
+        if b <= 0 {
+            return slow;
         }
-        let l = 64 - (d - 1).leading_zeros();
-        let num = ((1u128 << l) - u128::from(d)) << 64;
-        let magic = u64::try_from(num / u128::from(d)).ok()?.checked_add(1)?;
-        Some(Self {
-            magic,
-            shift1: l.min(1),
-            shift2: l.saturating_sub(1),
-        })
+        let d = b.unsigned_abs();
+        let (d, mode) = if d & 0xFFFF_FFFF == 0 {
+            (d >> 32, Mode::Whole)
+        } else {
+            (d, Mode::Frac)
+        };
+        match magic(d) {
+            Some((magic, shift1, shift2)) => Self {
+                b,
+                magic,
+                shift1,
+                shift2,
+                mode,
+            },
+            None => slow,
+        }
+    }
+
+    /// Like [`Divisor::new`], except that `b = 0` keeps the dividend unchanged: the
+    /// normalisations' "divide where the sum is non-zero".
+    #[must_use]
+    pub fn keep_if_zero(b: i64) -> Self {
+        if b == 0 {
+            Self {
+                b,
+                magic: 0,
+                shift1: 0,
+                shift2: 0,
+                mode: Mode::Keep,
+            }
+        } else {
+            Self::new(b)
+        }
     }
 
     /// `floor(n / d)`, exact for every 64-bit `n`.
@@ -90,65 +158,22 @@ impl Magic {
         let t1 = ((u128::from(self.magic) * u128::from(n)) >> 64) as u64;
         (t1 + ((n - t1) >> self.shift1)) >> self.shift2
     }
-}
 
-/// A divisor prepared for many safe divisions `a ⊘ b` by the same `b` (normalisations).
-///
-/// Bit-identical to [`div_safe`]. Two exact fast paths use the Granlund–Montgomery
-/// multiply-and-shift for invariant divisors: `0 ≤ a < 2^32` with `b > 0` (the quotient is
-/// `floor(a·2^32 / b)` with a 64-bit numerator), and `a`, `b` both whole numbers (the u16 weights
-/// and bonds the chain loads as integers), where the common factor `2^32` cancels exactly:
-/// `floor(A·2^32·2^32 / (B·2^32)) = floor(A·2^32 / B)`. Everything else goes through
-/// [`div_safe`].
-#[derive(Debug, Clone, Copy)]
-pub struct Divisor {
-    b: i64,
-    frac: Option<Magic>,
-    whole: Option<Magic>,
-}
-
-impl Divisor {
-    /// Prepares `b` (any value; 0 makes every quotient 0, as safe division does).
-    #[must_use]
-    pub fn new(b: i64) -> Self {
-        if b <= 0 {
-            return Self {
-                b,
-                frac: None,
-                whole: None,
-            };
-        }
-        let d = b.unsigned_abs();
-        let whole = if d & 0xFFFF_FFFF == 0 {
-            Magic::new(d >> 32)
-        } else {
-            None
-        };
-        Self {
-            b,
-            frac: Magic::new(d),
-            whole,
-        }
-    }
-
-    /// `a ⊘ b` (safe), bit-identical to [`div_safe`]`(a, b)`.
+    /// `a ⊘ b` (safe), bit-identical to [`div_safe`]`(a, b)` (or `a` itself for a divisor
+    /// made by [`Divisor::keep_if_zero`]`(0)`).
     #[inline]
     #[must_use]
     pub fn div_safe(&self, a: i64) -> i64 {
-        if let Some(m) = &self.frac
-            && (0..1 << 32).contains(&a)
-        {
+        match self.mode {
             // q ≤ a·2^32 < 2^64; it fits in i64 unless b is tiny (then the safe result is 0).
-            return i64::try_from(m.quot((a as u64) << 32)).unwrap_or(0);
+            Mode::Frac if (a as u64) < 1 << 32 => {
+                i64::try_from(self.quot((a as u64) << 32)).unwrap_or(0)
+            }
+            // q ≤ a < 2^63.
+            Mode::Whole if a >= 0 => self.quot(a as u64) as i64,
+            Mode::Keep => a,
+            _ => div_safe(a, self.b),
         }
-        if let Some(m) = &self.whole
-            && a >= 0
-            && a & 0xFFFF_FFFF == 0
-            && a >> 32 < 1 << 32
-        {
-            return i64::try_from(m.quot(((a >> 32) as u64) << 32)).unwrap_or(0);
-        }
-        div_safe(a, self.b)
     }
 }
 
@@ -550,6 +575,11 @@ mod tests {
                 ONE << 30,
             ] {
                 assert_eq!(d.div_safe(a), div_safe(a, b), "{a} / {b}");
+            }
+            let k = Divisor::keep_if_zero(b);
+            for a in [0i64, 1, -1, ONE, i64::MAX, i64::MIN, 7 * ONE] {
+                let want = if b == 0 { a } else { div_safe(a, b) };
+                assert_eq!(k.div_safe(a), want, "keep {a} / {b}");
             }
             for _ in 0..300 {
                 let r = next();

@@ -274,7 +274,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         // The column-normalised E (saturating column sums over columns < n, division where the
         // sum is non-zero) is read entry by entry, not materialised; columns >= n have no
         // incentive and add nothing.
-        let (sums, divisors) = col_divisors(&ema, n);
+        let divisors = col_divisors(&ema, n);
         let mut dividends: Vec<i64> = ema
             .iter()
             .enumerate()
@@ -282,10 +282,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 let t = row.iter().fold(0i64, |acc, &(j, e)| {
                     let ju = usize::from(j);
                     match (incentive.get(ju), divisors.get(ju)) {
-                        (Some(&inc), Some(d)) => {
-                            let e = if at(&sums, ju) != 0 { d.div_safe(e) } else { e };
-                            acc.wrapping_add(mul(e, inc))
-                        }
+                        (Some(&inc), Some(d)) => acc.wrapping_add(mul(d.div_safe(e), inc)),
                         _ => acc,
                     }
                 });
@@ -325,8 +322,15 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             }
             delta_sums
         };
-        let bond_div: Vec<Divisor> = bond_sums.iter().map(|&s| Divisor::new(s)).collect();
-        let delta_div: Vec<Divisor> = delta_sums.iter().map(|&s| Divisor::new(s)).collect();
+        // Zero sums keep the value (normalisation divides only where the sum is non-zero).
+        let bond_div: Vec<Divisor> = bond_sums
+            .iter()
+            .map(|&s| Divisor::keep_if_zero(s))
+            .collect();
+        let delta_div: Vec<Divisor> = delta_sums
+            .iter()
+            .map(|&s| Divisor::keep_if_zero(s))
+            .collect();
         // S10a.3 alpha, saturating conversions.
         let bma = I64F64::saturating_from_num(input.bonds_moving_average)
             .checked_div(I64F64::from_num(1_000_000))
@@ -354,9 +358,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                     w
                 };
                 let mut d = mul(w, a);
-                if at(&delta_sums, ju) != 0
-                    && let Some(div) = delta_div.get(ju)
-                {
+                if let Some(div) = delta_div.get(ju) {
                     d = div.div_safe(d);
                 }
                 if let Some(c) = scratch.touch(j) {
@@ -369,9 +371,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 }
                 let ju = usize::from(j);
                 let mut v = from_u16(b);
-                if at(&bond_sums, ju) != 0
-                    && let Some(div) = bond_div.get(ju)
-                {
+                if let Some(div) = bond_div.get(ju) {
                     v = div.div_safe(v);
                 }
                 if let Some(c) = scratch.touch(j) {
@@ -400,13 +400,12 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         // upscales its `ema_bonds` in place, so the reported EMA bonds are the upscaled ones
         // too; S13's stored rows `u16(E)` are produced in the same pass.
         let sums = e_sums;
-        let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::new(s)).collect();
-        let maxes: Vec<i64> = e_max
+        let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::keep_if_zero(s)).collect();
+        let up_div: Vec<Divisor> = e_max
             .iter()
-            .zip(sums.iter().zip(&divisors))
-            .map(|(&m, (&s, d))| if s != 0 { d.div_safe(m) } else { m })
+            .zip(&divisors)
+            .map(|(&m, d)| Divisor::keep_if_zero(d.div_safe(m)))
             .collect();
-        let up_div: Vec<Divisor> = maxes.iter().map(|&x| Divisor::new(x)).collect();
         let mut dividends: Vec<i64> = Vec::with_capacity(n);
         let mut stored: Vec<U16Row> = Vec::with_capacity(n);
         for (i, row) in ema.iter_mut().enumerate() {
@@ -415,15 +414,11 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             let mut d = 0i64;
             for (j, v) in row.iter_mut() {
                 let ju = usize::from(*j);
-                if at(&sums, ju) != 0
-                    && let Some(div) = divisors.get(ju)
-                {
+                if let Some(div) = divisors.get(ju) {
                     *v = div.div_safe(*v);
                 }
                 d = add(d, mul(at(&incentive, ju), *v));
-                if at(&maxes, ju) != 0
-                    && let Some(div) = up_div.get(ju)
-                {
+                if let Some(div) = up_div.get(ju) {
                     *v = div.div_safe(*v);
                 }
                 if keep {
@@ -611,19 +606,20 @@ fn bracket(col: &[(i64, i64)], kappa: i64, buf: &mut Vec<(i64, i64)>) -> Option<
             .copied()
             .unwrap_or_default();
     }
-    // Descending by score (insertion sort: the sample is tiny).
-    for k in 1..SAMPLE {
-        let mut p = k;
-        while p > 0 {
-            match (sample.get(p - 1).copied(), sample.get(p).copied()) {
-                (Some(a), Some(b)) if a.0 < b.0 => {
-                    sample.swap(p - 1, p);
-                    p -= 1;
-                }
-                _ => break,
-            }
+    // Descending by score, by counting each element's rank (no data-dependent branch: the
+    // sample is tiny and random, where a comparison sort mispredicts a lot). Ties are ranked by
+    // sample position, so the ranks are a permutation.
+    let mut sorted = [(0i64, 0i64); SAMPLE];
+    for (k, &e) in sample.iter().enumerate() {
+        let mut r = 0usize;
+        for (l, &f) in sample.iter().enumerate() {
+            r += usize::from((f.0 > e.0) | ((f.0 == e.0) & (l < k)));
+        }
+        if let Some(slot) = sorted.get_mut(r) {
+            *slot = e;
         }
     }
+    let sample = sorted;
     // The sample position whose scaled mass from the top first reaches κ: Σσ · m ≥ κ · SAMPLE.
     let target = i128::from(kappa) * SAMPLE as i128;
     let mut cum = 0i128;
@@ -797,9 +793,9 @@ fn consensus_partition(
         .collect()
 }
 
-/// Column sums (saturating, columns `< n` only, P13) and their prepared divisors; a column is
-/// normalised by division where its sum is non-zero.
-fn col_divisors(m: &[Q32Row], n: usize) -> (Vec<i64>, Vec<Divisor>) {
+/// The column normalisation's divisors: column sums (saturating, columns `< n` only, P13);
+/// a column is divided where its sum is non-zero and kept where it is zero.
+fn col_divisors(m: &[Q32Row], n: usize) -> Vec<Divisor> {
     let mut sums = vec![0i64; n];
     for row in m {
         for &(j, v) in row {
@@ -808,8 +804,7 @@ fn col_divisors(m: &[Q32Row], n: usize) -> (Vec<i64>, Vec<Divisor>) {
             }
         }
     }
-    let divisors: Vec<Divisor> = sums.iter().map(|&s| Divisor::new(s)).collect();
-    (sums, divisors)
+    sums.iter().map(|&s| Divisor::keep_if_zero(s)).collect()
 }
 
 /// A dense row of n cells that is reset sparsely.
