@@ -21,6 +21,18 @@ fn at<T: Copy + Default>(v: &[T], i: usize) -> T {
     v.get(i).copied().unwrap_or_default()
 }
 
+/// S7's clip of one entry: `min(w, c)`, or `None` (removed) when `c < w` with `c ≤ 0`. The
+/// minimum has no data-dependent branch (`c < w` is a coin flip on real data); `&` keeps it
+/// out of the removal test, which is rarely true.
+#[inline]
+fn clip_entry(c: i64, w: i64) -> Option<i64> {
+    if (c < w) & (c <= 0) {
+        None
+    } else {
+        Some(w.min(c))
+    }
+}
+
 /// Runs one epoch. Validates the input first (see [`EpochInput::validate`]).
 ///
 /// # Errors
@@ -155,36 +167,38 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     let beta = ratio_u16(input.bonds_penalty);
     let keep_clipped = beta == ONE && input.yuma3;
     let clip_in_ema = beta == ONE && !input.yuma3;
-    // One pass: the clipped rows (where kept), validator trust (wrapping row sums) and S8's
-    // ranks (saturating, rows in order, entries in order).
-    let mut clipped: Vec<Q32Row> = Vec::with_capacity(if keep_clipped { n } else { 0 });
+    // One pass: validator trust (wrapping row sums) and S8's ranks (saturating, rows in order,
+    // entries in order). The clipped rows, where kept, are built in a separate pass: a possible
+    // reallocation inside this loop would make the compiler spill its state on every entry.
     let mut validator_trust: Vec<i64> = Vec::with_capacity(n);
     let mut ranks = vec![0i64; n];
     for (i, row) in weights.iter().enumerate() {
         let a = at(&active_stake, i);
-        let mut c_row: Q32Row = Vec::with_capacity(if keep_clipped { row.len() } else { 0 });
         let mut trust = 0i64;
         for &(j, w) in row {
-            let c = at(&consensus, usize::from(j));
-            // min(w, c) without a data-dependent branch (c < w is a coin flip on real data);
-            // the rare removal (c ≤ 0 < w... i.e. c < w with c ≤ 0) is the only branch.
-            if c < w && c <= 0 {
-                continue;
+            if let Some(v) = clip_entry(at(&consensus, usize::from(j)), w) {
+                trust = trust.wrapping_add(v);
+                if let Some(r) = ranks.get_mut(usize::from(j)) {
+                    *r = add(*r, mul(a, v));
+                }
             }
-            let v = w.min(c);
-            if keep_clipped {
-                c_row.push((j, v));
-            }
-            trust = trust.wrapping_add(v);
-            if let Some(r) = ranks.get_mut(usize::from(j)) {
-                *r = add(*r, mul(a, v));
-            }
-        }
-        if keep_clipped {
-            clipped.push(c_row);
         }
         validator_trust.push(trust);
     }
+    let clipped: Vec<Q32Row> = if keep_clipped {
+        weights
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .filter_map(|&(j, w)| {
+                        clip_entry(at(&consensus, usize::from(j)), w).map(|v| (j, v))
+                    })
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     // S8 incentive.
     let mut incentive = ranks.clone();
@@ -348,12 +362,10 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             for &(j, w) in weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
                 let ju = usize::from(j);
                 let w = if clip_in_ema {
-                    // S7's clip: min(w, C_j), entries with C_j ≤ 0 < w removed.
-                    let c = at(&consensus, ju);
-                    if c < w && c <= 0 {
-                        continue;
+                    match clip_entry(at(&consensus, ju), w) {
+                        Some(v) => v,
+                        None => continue,
                     }
-                    w.min(c)
                 } else {
                     w
                 };
@@ -409,8 +421,6 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         let mut dividends: Vec<i64> = Vec::with_capacity(n);
         let mut stored: Vec<U16Row> = Vec::with_capacity(n);
         for (i, row) in ema.iter_mut().enumerate() {
-            let keep = at(&permit_new, i);
-            let mut out: U16Row = Vec::with_capacity(if keep { row.len() } else { 0 });
             let mut d = 0i64;
             for (j, v) in row.iter_mut() {
                 let ju = usize::from(*j);
@@ -421,12 +431,13 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 if let Some(div) = up_div.get(ju) {
                     *v = div.div_safe(*v);
                 }
-                if keep {
-                    out.push((*j, to_u16(*v)));
-                }
             }
             dividends.push(d);
-            stored.push(out);
+            stored.push(if at(&permit_new, i) {
+                row.iter().map(|&(j, v)| (j, to_u16(v))).collect()
+            } else {
+                Vec::new()
+            });
         }
         normalize(&mut dividends);
         (dividends, ema, Some(stored))
@@ -811,7 +822,10 @@ fn col_divisors(m: &[Q32Row], n: usize) -> Vec<Divisor> {
 struct Scratch {
     vals: Vec<i64>,
     seen: Vec<bool>,
-    touched: Vec<u16>,
+    /// The touched uids: `n` slots, the first `count` in use (no reallocation on the hot path:
+    /// each of the `n` cells is recorded at most once between drains).
+    slots: Vec<u16>,
+    count: usize,
 }
 
 impl Scratch {
@@ -819,7 +833,8 @@ impl Scratch {
         Self {
             vals: vec![0; n],
             seen: vec![false; n],
-            touched: Vec::new(),
+            slots: vec![0; n],
+            count: 0,
         }
     }
 
@@ -828,16 +843,20 @@ impl Scratch {
         let seen = self.seen.get_mut(ju)?;
         if !*seen {
             *seen = true;
-            self.touched.push(j);
+            if let Some(slot) = self.slots.get_mut(self.count) {
+                *slot = j;
+            }
+            self.count += 1;
         }
         self.vals.get_mut(ju)
     }
 
     /// Emits the cells > 0 in ascending uid order and clears every touched cell.
     fn drain_positive(&mut self) -> Q32Row {
-        if self.touched.len() * 8 >= self.vals.len() {
+        let count = core::mem::take(&mut self.count);
+        if count * 8 >= self.vals.len() {
             // Dense enough: a scan in uid order beats sorting the touched list.
-            let mut out = Vec::with_capacity(self.touched.len());
+            let mut out = Vec::with_capacity(count);
             for (j, (v, seen)) in self.vals.iter_mut().zip(self.seen.iter_mut()).enumerate() {
                 if *seen {
                     if *v > 0 {
@@ -847,12 +866,12 @@ impl Scratch {
                     *seen = false;
                 }
             }
-            self.touched.clear();
             return out;
         }
-        self.touched.sort_unstable();
-        let mut out = Vec::with_capacity(self.touched.len());
-        for &j in &self.touched {
+        let touched = self.slots.get_mut(..count).unwrap_or_default();
+        touched.sort_unstable();
+        let mut out = Vec::with_capacity(count);
+        for &j in touched.iter() {
             let ju = usize::from(j);
             if let Some(v) = self.vals.get_mut(ju) {
                 if *v > 0 {
@@ -864,7 +883,6 @@ impl Scratch {
                 *s = false;
             }
         }
-        self.touched.clear();
         out
     }
 }
