@@ -264,6 +264,16 @@ pub fn ratio_u16(k: u16) -> i64 {
     div_safe(from_u16(k), U16_MAX_Q32)
 }
 
+/// The chain's u16 → proportion conversion `b ⊘ 65535` (both as `I32F32` integers), in
+/// closed form: `2^32 = 65535 · 65537 + 1`, so `floor(b·2^32 / 65535) = 65537·b + floor(b / 65535)`,
+/// which is `65537·b` below 65535 and exactly 1.0 at 65535 (pitfall P3's lost unit).
+#[inline]
+#[must_use]
+pub const fn u16_proportion(b: u16) -> i64 {
+    let b = b as i64;
+    65_537 * b + (b == 65_535) as i64
+}
+
 /// `u16(x)`: `floor(x ⊗ 65535)` clamped to `[0, 65535]` (the chain's `fixed_proportion_to_u16`).
 #[inline]
 #[must_use]
@@ -666,6 +676,10 @@ mod tests {
                 .map_or(0, I32F32::to_bits)
         );
         assert_eq!(ratio_u16(65_535), ONE);
+        for b in 0..=u16::MAX {
+            assert_eq!(u16_proportion(b), div_safe(from_u16(b), U16_MAX_Q32), "{b}");
+            assert_eq!(u16_proportion(b), ratio_u16(b));
+        }
         assert_eq!(to_u16(ONE), 65_535);
         assert_eq!(to_u16(-5), 0);
         assert_eq!(to_u16(i64::MAX), 65_535);

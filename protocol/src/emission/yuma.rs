@@ -11,8 +11,8 @@ use substrate_fixed::types::I64F64;
 
 use super::EmissionError;
 use super::fixed::{
-    self, Divisor, HALF, ONE, U16_MAX_Q32, add, div_safe, from_u16, mul, mul_checked, narrow,
-    narrow_checked, normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
+    self, Divisor, HALF, ONE, add, div_safe, from_u16, mul, mul_checked, narrow, narrow_checked,
+    normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
 };
 use super::types::{ConsensusMode, EpochInput, EpochOutput, Q32Row, U16Row};
 
@@ -165,8 +165,9 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     // S9's β, needed here to know whether the clipped rows are kept: Yuma2 with β = 1 clips
     // on the fly inside its EMA instead (same values, no n × n copy).
     let beta = ratio_u16(input.bonds_penalty);
-    let keep_clipped = beta == ONE && input.yuma3;
-    let clip_in_ema = beta == ONE && !input.yuma3;
+    // With β = 1, WB is the clipped W̄: both EMAs clip each entry as they read it (the
+    // clipped rows are never materialised).
+    let clip_in_ema = beta == ONE;
     // One pass: validator trust (wrapping row sums) and S8's ranks (saturating, rows in order,
     // entries in order). The clipped rows, where kept, are built in a separate pass: a possible
     // reallocation inside this loop would make the compiler spill its state on every entry.
@@ -185,21 +186,6 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         }
         validator_trust.push(trust);
     }
-    let clipped: Vec<Q32Row> = if keep_clipped {
-        weights
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .filter_map(|&(j, w)| {
-                        clip_entry(at(&consensus, usize::from(j)), w).map(|v| (j, v))
-                    })
-                    .collect()
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-
     // S8 incentive.
     let mut incentive = ranks.clone();
     normalize(&mut incentive);
@@ -208,10 +194,8 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     // which drops non-positive cells and sorts by uid).
     let interpolated: Vec<Q32Row>;
     let weights_for_bonds: &[Q32Row] = if beta == 0 || clip_in_ema {
-        // With `clip_in_ema` these are W̄'s rows and the Yuma2 EMA clips each entry itself.
+        // With `clip_in_ema` these are W̄'s rows and the EMAs clip each entry themselves.
         &weights
-    } else if beta == ONE {
-        &clipped
     } else {
         interpolated = weights
             .iter()
@@ -239,18 +223,30 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
 
     let mut scratch = Scratch::new(n);
     let (dividends, ema_bonds, stored_bonds) = if input.yuma3 {
-        // S10b.1: proportion b / 65535 (P3: the u16 round trip loses one unit).
-        let u16_max = Divisor::new(U16_MAX_Q32);
-        let bonds: Vec<Q32Row> = input
-            .bonds
-            .iter()
-            .map(|row| {
-                row.iter()
+        // Row i of WB (clipped here when β = 1) and of S10b.1's old bonds, the proportion
+        // b / 65535 (P3: the u16 round trip loses one unit), produced one row at a time into
+        // reused buffers instead of as n × n copies.
+        let rows = |i: usize, wb: &mut Q32Row, b: &mut Q32Row| {
+            wb.clear();
+            let w_row = weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice());
+            if clip_in_ema {
+                wb.extend(w_row.iter().filter_map(|&(j, w)| {
+                    clip_entry(at(&consensus, usize::from(j)), w).map(|v| (j, v))
+                }));
+            } else {
+                wb.extend_from_slice(w_row);
+            }
+            b.clear();
+            b.extend(
+                input
+                    .bonds
+                    .get(i)
+                    .map_or(&[][..], |r| r.as_slice())
+                    .iter()
                     .filter(|&&(j, _)| bond_kept(j))
-                    .map(|&(j, b)| (j, u16_max.div_safe(from_u16(b))))
-                    .collect()
-            })
-            .collect();
+                    .map(|&(j, v)| (j, fixed::u16_proportion(v))),
+            );
+        };
         let liquid = input.liquid_alpha && consensus.iter().any(|&c| c != 0);
         let ema: Vec<Q32Row> = if liquid {
             let use_previous = match input.liquid_alpha_consensus_mode {
@@ -274,7 +270,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 ratio_u16(input.alpha_high),
                 i64::from(input.alpha_sigmoid_steepness) << 32,
             );
-            liquid_ema(weights_for_bonds, &bonds, &reference, &params, &mut scratch)
+            liquid_ema(n, rows, &reference, &params, &mut scratch)
         } else {
             // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
             let bma = I64F64::saturating_from_num(input.bonds_moving_average)
@@ -282,7 +278,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             let bma = narrow_checked(bma).ok_or(EmissionError::BondsMovingAverageOverflow {
                 value: input.bonds_moving_average,
             })?;
-            dense_ema(weights_for_bonds, &bonds, sub(ONE, bma), n, &mut scratch)
+            dense_ema(n, rows, sub(ONE, bma), &mut scratch)
         };
         // S10b.4 dividends.
         // The column-normalised E (saturating column sums over columns < n, division where the
@@ -851,6 +847,25 @@ impl Scratch {
         self.vals.get_mut(ju)
     }
 
+    /// The cell's value (0 if untouched since the last drain or clear).
+    fn peek(&self, j: u16) -> i64 {
+        at(&self.vals, usize::from(j))
+    }
+
+    /// Resets every touched cell.
+    fn clear(&mut self) {
+        let count = core::mem::take(&mut self.count);
+        for &j in self.slots.get(..count).unwrap_or_default() {
+            let ju = usize::from(j);
+            if let Some(v) = self.vals.get_mut(ju) {
+                *v = 0;
+            }
+            if let Some(f) = self.seen.get_mut(ju) {
+                *f = false;
+            }
+        }
+    }
+
     /// Emits the cells > 0 in ascending uid order and clears every touched cell.
     fn drain_positive(&mut self) -> Q32Row {
         let count = core::mem::take(&mut self.count);
@@ -890,16 +905,25 @@ impl Scratch {
 /// The chain's dense-per-row EMA (`mat_ema_sparse`): cells start at 0, add `α ⊗ new` for every
 /// new entry, then `(1 ⊖ α) ⊗ old` for every old entry (saturating, columns `< n`), and keep
 /// the cells > 0 in ascending uid order (P6).
-fn dense_ema(new: &[Q32Row], old: &[Q32Row], alpha: i64, n: usize, s: &mut Scratch) -> Vec<Q32Row> {
+///
+/// `rows(i, new, old)` fills row `i` of both matrices (`n` rows).
+fn dense_ema(
+    n: usize,
+    mut rows: impl FnMut(usize, &mut Q32Row, &mut Q32Row),
+    alpha: i64,
+    s: &mut Scratch,
+) -> Vec<Q32Row> {
     let one_minus = sub(ONE, alpha);
     let mut out = Vec::with_capacity(n);
-    for i in 0..new.len() {
-        for &(j, v) in new.get(i).map_or(&[][..], |r| r.as_slice()) {
+    let (mut new, mut old): (Q32Row, Q32Row) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        rows(i, &mut new, &mut old);
+        for &(j, v) in &new {
             if let Some(c) = s.touch(j) {
                 *c = add(*c, mul(alpha, v));
             }
         }
-        for &(j, v) in old.get(i).map_or(&[][..], |r| r.as_slice()) {
+        for &(j, v) in &old {
             if let Some(c) = s.touch(j) {
                 *c = add(*c, mul(one_minus, v));
             }
@@ -1034,20 +1058,24 @@ impl Sigmoid {
 /// assumes ascending rows: an entry after a larger uid reads as 0 (P4). The scan is evaluated
 /// only at the columns the EMA uses, which gives the same reads as the chain's full
 /// 0..|c| sweep because both pointers only ever move forward past smaller uids.
+///
+/// `rows(i, wb, b)` fills row `i` of `WB` and of the old bonds (`n` rows).
 fn liquid_ema(
-    wb: &[Q32Row],
-    bonds: &[Q32Row],
+    n: usize,
+    mut rows: impl FnMut(usize, &mut Q32Row, &mut Q32Row),
     reference: &[i64],
     params: &Sigmoid,
     s: &mut Scratch,
 ) -> Vec<Q32Row> {
     let width = reference.len();
-    let mut out = Vec::with_capacity(wb.len());
+    let mut out = Vec::with_capacity(n);
     let mut targets: Vec<u16> = Vec::new();
     let mut alphas: Vec<(u16, i64)> = Vec::new();
     let mut cache = AlphaCache::new(params);
-    for (i, w_row) in wb.iter().enumerate() {
-        let b_row = bonds.get(i).map_or(&[][..], |r| r.as_slice());
+    let (mut w_buf, mut b_buf): (Q32Row, Q32Row) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        rows(i, &mut w_buf, &mut b_buf);
+        let (w_row, b_row) = (w_buf.as_slice(), b_buf.as_slice());
         // Old bond values by column (the chain's dense `decayed` row: last entry wins).
         for &(j, v) in b_row {
             if usize::from(j) < width
@@ -1093,7 +1121,8 @@ fn liquid_ema(
                 pos
             };
             let a = alphas.get(pos).map_or(0, |x| x.1);
-            let old = s.touch(j).map_or(0, |c| *c);
+            // Cells no bond entry set read 0.
+            let old = s.peek(j);
             let decayed = mul(sub(ONE, a), old);
             let inc = mul(a, w).max(0);
             let v = add(decayed, inc).min(ONE);
@@ -1101,8 +1130,7 @@ fn liquid_ema(
                 row.push((j, v));
             }
         }
-        let _ = s.drain_positive();
-        // drain_positive also resets cells that were only touched by the lookup above.
+        s.clear();
         out.push(row);
     }
     out
