@@ -870,17 +870,20 @@ impl Scratch {
     fn drain_positive(&mut self) -> Q32Row {
         let count = core::mem::take(&mut self.count);
         if count * 8 >= self.vals.len() {
-            // Dense enough: a scan in uid order beats sorting the touched list.
-            let mut out = Vec::with_capacity(count);
+            // Dense enough: a scan in uid order beats sorting the touched list. Written by
+            // index and truncated (no reallocation path inside the loop); at most `count`
+            // cells are kept.
+            let mut out: Q32Row = vec![(0, 0); count];
+            let mut kept = 0usize;
             for (j, (v, seen)) in self.vals.iter_mut().zip(self.seen.iter_mut()).enumerate() {
-                if *seen {
-                    if *v > 0 {
-                        out.push((j as u16, *v));
-                    }
-                    *v = 0;
-                    *seen = false;
+                if let Some(slot) = out.get_mut(kept) {
+                    *slot = (j as u16, *v);
                 }
+                kept += usize::from(*seen & (*v > 0));
+                *v = 0;
+                *seen = false;
             }
+            out.truncate(kept);
             return out;
         }
         let touched = self.slots.get_mut(..count).unwrap_or_default();
