@@ -61,7 +61,8 @@ pub enum Backend {
     /// x86-64 AVX2 + FMA + F16C, detected at run time (no `target-cpu=native` needed).
     Avx2,
     /// The fastest CPU backend this machine supports (AVX2 if detected, else scalar); the
-    /// matmul additionally uses AVX-VNNI when the CPU has it (same bits, see spec/kernels.md).
+    /// matmul additionally uses AVX-VNNI and AVX-512 VNNI when the CPU has them (same bits, see
+    /// spec/kernels.md).
     #[default]
     Auto,
     /// The CUDA device with this ordinal. Not available yet in this build: resolving it returns

@@ -8,6 +8,8 @@
 //! Nothing else reaches the output bits, so the backend, the thread count, `M`, and how the
 //! work is split never change a result.
 
+use std::sync::{Mutex, PoisonError};
+
 use crate::Backend;
 use crate::cpu::{self, Isa};
 use crate::error::{Error, Result};
@@ -182,20 +184,28 @@ pub fn matmul(
         quantize_q8_0_into(x, &mut xq)?;
     } else {
         let rows_per = m.div_ceil(qthreads);
-        let results: Vec<Result<()>> = std::thread::scope(|s| {
-            let hs: Vec<_> = x
-                .chunks(rows_per * k)
-                .zip(xq.chunks_mut(rows_per * k / BLOCK_LEN))
-                .map(|(xs, qs)| s.spawn(move || quantize_q8_0_into(xs, qs)))
-                .collect();
-            hs.into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or(Err(Error::BackendUnavailable("a worker thread failed")))
-                })
-                .collect()
+        /// One thread's rows: input, output blocks, outcome.
+        type Slot<'s> = Mutex<(&'s [f32], &'s mut [BlockQ8_0], Result<()>)>;
+        let slots: Vec<Slot<'_>> = x
+            .chunks(rows_per * k)
+            .zip(xq.chunks_mut(rows_per * k / BLOCK_LEN))
+            .map(|(xs, qs)| Mutex::new((xs, qs, Ok(()))))
+            .collect();
+        let ok = cpu::pool::for_each(slots.len(), &|i| {
+            if let Some(slot) = slots.get(i) {
+                let mut g = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                let (xs, qs, r) = &mut *g;
+                *r = quantize_q8_0_into(xs, qs);
+            }
         });
-        results.into_iter().collect::<Result<Vec<()>>>()?;
+        if !ok {
+            return Err(Error::BackendUnavailable("a worker thread failed"));
+        }
+        for slot in slots {
+            slot.into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .2?;
+        }
     }
     run(path, &xq, m, w, threads)
 }
@@ -223,21 +233,116 @@ pub fn matmul_q8(
     run(path, xq, m, w, threads)
 }
 
-/// The code path a call runs: the resolved ISA, plus AVX-VNNI when `Backend::Auto` resolved to
-/// AVX2 on a CPU that has it (`Backend::Avx2` always runs plain AVX2, so both paths can be
-/// compared against each other and against the scalar reference).
+/// One CPU code path of the matmul, chosen explicitly (for parity tests and benchmarks; normal
+/// callers pass a [`Backend`] and get the best path). Every path produces the same bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CpuKernel {
+    /// The scalar reference (`Backend::Scalar`).
+    Scalar,
+    /// Plain AVX2 + FMA + F16C (`Backend::Avx2`).
+    Avx2,
+    /// AVX2 with 256-bit AVX-VNNI `vpdpbusd`, both weight formats.
+    AvxVnni,
+    /// AVX-512 F/BW/VNNI with 512-bit `vpdpbusd`, both weight formats (16 weight rows per
+    /// pass).
+    Avx512Vnni,
+}
+
+impl CpuKernel {
+    /// Whether this CPU can run the path (detected at run time).
+    pub fn available(self) -> bool {
+        match self {
+            CpuKernel::Scalar => true,
+            CpuKernel::Avx2 => cpu::avx2_available(),
+            CpuKernel::AvxVnni => cpu::avx_vnni_available(),
+            CpuKernel::Avx512Vnni => cpu::avx512_vnni_available(),
+        }
+    }
+
+    /// What `Backend::Auto` runs on this CPU for `format`.
+    pub fn auto(format: QuantFormat) -> CpuKernel {
+        Path::auto().kernel(format)
+    }
+}
+
+/// The code path a call runs: the resolved ISA, plus AVX-VNNI and AVX-512 VNNI when
+/// `Backend::Auto` resolved to AVX2 on a CPU that has them (`Backend::Avx2` always runs plain
+/// AVX2, so every path can be compared against the others and against the scalar reference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Path {
     isa: Isa,
     vnni: bool,
+    avx512: bool,
 }
 
 impl Path {
     fn new(backend: Backend) -> Result<Path> {
+        if backend == Backend::Auto {
+            return Ok(Path::auto());
+        }
         let isa = backend.resolve()?;
-        let vnni = isa == Isa::Avx2 && backend == Backend::Auto && cpu::avx_vnni_available();
-        Ok(Path { isa, vnni })
+        Ok(Path {
+            isa,
+            vnni: false,
+            avx512: false,
+        })
     }
+
+    fn auto() -> Path {
+        let isa = cpu::best_isa();
+        let avx = isa == Isa::Avx2;
+        Path {
+            isa,
+            vnni: avx && cpu::avx_vnni_available(),
+            avx512: avx && cpu::avx512_vnni_available(),
+        }
+    }
+
+    fn of(kernel: CpuKernel) -> Result<Path> {
+        if !kernel.available() {
+            return Err(Error::BackendUnavailable(
+                "this CPU lacks the instructions of the requested matmul kernel",
+            ));
+        }
+        let (isa, vnni, avx512) = match kernel {
+            CpuKernel::Scalar => (Isa::Scalar, false, false),
+            CpuKernel::Avx2 => (Isa::Avx2, false, false),
+            CpuKernel::AvxVnni => (Isa::Avx2, true, false),
+            CpuKernel::Avx512Vnni => (Isa::Avx2, false, true),
+        };
+        Ok(Path { isa, vnni, avx512 })
+    }
+
+    /// The kernel this path runs for `format`.
+    fn kernel(self, format: QuantFormat) -> CpuKernel {
+        match (self.isa, format) {
+            (Isa::Scalar, _) => CpuKernel::Scalar,
+            (Isa::Avx2, _) if self.avx512 => CpuKernel::Avx512Vnni,
+            (Isa::Avx2, _) if self.vnni => CpuKernel::AvxVnni,
+            (Isa::Avx2, _) => CpuKernel::Avx2,
+        }
+    }
+}
+
+/// [`matmul_q8`] on one explicit CPU code path ([`Error::BackendUnavailable`] when this CPU
+/// lacks it). Same bits as every other path.
+pub fn matmul_q8_kernel(
+    xq: &[BlockQ8_0],
+    m: usize,
+    w: &Weights<'_>,
+    kernel: CpuKernel,
+    threads: usize,
+) -> Result<Vec<f32>> {
+    let path = Path::of(kernel)?;
+    let nb = w.k() / BLOCK_LEN;
+    if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
+        return Err(Error::ShapeMismatch(format!(
+            "{} activation blocks, expected m × k / 32 = {m} × {nb}",
+            xq.len()
+        )));
+    }
+    run(path, xq, m, w, threads)
 }
 
 fn run(
@@ -266,50 +371,67 @@ fn run(
     // Split the weight rows into contiguous ranges of whole 8-row groups, one per thread; if
     // there are fewer groups than threads, split the activation rows instead. Either way every
     // output is computed by exactly one thread with the contract's operation order.
-    let groups = n.div_ceil(cpu::NR);
+    // 16 rows per pass on the AVX-512 path, 8 elsewhere.
+    let nr = if path.kernel(w.format()) == CpuKernel::Avx512Vnni {
+        2 * cpu::NR
+    } else {
+        cpu::NR
+    };
+    let groups = n.div_ceil(nr);
     if threads <= 1 {
         compute(path, &acts, w, 0, m, 0, n, &mut out);
     } else if groups >= threads {
-        let per = groups.div_ceil(threads) * cpu::NR;
+        let per = groups.div_ceil(threads) * nr;
         let ranges: Vec<(usize, usize)> = (0..n)
             .step_by(per)
             .map(|n0| (n0, (n0 + per).min(n)))
             .collect();
-        let parts: Vec<Vec<f32>> = std::thread::scope(|s| {
-            let handles: Vec<_> = ranges
-                .iter()
-                .map(|&(n0, n1)| {
-                    let acts = &acts;
-                    s.spawn(move || {
-                        let mut part = vec![0.0f32; m * (n1 - n0)];
-                        compute(path, acts, w, 0, m, n0, n1, &mut part);
-                        part
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        for (&(n0, n1), part) in ranges.iter().zip(&parts) {
-            if part.len() != m * (n1 - n0) {
+        if m == 1 {
+            // One output row: each range writes its own piece of `out` directly.
+            let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per).map(Mutex::new).collect();
+            let ok = cpu::pool::for_each(ranges.len(), &|i| {
+                if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), slots.get(i)) {
+                    let mut dst = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                    compute(path, &acts, w, 0, 1, n0, n1, &mut dst);
+                }
+            });
+            if !ok {
                 return Err(Error::BackendUnavailable("a worker thread failed"));
             }
-            for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(n1 - n0)) {
-                row_out[n0..n1].copy_from_slice(row_part);
+        } else {
+            let parts: Vec<Mutex<Vec<f32>>> =
+                ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
+            let ok = cpu::pool::for_each(ranges.len(), &|i| {
+                if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
+                    let mut part = vec![0.0f32; m * (n1 - n0)];
+                    compute(path, &acts, w, 0, m, n0, n1, &mut part);
+                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = part;
+                }
+            });
+            for (&(n0, n1), part) in ranges.iter().zip(parts) {
+                let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
+                if !ok || part.len() != m * (n1 - n0) {
+                    return Err(Error::BackendUnavailable("a worker thread failed"));
+                }
+                for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(n1 - n0)) {
+                    row_out[n0..n1].copy_from_slice(row_part);
+                }
             }
         }
     } else {
         let per_m = m.div_ceil(threads);
-        std::thread::scope(|s| {
-            for (i, chunk) in out.chunks_mut(per_m * n).enumerate() {
-                let acts = &acts;
+        let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per_m * n).map(Mutex::new).collect();
+        let ok = cpu::pool::for_each(slots.len(), &|i| {
+            if let Some(slot) = slots.get(i) {
+                let mut chunk = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 let m0 = i * per_m;
                 let m1 = m0 + chunk.len() / n;
-                s.spawn(move || compute(path, acts, w, m0, m1, 0, n, chunk));
+                compute(path, &acts, w, m0, m1, 0, n, &mut chunk);
             }
         });
+        if !ok {
+            return Err(Error::BackendUnavailable("a worker thread failed"));
+        }
     }
     Ok(out)
 }
@@ -335,9 +457,14 @@ fn compute(
             QWeights::Q8_0(wb) => cpu::scalar::matmul_q8_0(xs, wb, nb, 0, n0, n_len, out),
             QWeights::Q4_0(wb) => cpu::scalar::matmul_q4_0(xs, wb, nb, 0, n0, n_len, out),
         },
-        Isa::Avx2 => {
+        Isa::Avx2 =>
+        {
             #[cfg(target_arch = "x86_64")]
-            cpu::avx2::matmul(acts, m0, m1, w, n0, n1, out, path.vnni);
+            if path.avx512 {
+                cpu::avx512::matmul(acts, m0, m1, w, n0, n1, out);
+            } else {
+                cpu::avx2::matmul(acts, m0, m1, w, n0, n1, out, path.vnni);
+            }
         }
     }
 }

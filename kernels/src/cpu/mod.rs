@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
+pub(crate) mod pool;
 pub mod scalar;
 
 /// Weight rows the SIMD kernels process per pass (one accumulator lane each).
@@ -71,6 +74,19 @@ pub fn avx_vnni_available() -> bool {
             )
         };
         max_leaf >= 7 && eax71 & (1 << 4) != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU also has AVX-512 F, BW and VNNI (512-bit `vpdpbusd`), on top of
+/// [`avx2_available`]. `Backend::Auto` then uses them in the Q8_0 matmul (same bits).
+pub fn avx512_vnni_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        avx512::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

@@ -2,7 +2,7 @@
 //! counts, M, and hostile weight blocks; plus a hand-computed case and the error paths.
 
 use half::f16;
-use mycel_kernels::matmul::{QWeights, Weights, matmul, matmul_q8};
+use mycel_kernels::matmul::{CpuKernel, QWeights, Weights, matmul, matmul_q8, matmul_q8_kernel};
 use mycel_kernels::philox::generate_uniform;
 use mycel_kernels::quant::{BlockQ4_0, BlockQ8_0, QuantFormat, quantize_q4_0, quantize_q8_0};
 use mycel_kernels::{Backend, Error, cpu};
@@ -83,13 +83,44 @@ fn check_all(x: &[f32], m: usize, k: usize, wb: &[u8], format: QuantFormat, thre
             "avx2 vs contract m={m} k={k} {format:?} t={threads}"
         );
     }
-    // Auto adds AVX-VNNI where the CPU has it (a different instruction sequence, same bits).
+    // Auto adds AVX-VNNI / AVX-512 VNNI where the CPU has them (other instruction sequences,
+    // same bits).
     let auto = matmul(x, m, &w, Backend::Auto, threads).unwrap();
     assert_eq!(
         bits(&auto),
         want,
         "auto vs contract m={m} k={k} {format:?} t={threads}"
     );
+    // Every explicit CPU path, including the ones Auto does not pick on this CPU.
+    let xq = quantize_q8_0(x, k).unwrap();
+    for kernel in KERNELS {
+        if kernel_or_skip(kernel) {
+            let got = matmul_q8_kernel(&xq, m, &w, kernel, threads).unwrap();
+            assert_eq!(
+                bits(&got),
+                want,
+                "{kernel:?} vs contract m={m} k={k} {format:?} t={threads}"
+            );
+        }
+    }
+}
+
+const KERNELS: [CpuKernel; 4] = [
+    CpuKernel::Scalar,
+    CpuKernel::Avx2,
+    CpuKernel::AvxVnni,
+    CpuKernel::Avx512Vnni,
+];
+
+fn kernel_or_skip(kernel: CpuKernel) -> bool {
+    if kernel.available() {
+        return true;
+    }
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!("skipping the matmul kernels this CPU lacks (here: {kernel:?} and maybe others)");
+    });
+    false
 }
 
 proptest! {
@@ -202,6 +233,38 @@ fn two_blocks_use_one_fused_multiply_add_per_block() {
     assert_eq!(want, 4.020_262_2);
     for backend in [Backend::Scalar, Backend::Auto] {
         assert_eq!(bits(&matmul(&x, 1, &w, backend, 1).unwrap()), bits(&[want]));
+    }
+}
+
+/// Every explicit CPU path: thread count, M (across the 64-row cache chunk and every register
+/// tile height), and short weight-row groups change no bit, and all equal the scalar reference.
+#[test]
+fn every_kernel_is_thread_and_m_invariant() {
+    let (m, n, k) = (70, 45, 224);
+    for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+        let wb = weights_bytes(format, n, k, 9);
+        let w = Weights::from_bytes(format, &wb, k).unwrap();
+        let x = generate_uniform(&[6; 32], 0, m * k).unwrap();
+        let xq = quantize_q8_0(&x, k).unwrap();
+        let want = bits(&matmul(&x, m, &w, Backend::Scalar, 1).unwrap());
+        for kernel in KERNELS {
+            if !kernel_or_skip(kernel) {
+                continue;
+            }
+            for t in [1, 2, 3, 5] {
+                let got = matmul_q8_kernel(&xq, m, &w, kernel, t).unwrap();
+                assert_eq!(bits(&got), want, "{kernel:?} {format:?} threads {t}");
+            }
+            for (r0, r1) in [(0, 1), (1, 3), (5, 8), (60, 70), (3, 67)] {
+                let got = matmul_q8_kernel(&xq[r0 * k / 32..r1 * k / 32], r1 - r0, &w, kernel, 2)
+                    .unwrap();
+                assert_eq!(
+                    bits(&got),
+                    want[r0 * n..r1 * n],
+                    "{kernel:?} {format:?} rows {r0}..{r1}"
+                );
+            }
+        }
     }
 }
 
