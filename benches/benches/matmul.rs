@@ -8,10 +8,13 @@
 //! as a fraction of the measured bandwidth. Prefill is reported in GFLOP/s (2·M·N·K per call)
 //! and as the ratio to candle.
 //!
-//! candle-core's AVX2 code is selected at *compile* time, so build the peers run with
-//! `RUSTFLAGS="-C target-cpu=native"` (mycel selects its AVX2 path at run time either way):
+//! Measured with the default compiler flags, as users build it: mycel picks AVX2 / AVX-VNNI /
+//! AVX-512 VNNI at run time; candle-core 0.11 picks its AVX-512 VNNI Q8_0 path at run time but
+//! its other SIMD paths (Q4_0 included) at compile time, so without
+//! `RUSTFLAGS="-C target-cpu=native"` those run candle's portable code:
 //!
-//! `RUSTFLAGS="-C target-cpu=native" cargo bench -p mycel-benches --features peers --bench matmul`
+//! `cargo bench -p mycel-benches --features peers --bench matmul` (each case: 0.3 s warm-up, 2 s of
+//! samples, set in the code)
 //!
 //! A summary table (medians of the per-call times criterion's samples measured) is printed at
 //! the end. `MYCEL_BENCH_QUICK=1` restricts the run to N = 4096.
