@@ -741,3 +741,34 @@ fn execute_attention_task() {
         }
     }
 }
+
+/// `Backend::Cuda` reaches the CUDA backend: the scalar reference's exact bits with a device,
+/// a typed error without one (`backend_unavailable` when the `cuda` feature is off).
+#[test]
+fn cuda_backend_dispatch() {
+    let p = AttentionParams::new(4, 2, 17, 17, 64).causal(true);
+    let (q, k, v) = inputs(&p, Dt::F32, 11);
+    let m = AttentionMode::Verifiable;
+    let want = run_dt(&p, Dt::F32, &q, &k, &v, m, Backend::Scalar, 1);
+    let got = attention(
+        &p,
+        AttnInput::F32(&q),
+        AttnInput::F32(&k),
+        AttnInput::F32(&v),
+        m,
+        Backend::Cuda(0),
+        1,
+    );
+    match got {
+        Ok(y) => assert_eq!(bits(&y), bits(&want)),
+        Err(e) => {
+            assert!(
+                matches!(e, Error::BackendUnavailable(_) | Error::Cuda(_)),
+                "{e:?}"
+            );
+            if !cfg!(feature = "cuda") {
+                assert_eq!(e.code(), "backend_unavailable");
+            }
+        }
+    }
+}

@@ -312,6 +312,11 @@ pub fn attention(
     q.check_len(q_elems)?;
     k.check_len(kv_elems)?;
     v.check_len(kv_elems)?;
+    if let Backend::Cuda(ordinal) = backend {
+        // The CUDA backend implements the same contract (spec/kernels.md, CUDA backend);
+        // without the `cuda` feature this is a typed `BackendUnavailable`.
+        return crate::cuda::attention(ordinal, params, q, k, v, mode);
+    }
     let isa = backend.resolve()?;
     let qw = q.to_f32();
     let mut out = vec![0.0f32; q_elems];
