@@ -3,6 +3,9 @@
 //! Data goes to stdout, progress and errors to stderr. Every subcommand lives in its own
 //! module; `main` only parses and dispatches. A failing command prints `error: ...` on stderr
 //! and exits with status 1 (status 2 is clap's usage error).
+// Doc comments on clap arguments are the `--help` text, where `[M, K]` is shape notation,
+// not an intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 use std::process::ExitCode;
 
 mod epoch;
