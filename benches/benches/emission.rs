@@ -10,11 +10,15 @@
 //! the minimum and median wall time of plain back-to-back runs (robust on a shared machine, where
 //! the minimum is the least disturbed run), with the ratios to the chain's own timings
 //! (YUMA.md section 9) and to the float64 re-derivation.
+//!
+//! Each case is timed twice: `epoch(&input)` (a fresh workspace per call, as a one-off caller
+//! runs it) and `epoch_with(&mut ws, &input)` on one reused [`EpochWorkspace`] ("reused
+//! workspace", as a validator or simulator running epoch after epoch calls it).
 
 use core::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
-use mycel_protocol::emission::{ConsensusMode, EpochInput, epoch};
+use mycel_protocol::emission::{ConsensusMode, EpochInput, EpochWorkspace, epoch, epoch_with};
 
 #[path = "../../protocol/tests/emission_support/float.rs"]
 #[allow(clippy::all, missing_docs, unreachable_pub)]
@@ -112,6 +116,20 @@ fn bench_epoch(c: &mut Criterion) {
                 &input,
                 |b, inp| b.iter(|| epoch(black_box(inp)).expect("valid input")),
             );
+            let mut ws = EpochWorkspace::new();
+            assert_eq!(epoch_with(&mut ws, &input).expect("valid input"), &fx);
+            group.bench_with_input(
+                BenchmarkId::new(format!("fixed reused workspace {path}"), label),
+                &input,
+                |b, inp| {
+                    b.iter(|| {
+                        epoch_with(&mut ws, black_box(inp))
+                            .expect("valid input")
+                            .incentive
+                            .len()
+                    })
+                },
+            );
             group.bench_with_input(
                 BenchmarkId::new(format!("float64 {path}"), label),
                 &input,
@@ -148,9 +166,9 @@ fn min_median(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
 
 fn best_of() {
     println!(
-        "| case | fixed min / median (ms) | chain (ms) | chain / fixed min | float64 min (ms) | fixed / float64 |"
+        "| case | fixed min / median (ms) | reused workspace min / median (ms) | chain (ms) | chain / fixed min | chain / reused min | float64 min (ms) | fixed / float64 | reused / float64 |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for &(n, density, label, runs) in &[
         (256usize, 1.0, "256 dense", 40),
         (1024, 1.0, "1024 dense", 6),
@@ -161,14 +179,20 @@ fn best_of() {
             let (fmin, fmed) = min_median(runs, || {
                 black_box(epoch(black_box(&input)).expect("valid input"));
             });
+            let mut ws = EpochWorkspace::new();
+            let (wmin, wmed) = min_median(runs, || {
+                black_box(epoch_with(&mut ws, black_box(&input)).expect("valid input"));
+            });
             let (gmin, _) = min_median(runs, || {
                 black_box(float::epoch(black_box(&input)));
             });
             let chain = chain_ms(n, liquid);
             println!(
-                "| {label} {path} | {fmin:.2} / {fmed:.2} | {chain} | {:.1}x | {gmin:.2} | {:.2} |",
+                "| {label} {path} | {fmin:.2} / {fmed:.2} | {wmin:.2} / {wmed:.2} | {chain} | {:.1}x | {:.1}x | {gmin:.2} | {:.2} | {:.2} |",
                 chain / fmin,
-                fmin / gmin
+                chain / wmin,
+                fmin / gmin,
+                wmin / gmin
             );
         }
     }

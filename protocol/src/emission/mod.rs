@@ -2,17 +2,21 @@
 //!
 //! [`epoch`] takes an [`EpochInput`] (the chain state one epoch reads) and returns an
 //! [`EpochOutput`] (every intermediate and stored result), in the chain's fixed-point types
-//! ([`fixed`]). No floats are used anywhere on this path. [`max_upscale_u16`] is the chain's
+//! ([`fixed`]). [`epoch_with`] does the same in a reusable [`EpochWorkspace`], so that a
+//! sequence of epochs reuses its memory instead of allocating every row again. No floats are
+//! used anywhere on this path. [`max_upscale_u16`] is the chain's
 //! normalisation of a weight vector at `set_weights`.
 
 pub mod fixed;
 mod types;
 mod weights;
+#[cfg(test)]
+mod workspace_tests;
 mod yuma;
 
 pub use types::{ConsensusMode, EpochInput, EpochOutput, Q32Row, U16Row};
 pub use weights::max_upscale_u16;
-pub use yuma::{consensus, epoch};
+pub use yuma::{EpochWorkspace, consensus, epoch, epoch_with};
 
 /// Why an epoch could not be computed. Every variant names the offending input field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -101,8 +101,9 @@ pub struct EpochInput {
     pub rao_emission: u64,
 }
 
-/// Everything the epoch computes. Q32 values are raw `I32F32` bits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything the epoch computes. Q32 values are raw `I32F32` bits. The default (every vector
+/// empty) is what a fresh [`super::EpochWorkspace`] holds before its first epoch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EpochOutput {
     /// S1 activity.

@@ -14,7 +14,7 @@ use super::fixed::{
     self, Divisor, HALF, ONE, add, div_safe, from_u16, mul, mul_checked, narrow, narrow_checked,
     normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
 };
-use super::types::{ConsensusMode, EpochInput, EpochOutput, Q32Row, U16Row};
+use super::types::{ConsensusMode, EpochInput, EpochOutput, Q32Row};
 
 #[inline]
 fn at<T: Copy + Default>(v: &[T], i: usize) -> T {
@@ -35,25 +35,132 @@ fn clip_entry(c: i64, w: i64) -> Option<i64> {
 
 /// Runs one epoch. Validates the input first (see [`EpochInput::validate`]).
 ///
+/// A thin wrapper over [`epoch_with`] with a fresh [`EpochWorkspace`]; callers that run many
+/// epochs should keep one workspace and call [`epoch_with`], which reuses its memory.
+///
 /// # Errors
 /// [`EmissionError`] for a schema violation, or [`EmissionError::BondsMovingAverageOverflow`]
 /// where the chain itself would panic (pitfall P12).
 pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
+    let mut ws = EpochWorkspace::new();
+    epoch_with(&mut ws, input)?;
+    Ok(ws.into_output())
+}
+
+/// Scratch buffers and output storage of [`epoch_with`], reused from one epoch to the next.
+///
+/// Every buffer keeps its capacity between calls (the rows of the weight, EMA-bond and stored
+/// bond matrices included), so repeated epochs on networks of similar size allocate almost
+/// nothing after the first. The workspace holds on to the largest sizes it has seen; drop it
+/// (or [`EpochWorkspace::into_output`]) to release that memory.
+#[derive(Debug, Default)]
+pub struct EpochWorkspace {
+    out: EpochOutput,
+    raw: Vec<I64F64>,
+    permit_old: Vec<bool>,
+    interpolated: Vec<Q32Row>,
+    scratch: Scratch,
+    cons: ConsensusScratch,
+}
+
+impl EpochWorkspace {
+    /// An empty workspace (no memory is allocated until the first epoch).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The output of the last successful [`epoch_with`] call (all vectors empty before the
+    /// first call and after a failed one).
+    #[must_use]
+    pub const fn output(&self) -> &EpochOutput {
+        &self.out
+    }
+
+    /// Consumes the workspace and returns the output of the last successful [`epoch_with`]
+    /// call (see [`EpochWorkspace::output`]).
+    #[must_use]
+    pub fn into_output(self) -> EpochOutput {
+        self.out
+    }
+}
+
+/// Runs one epoch in `ws`, reusing its memory, and returns the output, which stays in `ws`
+/// until the next call. The result is identical to [`epoch`]'s on the same input, whatever
+/// inputs `ws` saw before.
+///
+/// # Errors
+/// As [`epoch`]. On an error the workspace's output is left empty (never half-written).
+pub fn epoch_with<'w>(
+    ws: &'w mut EpochWorkspace,
+    input: &EpochInput,
+) -> Result<&'w EpochOutput, EmissionError> {
+    let mut out = core::mem::take(&mut ws.out);
     input.validate()?;
+    run(ws, input, &mut out)?;
+    ws.out = out;
+    Ok(&ws.out)
+}
+
+/// Resizes `rows` to `n` empty rows, keeping the allocations of the rows it keeps.
+fn reset_rows<T>(rows: &mut Vec<Vec<T>>, n: usize) {
+    rows.truncate(n);
+    for r in rows.iter_mut() {
+        r.clear();
+    }
+    rows.resize_with(n, Vec::new);
+}
+
+/// Overwrites `dst` with `f` applied to each element of `src`.
+fn fill_map<T: Copy, U>(dst: &mut Vec<U>, src: &[T], f: impl Fn(T) -> U) {
+    dst.clear();
+    dst.extend(src.iter().map(|&x| f(x)));
+}
+
+/// The epoch proper: every field of `o` is overwritten (none is read).
+fn run(
+    ws: &mut EpochWorkspace,
+    input: &EpochInput,
+    o: &mut EpochOutput,
+) -> Result<(), EmissionError> {
     let n = usize::from(input.n);
     let owner = input.owner_uid.map(usize::from);
+    let EpochOutput {
+        active,
+        stake,
+        active_stake,
+        new_validator_permit: permit_new,
+        weights,
+        consensus,
+        validator_trust,
+        ranks,
+        incentive,
+        dividends,
+        ema_bonds,
+        normalized_server_emission: n_server,
+        normalized_validator_emission: n_validator,
+        normalized_combined_emission: n_combined,
+        server_emission,
+        validator_emission,
+        combined_emission,
+        stake_weight_u16,
+        consensus_u16,
+        incentive_u16,
+        dividends_u16,
+        validator_trust_u16,
+        new_bonds,
+    } = o;
 
     // S1 activity (P9: inactive iff lu + cut < blk, saturating add).
-    let active: Vec<bool> = input
-        .last_update
-        .iter()
-        .map(|lu| lu.saturating_add(input.activity_cutoff) >= input.current_block)
-        .collect();
+    fill_map(active, &input.last_update, |lu| {
+        lu.saturating_add(input.activity_cutoff) >= input.current_block
+    });
 
     // S2 stake in I64F64: alpha + tao * tao_weight, threshold (owner exempt, P10), wrapping
     // normalisation (P1), floor narrowing to Q32 (P2).
     let tw = fixed::tao_weight_q64(input.tao_weight);
-    let mut raw: Vec<I64F64> = Vec::with_capacity(n);
+    let raw = &mut ws.raw;
+    raw.clear();
     for i in 0..n {
         let alpha = q64_from_u64(at(&input.stake, i));
         let tao = input.tao_stake.as_deref().map_or(0, |t| at(t, i));
@@ -72,21 +179,24 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             *r = r.checked_div(s).unwrap_or(I64F64::from_bits(0));
         }
     }
-    let stake: Vec<i64> = raw.iter().map(|r| narrow(*r)).collect();
+    fill_map(stake, raw, narrow);
+    let stake: &[i64] = stake;
 
     // S3 permits: stored permits with the owner forced on (P10); new permits = non-zero stake,
     // minus the n - k lowest by a stable ascending sort (ties: lower uid revoked first).
-    let mut permit_old = input.validator_permit.clone();
+    let permit_old = &mut ws.permit_old;
+    permit_old.clone_from(&input.validator_permit);
     if let Some(o) = owner
         && let Some(p) = permit_old.get_mut(o)
     {
         *p = true;
     }
-    let mut permit_new: Vec<bool> = stake.iter().map(|s| *s != 0).collect();
+    let permit_old: &[bool] = permit_old;
+    fill_map(permit_new, stake, |s| s != 0);
     let k = usize::from(input.max_allowed_validators);
     if n > k {
         let mut idx: Vec<usize> = (0..n).collect();
-        idx.sort_by_key(|&i| at(&stake, i));
+        idx.sort_by_key(|&i| at(stake, i));
         for &i in idx.iter().take(n - k) {
             if let Some(p) = permit_new.get_mut(i) {
                 *p = false;
@@ -98,26 +208,26 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     {
         *p = true;
     }
+    let permit_new: &[bool] = permit_new;
 
     // S4 active validator stake.
-    let mut active_stake: Vec<i64> = (0..n)
-        .map(|i| {
-            if at(&active, i) && at(&permit_old, i) {
-                at(&stake, i)
-            } else {
-                0
-            }
-        })
-        .collect();
-    normalize(&mut active_stake);
+    active_stake.clear();
+    active_stake.extend((0..n).map(|i| {
+        if at(active, i) && at(permit_old, i) {
+            at(stake, i)
+        } else {
+            0
+        }
+    }));
+    normalize(active_stake);
+    let active_stake: &[i64] = active_stake;
 
     // S5 weights: integer u16 values as Q32, stored order and explicit zeros kept (P6);
     // masks: permit rows, diagonal except the owner's (P10), outdated (P9), commit-reveal.
     let commit_on = input.commit_reveal_enabled;
-    let mut weights: Vec<Q32Row> = Vec::with_capacity(n);
-    for (i, row) in input.weights.iter().enumerate() {
-        let mut out: Q32Row = Vec::new();
-        if at(&permit_old, i) {
+    reset_rows(weights, n);
+    for ((i, row), out) in input.weights.iter().enumerate().zip(weights.iter_mut()) {
+        if at(permit_old, i) {
             let lu = at(&input.last_update, i);
             let cb = if commit_on {
                 input
@@ -150,16 +260,17 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                 }
             }
         }
-        weights.push(out);
     }
+    let weights: &[Q32Row] = weights;
 
     // S6 consensus.
     let kappa = ratio_u16(input.kappa);
-    let consensus = consensus(&active_stake, &weights, n, kappa);
+    consensus_into(active_stake, weights, n, kappa, &mut ws.cons, consensus);
+    let consensus: &[i64] = consensus;
 
     // S7 clip (the clipped value of an entry; 0 = removed).
     let clip = |j: u16, w: i64| -> i64 {
-        let c = at(&consensus, usize::from(j));
+        let c = at(consensus, usize::from(j));
         if c < w { if 0 < c { c } else { 0 } } else { w }
     };
     // S9's β, needed here to know whether the clipped rows are kept: Yuma2 with β = 1 clips
@@ -171,13 +282,15 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     // One pass: validator trust (wrapping row sums) and S8's ranks (saturating, rows in order,
     // entries in order). The clipped rows, where kept, are built in a separate pass: a possible
     // reallocation inside this loop would make the compiler spill its state on every entry.
-    let mut validator_trust: Vec<i64> = Vec::with_capacity(n);
-    let mut ranks = vec![0i64; n];
+    validator_trust.clear();
+    validator_trust.reserve(n);
+    ranks.clear();
+    ranks.resize(n, 0);
     for (i, row) in weights.iter().enumerate() {
-        let a = at(&active_stake, i);
+        let a = at(active_stake, i);
         let mut trust = 0i64;
         for &(j, w) in row {
-            if let Some(v) = clip_entry(at(&consensus, usize::from(j)), w) {
+            if let Some(v) = clip_entry(at(consensus, usize::from(j)), w) {
                 trust = trust.wrapping_add(v);
                 if let Some(r) = ranks.get_mut(usize::from(j)) {
                     *r = add(*r, mul(a, v));
@@ -186,30 +299,29 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         }
         validator_trust.push(trust);
     }
+    let ranks: &[i64] = ranks;
     // S8 incentive.
-    let mut incentive = ranks.clone();
-    normalize(&mut incentive);
+    incentive.clear();
+    incentive.extend_from_slice(ranks);
+    normalize(incentive);
+    let incentive: &[i64] = incentive;
 
     // S9 weights for bonds (P7: exactly 1.0 uses W̄ as is; other values interpolate densely,
     // which drops non-positive cells and sorts by uid).
-    let interpolated: Vec<Q32Row>;
     let weights_for_bonds: &[Q32Row] = if beta == 0 || clip_in_ema {
         // With `clip_in_ema` these are W̄'s rows and the EMAs clip each entry themselves.
-        &weights
+        weights
     } else {
-        interpolated = weights
-            .iter()
-            .map(|row| {
-                let mut out: Q32Row = row
-                    .iter()
+        reset_rows(&mut ws.interpolated, n);
+        for (row, out) in weights.iter().zip(ws.interpolated.iter_mut()) {
+            out.extend(
+                row.iter()
                     .map(|&(j, w)| (j, add(w, mul(beta, sub(clip(j, w), w)))))
-                    .filter(|&(_, v)| v > 0)
-                    .collect();
-                out.sort_unstable_by_key(|&(j, _)| j);
-                out
-            })
-            .collect();
-        &interpolated
+                    .filter(|&(_, v)| v > 0),
+            );
+            out.sort_unstable_by_key(|&(j, _)| j);
+        }
+        &ws.interpolated
     };
 
     // S10 old bonds, masked for uids registered since the last epoch (P9); columns >= n are
@@ -221,8 +333,9 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     };
     let bond_kept = |j: u16| last_epoch > at(&input.block_at_registration, usize::from(j));
 
-    let mut scratch = Scratch::new(n);
-    let (dividends, ema_bonds, stored_bonds) = if input.yuma3 {
+    let scratch = &mut ws.scratch;
+    scratch.reset(n);
+    let stored_done = if input.yuma3 {
         // Row i of WB (clipped here when β = 1) and of S10b.1's old bonds, the proportion
         // b / 65535 (P3: the u16 round trip loses one unit), produced one row at a time into
         // reused buffers instead of as n × n copies.
@@ -231,7 +344,7 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             let w_row = weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice());
             if clip_in_ema {
                 wb.extend(w_row.iter().filter_map(|&(j, w)| {
-                    clip_entry(at(&consensus, usize::from(j)), w).map(|v| (j, v))
+                    clip_entry(at(consensus, usize::from(j)), w).map(|v| (j, v))
                 }));
             } else {
                 wb.extend_from_slice(w_row);
@@ -248,29 +361,31 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             );
         };
         let liquid = input.liquid_alpha && consensus.iter().any(|&c| c != 0);
-        let ema: Vec<Q32Row> = if liquid {
+        if liquid {
             let use_previous = match input.liquid_alpha_consensus_mode {
                 ConsensusMode::Current => false,
                 ConsensusMode::Previous => true,
                 ConsensusMode::Auto => input.bonds_penalty == u16::MAX,
             };
-            let reference: Vec<i64> = if use_previous {
-                input
+            let previous: Vec<i64>;
+            let reference: &[i64] = if use_previous {
+                previous = input
                     .previous_consensus
                     .as_deref()
                     .unwrap_or(&[])
                     .iter()
                     .map(|&c| ratio_u16(c))
-                    .collect()
+                    .collect();
+                &previous
             } else {
-                consensus.clone()
+                consensus
             };
             let params = Sigmoid::new(
                 ratio_u16(input.alpha_low),
                 ratio_u16(input.alpha_high),
                 i64::from(input.alpha_sigmoid_steepness) << 32,
             );
-            liquid_ema(n, rows, &reference, &params, &mut scratch)
+            liquid_ema(n, rows, reference, &params, scratch, ema_bonds);
         } else {
             // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
             let bma = I64F64::saturating_from_num(input.bonds_moving_average)
@@ -278,30 +393,27 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             let bma = narrow_checked(bma).ok_or(EmissionError::BondsMovingAverageOverflow {
                 value: input.bonds_moving_average,
             })?;
-            dense_ema(n, rows, sub(ONE, bma), &mut scratch)
-        };
+            dense_ema(n, rows, sub(ONE, bma), scratch, ema_bonds);
+        }
         // S10b.4 dividends.
         // The column-normalised E (saturating column sums over columns < n, division where the
         // sum is non-zero) is read entry by entry, not materialised; columns >= n have no
         // incentive and add nothing.
-        let divisors = col_divisors(&ema, n);
-        let mut dividends: Vec<i64> = ema
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let t = row.iter().fold(0i64, |acc, &(j, e)| {
-                    let ju = usize::from(j);
-                    match (incentive.get(ju), divisors.get(ju)) {
-                        (Some(&inc), Some(d)) => acc.wrapping_add(mul(d.div_safe(e), inc)),
-                        _ => acc,
-                    }
-                });
-                mul_checked(t, at(&active_stake, i)).unwrap_or(0)
-            })
-            .collect();
-        normalize(&mut dividends);
-        // S10b.5 stored bonds: u16(E), no upscale.
-        (dividends, ema, None)
+        let divisors = col_divisors(ema_bonds, n);
+        dividends.clear();
+        dividends.extend(ema_bonds.iter().enumerate().map(|(i, row)| {
+            let t = row.iter().fold(0i64, |acc, &(j, e)| {
+                let ju = usize::from(j);
+                match (incentive.get(ju), divisors.get(ju)) {
+                    (Some(&inc), Some(d)) => acc.wrapping_add(mul(d.div_safe(e), inc)),
+                    _ => acc,
+                }
+            });
+            mul_checked(t, at(active_stake, i)).unwrap_or(0)
+        }));
+        normalize(dividends);
+        // S10b.5 stored bonds: u16(E), no upscale (below).
+        false
     } else {
         // S10a.1 integer bonds (not /65535), column-normalised; S10a.2 ΔB = WB ∘ a,
         // column-normalised. Both are normalised on the fly inside the EMA from their
@@ -319,11 +431,11 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         let delta_sums = if beta == ONE {
             // WB is the clipped W, and ΔB's column sums `⊕_i (WB_ij ⊗ a_i)` (saturating, rows in
             // order, columns < n) are then exactly S8's ranks: same terms, same order.
-            ranks.clone()
+            ranks.to_vec()
         } else {
             let mut delta_sums = vec![0i64; n];
             for (i, row) in weights_for_bonds.iter().enumerate() {
-                let a = at(&active_stake, i);
+                let a = at(active_stake, i);
                 for &(j, w) in row {
                     if let Some(s) = delta_sums.get_mut(usize::from(j)) {
                         *s = add(*s, mul(w, a));
@@ -350,15 +462,15 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
         // S10a.4 the chain's dense-per-row EMA: cells start at 0, add α ⊗ ΔB_ij for every ΔB
         // entry, then (1 ⊖ α) ⊗ B_ij for every B entry (saturating, columns < n), keep cells
         // > 0 in ascending uid order; then column-normalise.
-        let mut ema: Vec<Q32Row> = Vec::with_capacity(n);
+        reset_rows(ema_bonds, n);
         let mut e_sums = vec![0i64; n];
         let mut e_max = vec![0i64; n];
-        for i in 0..n {
-            let a = at(&active_stake, i);
+        for (i, row) in ema_bonds.iter_mut().enumerate() {
+            let a = at(active_stake, i);
             for &(j, w) in weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
                 let ju = usize::from(j);
                 let w = if clip_in_ema {
-                    match clip_entry(at(&consensus, ju), w) {
+                    match clip_entry(at(consensus, ju), w) {
                         Some(v) => v,
                         None => continue,
                     }
@@ -386,9 +498,9 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                     *c = add(*c, mul(one_minus, v));
                 }
             }
-            let row = scratch.drain_positive();
+            scratch.drain_positive_into(row);
             // E's column sums (saturating) and column maxima as the rows are produced.
-            for &(j, v) in &row {
+            for &(j, v) in row.iter() {
                 let ju = usize::from(j);
                 if let Some(s) = e_sums.get_mut(ju) {
                     *s = add(*s, v);
@@ -399,7 +511,6 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
                     *m = v;
                 }
             }
-            ema.push(row);
         }
         // S10a.5 column-normalise E, S10a.6 dividends `D_i = ⊕_j (I_j ⊗ E_ij)` and S10a.7 the
         // column max-upscale for storage, in one pass. The maxima of the normalised columns
@@ -414,101 +525,77 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
             .zip(&divisors)
             .map(|(&m, d)| Divisor::keep_if_zero(d.div_safe(m)))
             .collect();
-        let mut dividends: Vec<i64> = Vec::with_capacity(n);
-        let mut stored: Vec<U16Row> = Vec::with_capacity(n);
-        for (i, row) in ema.iter_mut().enumerate() {
+        dividends.clear();
+        dividends.reserve(n);
+        reset_rows(new_bonds, n);
+        for ((i, row), st) in ema_bonds.iter_mut().enumerate().zip(new_bonds.iter_mut()) {
             let mut d = 0i64;
             for (j, v) in row.iter_mut() {
                 let ju = usize::from(*j);
                 if let Some(div) = divisors.get(ju) {
                     *v = div.div_safe(*v);
                 }
-                d = add(d, mul(at(&incentive, ju), *v));
+                d = add(d, mul(at(incentive, ju), *v));
                 if let Some(div) = up_div.get(ju) {
                     *v = div.div_safe(*v);
                 }
             }
             dividends.push(d);
-            stored.push(if at(&permit_new, i) {
-                row.iter().map(|&(j, v)| (j, to_u16(v))).collect()
-            } else {
-                Vec::new()
-            });
+            if at(permit_new, i) {
+                st.extend(row.iter().map(|&(j, v)| (j, to_u16(v))));
+            }
         }
-        normalize(&mut dividends);
-        (dividends, ema, Some(stored))
+        normalize(dividends);
+        true
     };
+    let dividends: &[i64] = dividends;
 
     // S11 emission split (P11).
-    let combined: Vec<i64> = incentive
-        .iter()
-        .zip(&dividends)
-        .map(|(&i, &d)| add(i, d))
-        .collect();
-    let z = sum_wrapping(combined.iter());
-    let mut n_server = incentive.clone();
-    let mut n_validator = dividends.clone();
-    let mut n_combined = combined;
+    n_combined.clear();
+    n_combined.extend(incentive.iter().zip(dividends).map(|(&i, &d)| add(i, d)));
+    let z = sum_wrapping(n_combined.iter());
+    n_server.clear();
+    n_server.extend_from_slice(incentive);
+    n_validator.clear();
+    n_validator.extend_from_slice(dividends);
     if z != 0 {
         for x in n_server.iter_mut().chain(n_validator.iter_mut()) {
             *x = div_safe(*x, z);
         }
     }
-    normalize(&mut n_combined);
+    normalize(n_combined);
     if z == 0 {
         let fallback = if sum_wrapping(active_stake.iter()) == 0 {
-            &stake
+            stake
         } else {
-            &active_stake
+            active_stake
         };
-        n_validator.clone_from(fallback);
-        n_combined.clone_from(fallback);
+        n_validator.clear();
+        n_validator.extend_from_slice(fallback);
+        n_combined.clear();
+        n_combined.extend_from_slice(fallback);
     }
     let e = input.rao_emission;
-    let rao = |v: &[i64]| -> Vec<u64> { v.iter().map(|&x| fixed::rao_share(x, e)).collect() };
+    let rao = |x: i64| fixed::rao_share(x, e);
+    fill_map(server_emission, n_server, rao);
+    fill_map(validator_emission, n_validator, rao);
+    fill_map(combined_emission, n_combined, rao);
 
     // S12, S13.
-    let u16v = |v: &[i64]| -> Vec<u16> { v.iter().map(|&x| to_u16(x)).collect() };
-    let new_bonds: Vec<U16Row> = match stored_bonds {
-        Some(b) => b,
-        None => ema_bonds
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                if at(&permit_new, i) {
-                    row.iter().map(|&(j, v)| (j, to_u16(v))).collect()
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect(),
-    };
-
-    Ok(EpochOutput {
-        server_emission: rao(&n_server),
-        validator_emission: rao(&n_validator),
-        combined_emission: rao(&n_combined),
-        stake_weight_u16: u16v(&stake),
-        consensus_u16: u16v(&consensus),
-        incentive_u16: u16v(&incentive),
-        dividends_u16: u16v(&dividends),
-        validator_trust_u16: u16v(&validator_trust),
-        active,
-        stake,
-        active_stake,
-        new_validator_permit: permit_new,
-        weights,
-        consensus,
-        validator_trust,
-        ranks,
-        incentive,
-        dividends,
-        ema_bonds,
-        normalized_server_emission: n_server,
-        normalized_validator_emission: n_validator,
-        normalized_combined_emission: n_combined,
-        new_bonds,
-    })
+    fill_map(stake_weight_u16, stake, to_u16);
+    fill_map(consensus_u16, consensus, to_u16);
+    fill_map(incentive_u16, incentive, to_u16);
+    fill_map(dividends_u16, dividends, to_u16);
+    fill_map(validator_trust_u16, validator_trust, to_u16);
+    if !stored_done {
+        reset_rows(new_bonds, n);
+        for ((i, row), st) in ema_bonds.iter().enumerate().zip(new_bonds.iter_mut()) {
+            if at(permit_new, i) {
+                st.extend(row.iter().map(|&(j, v)| (j, to_u16(v))));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// S6: per column, the highest score whose σ-mass of scores at or above it is at least κ; the
@@ -519,24 +606,67 @@ pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
 /// otherwise the chain's partition search runs literally.
 #[must_use]
 pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64) -> Vec<i64> {
-    let mut rows: Vec<usize> = Vec::new();
-    let mut sigma: Vec<i64> = Vec::new();
+    let mut out = Vec::new();
+    consensus_into(
+        active_stake,
+        weights,
+        n,
+        kappa,
+        &mut ConsensusScratch::default(),
+        &mut out,
+    );
+    out
+}
+
+/// Reusable buffers of [`consensus_into`].
+#[derive(Debug, Default)]
+struct ConsensusScratch {
+    rows: Vec<usize>,
+    sigma: Vec<i64>,
+    start: Vec<usize>,
+    fill: Vec<usize>,
+    cells: Vec<(i64, i64)>,
+    buf: Vec<(i64, i64)>,
+}
+
+/// [`consensus`] into `out` (overwritten, length `n`), with reused buffers.
+fn consensus_into(
+    active_stake: &[i64],
+    weights: &[Q32Row],
+    n: usize,
+    kappa: i64,
+    ws: &mut ConsensusScratch,
+    out: &mut Vec<i64>,
+) {
+    let ConsensusScratch {
+        rows,
+        sigma,
+        start,
+        fill,
+        cells,
+        buf,
+    } = ws;
+    rows.clear();
+    sigma.clear();
+    out.clear();
     for (i, &a) in active_stake.iter().enumerate() {
         if a > 0 {
             rows.push(i);
             sigma.push(a);
         }
     }
-    normalize(&mut sigma);
+    normalize(sigma);
     let total = sum_wrapping(sigma.iter());
     let exact = sigma.iter().all(|&s| s >= 0)
         && sigma.iter().try_fold(0i64, |acc, &s| acc.checked_add(s)) == Some(total);
     if !exact {
-        return consensus_partition(&rows, &sigma, weights, n, total, kappa);
+        *out = consensus_partition(rows, sigma, weights, n, total, kappa);
+        return;
     }
     // Gather each column's positive scores with their σ (CSR layout, one pass to count).
-    let mut start = vec![0usize; n + 1];
-    for &i in &rows {
+    start.clear();
+    start.resize(n + 1, 0);
+    for &i in rows.iter() {
         if let Some(row) = weights.get(i) {
             for &(j, w) in row {
                 if w > 0
@@ -548,15 +678,19 @@ pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64)
         }
     }
     for j in 0..n {
-        let prev = at(&start, j);
+        let prev = at(start, j);
         if let Some(c) = start.get_mut(j + 1) {
             *c += prev;
         }
     }
-    let total_entries = at(&start, n);
-    let mut fill: Vec<usize> = start.clone();
-    let mut cells: Vec<(i64, i64)> = vec![(0, 0); total_entries];
-    for (&i, &s) in rows.iter().zip(&sigma) {
+    let total_entries = at(start, n);
+    fill.clone_from(start);
+    // Every one of the first `total_entries` cells is written below (the counts above are
+    // exact), so stale contents from an earlier epoch need no clearing.
+    if cells.len() < total_entries {
+        cells.resize(total_entries, (0, 0));
+    }
+    for (&i, &s) in rows.iter().zip(sigma.iter()) {
         if let Some(row) = weights.get(i) {
             for &(j, w) in row {
                 if w > 0
@@ -571,17 +705,16 @@ pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64)
         }
     }
     let v = rows.len();
-    let mut out = vec![0i64; n];
-    let mut buf: Vec<(i64, i64)> = Vec::with_capacity(v);
+    out.resize(n, 0);
     for (j, c) in out.iter_mut().enumerate() {
-        let (lo, hi) = (at(&start, j), at(&start, j + 1));
+        let (lo, hi) = (at(start, j), at(start, j + 1));
         let Some(col) = cells.get(lo..hi) else {
             continue;
         };
         if col.is_empty() {
             continue;
         }
-        *c = match weighted_select(col, kappa, &mut buf) {
+        *c = match weighted_select(col, kappa, buf) {
             Some(w) => w,
             // No positive score qualifies: 0 if some validator scores 0 (the minimum, and also
             // the answer when the total mass reaches κ), else the smallest positive score.
@@ -589,7 +722,6 @@ pub fn consensus(active_stake: &[i64], weights: &[Q32Row], n: usize, kappa: i64)
             None => col.iter().map(|x| x.0).min().unwrap_or(0),
         };
     }
-    out
 }
 
 /// Sample size of [`bracket`].
@@ -815,6 +947,7 @@ fn col_divisors(m: &[Q32Row], n: usize) -> Vec<Divisor> {
 }
 
 /// A dense row of n cells that is reset sparsely.
+#[derive(Debug, Default)]
 struct Scratch {
     vals: Vec<i64>,
     seen: Vec<bool>,
@@ -825,13 +958,15 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new(n: usize) -> Self {
-        Self {
-            vals: vec![0; n],
-            seen: vec![false; n],
-            slots: vec![0; n],
-            count: 0,
-        }
+    /// `n` clean cells (every cell 0 and untouched), keeping the allocations.
+    fn reset(&mut self, n: usize) {
+        self.vals.clear();
+        self.vals.resize(n, 0);
+        self.seen.clear();
+        self.seen.resize(n, false);
+        self.slots.clear();
+        self.slots.resize(n, 0);
+        self.count = 0;
     }
 
     fn touch(&mut self, j: u16) -> Option<&mut i64> {
@@ -866,14 +1001,16 @@ impl Scratch {
         }
     }
 
-    /// Emits the cells > 0 in ascending uid order and clears every touched cell.
-    fn drain_positive(&mut self) -> Q32Row {
+    /// Writes the cells > 0 into `out` (overwritten) in ascending uid order and clears every
+    /// touched cell.
+    fn drain_positive_into(&mut self, out: &mut Q32Row) {
         let count = core::mem::take(&mut self.count);
+        out.clear();
         if count * 8 >= self.vals.len() {
             // Dense enough: a scan in uid order beats sorting the touched list. Written by
             // index and truncated (no reallocation path inside the loop); at most `count`
             // cells are kept.
-            let mut out: Q32Row = vec![(0, 0); count];
+            out.resize(count, (0, 0));
             let mut kept = 0usize;
             for (j, (v, seen)) in self.vals.iter_mut().zip(self.seen.iter_mut()).enumerate() {
                 if let Some(slot) = out.get_mut(kept) {
@@ -884,11 +1021,11 @@ impl Scratch {
                 *seen = false;
             }
             out.truncate(kept);
-            return out;
+            return;
         }
         let touched = self.slots.get_mut(..count).unwrap_or_default();
         touched.sort_unstable();
-        let mut out = Vec::with_capacity(count);
+        out.reserve(count);
         for &j in touched.iter() {
             let ju = usize::from(j);
             if let Some(v) = self.vals.get_mut(ju) {
@@ -901,7 +1038,6 @@ impl Scratch {
                 *s = false;
             }
         }
-        out
     }
 }
 
@@ -909,17 +1045,18 @@ impl Scratch {
 /// new entry, then `(1 ⊖ α) ⊗ old` for every old entry (saturating, columns `< n`), and keep
 /// the cells > 0 in ascending uid order (P6).
 ///
-/// `rows(i, new, old)` fills row `i` of both matrices (`n` rows).
+/// `rows(i, new, old)` fills row `i` of both matrices (`n` rows); `out` is overwritten.
 fn dense_ema(
     n: usize,
     mut rows: impl FnMut(usize, &mut Q32Row, &mut Q32Row),
     alpha: i64,
     s: &mut Scratch,
-) -> Vec<Q32Row> {
+    out: &mut Vec<Q32Row>,
+) {
     let one_minus = sub(ONE, alpha);
-    let mut out = Vec::with_capacity(n);
+    reset_rows(out, n);
     let (mut new, mut old): (Q32Row, Q32Row) = (Vec::new(), Vec::new());
-    for i in 0..n {
+    for (i, row) in out.iter_mut().enumerate() {
         rows(i, &mut new, &mut old);
         for &(j, v) in &new {
             if let Some(c) = s.touch(j) {
@@ -931,9 +1068,8 @@ fn dense_ema(
                 *c = add(*c, mul(one_minus, v));
             }
         }
-        out.push(s.drain_positive());
+        s.drain_positive_into(row);
     }
-    out
 }
 
 /// Lanes of the `exp*` series run in lockstep ([`fixed::exp_safe_lanes`]).
@@ -1062,21 +1198,23 @@ impl Sigmoid {
 /// only at the columns the EMA uses, which gives the same reads as the chain's full
 /// 0..|c| sweep because both pointers only ever move forward past smaller uids.
 ///
-/// `rows(i, wb, b)` fills row `i` of `WB` and of the old bonds (`n` rows).
+/// `rows(i, wb, b)` fills row `i` of `WB` and of the old bonds (`n` rows); `out` is
+/// overwritten.
 fn liquid_ema(
     n: usize,
     mut rows: impl FnMut(usize, &mut Q32Row, &mut Q32Row),
     reference: &[i64],
     params: &Sigmoid,
     s: &mut Scratch,
-) -> Vec<Q32Row> {
+    out: &mut Vec<Q32Row>,
+) {
     let width = reference.len();
-    let mut out = Vec::with_capacity(n);
+    reset_rows(out, n);
     let mut targets: Vec<u16> = Vec::new();
     let mut alphas: Vec<(u16, i64)> = Vec::new();
     let mut cache = AlphaCache::new(params);
     let (mut w_buf, mut b_buf): (Q32Row, Q32Row) = (Vec::new(), Vec::new());
-    for i in 0..n {
+    for (i, row) in out.iter_mut().enumerate() {
         rows(i, &mut w_buf, &mut b_buf);
         let (w_row, b_row) = (w_buf.as_slice(), b_buf.as_slice());
         // Old bond values by column (the chain's dense `decayed` row: last entry wins).
@@ -1108,7 +1246,7 @@ fn liquid_ema(
             alphas.push((j, params.z(at(reference, usize::from(j)), w, b)));
         }
         cache.alpha_all(&mut alphas, params);
-        let mut row: Q32Row = Vec::with_capacity(w_row.len());
+        row.reserve(w_row.len());
         let mut next = 0usize;
         for &(j, w) in w_row {
             if usize::from(j) >= width {
@@ -1134,9 +1272,7 @@ fn liquid_ema(
             }
         }
         s.clear();
-        out.push(row);
     }
-    out
 }
 
 /// One step of the chain's peekable merge scan: skip entries with uid < j; read the value if
