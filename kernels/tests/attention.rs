@@ -271,6 +271,56 @@ fn long_rows_parity() {
     }
 }
 
+/// f16/bf16 prefill large enough that the inputs are widened up front in several pieces over
+/// the worker threads, with zeros of both signs, subnormals and an infinity among the inputs:
+/// the same bits as f32 inputs holding the same values on the same backend, for 1, 2 and 3
+/// threads, and in verifiable mode the scalar reference's bits.
+#[test]
+fn half_inputs_widened_in_parallel() {
+    let p = AttentionParams::new(8, 2, 100, 100, 128).causal(true);
+    for (dt, tiny) in [(Dt::F16, 3.0e-6f32), (Dt::Bf16, 3.0e-39)] {
+        let (mut q, mut k, mut v) = inputs(&p, dt, 11);
+        for (i, x) in q.iter_mut().enumerate().step_by(97) {
+            *x = if i % 2 == 0 { -0.0 } else { tiny };
+        }
+        for x in k.iter_mut().step_by(89) {
+            *x = -tiny;
+        }
+        v[128 * 150 + 5] = f32::INFINITY;
+        let (q, k, v) = (round_to(dt, &q), round_to(dt, &k), round_to(dt, &v));
+        // `tiny` is a subnormal of the dtype (an f16 subnormal is a normal f32).
+        let t = round_to(dt, &[tiny])[0];
+        let sub = match dt {
+            Dt::F16 => half::f16::from_f32(t).to_bits() & 0x7C00 == 0,
+            _ => t.is_subnormal(),
+        };
+        assert!(t != 0.0 && sub && q.contains(&t) && k.contains(&-t));
+        for mode in [AttentionMode::Verifiable, AttentionMode::Fast] {
+            let reference = bits(&run_dt(&p, Dt::F32, &q, &k, &v, mode, Backend::Scalar, 1));
+            for threads in [1, 2, 3] {
+                let got = run_dt(&p, dt, &q, &k, &v, mode, Backend::Scalar, threads);
+                assert_eq!(
+                    reference,
+                    bits(&got),
+                    "{dt:?} {mode:?} scalar, {threads} threads"
+                );
+                if avx2() {
+                    let f32_avx = run_dt(&p, Dt::F32, &q, &k, &v, mode, Backend::Avx2, threads);
+                    let got = run_dt(&p, dt, &q, &k, &v, mode, Backend::Avx2, threads);
+                    assert_eq!(
+                        bits(&f32_avx),
+                        bits(&got),
+                        "{dt:?} {mode:?} {threads} threads"
+                    );
+                    if mode == AttentionMode::Verifiable {
+                        assert_eq!(reference, bits(&got), "{dt:?} avx2, {threads} threads");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Non-finite inputs: the result is defined (NaN outputs are the canonical NaN) and identical
 /// on every backend.
 #[test]

@@ -27,7 +27,7 @@ pub(crate) fn item(
     g: &Geom,
     mode: AttentionMode,
     item: &Item,
-    q: &[f32],
+    q: AttnInput<'_>,
     k: AttnInput<'_>,
     v: AttnInput<'_>,
     out: &mut [f32],
@@ -52,7 +52,7 @@ const SROW: usize = FAST_TILE + 8;
 unsafe fn item_impl<const D: usize, const FAST: bool>(
     g: &Geom,
     item: &Item,
-    q: &[f32],
+    q: AttnInput<'_>,
     k: AttnInput<'_>,
     v: AttnInput<'_>,
     out: &mut [f32],
@@ -74,6 +74,21 @@ unsafe fn item_impl<const D: usize, const FAST: bool>(
     if q_off.iter().any(|&o| o + D > q.len()) {
         return;
     }
+    // An f16/bf16 Q: this item's rows (used by no other item) widened exactly, in row order.
+    let mut qbuf = Vec::new();
+    let q: &[f32] = match q {
+        AttnInput::F32(x) => x,
+        q => {
+            qbuf.resize(rows * D, 0.0f32);
+            for (o, dst) in q_off.iter().zip(qbuf.chunks_exact_mut(D)) {
+                widen_impl(q.slice(*o..*o + D), dst);
+            }
+            for (r, o) in q_off.iter_mut().enumerate() {
+                *o = r * D;
+            }
+            &qbuf
+        }
+    };
     out.fill(0.0);
     let max_valid = n_valid.iter().copied().max().unwrap_or(0);
     let mut s = [[0.0f32; SROW]; 4];
@@ -254,30 +269,58 @@ fn tile_rows<const D: usize>(
     let (a, n) = (t0 * D, nrows * D);
     match x {
         AttnInput::F32(x) => x.get(a..a + n).map_or(buf.as_ptr(), <[f32]>::as_ptr),
-        AttnInput::F16(x) => {
-            if let (Some(src), Some(dst)) = (x.get(a..a + n), buf.get_mut(..n)) {
-                for (s8, d8) in src.chunks_exact(8).zip(dst.chunks_exact_mut(8)) {
-                    // SAFETY: 8 f16 (16 bytes) read, 8 f32 written.
-                    unsafe {
-                        let h = _mm_loadu_si128(s8.as_ptr().cast());
-                        _mm256_storeu_ps(d8.as_mut_ptr(), _mm256_cvtph_ps(h));
-                    }
-                }
+        x => {
+            if let Some(dst) = buf.get_mut(..n) {
+                widen_impl(x.slice(a..a + n), dst);
             }
             buf.as_ptr()
         }
-        AttnInput::Bf16(x) => {
-            if let (Some(src), Some(dst)) = (x.get(a..a + n), buf.get_mut(..n)) {
-                for (s8, d8) in src.chunks_exact(8).zip(dst.chunks_exact_mut(8)) {
-                    // SAFETY: 8 bf16 (16 bytes) read, 8 f32 written.
-                    unsafe {
-                        let h = _mm_loadu_si128(s8.as_ptr().cast());
-                        let w = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h));
-                        _mm256_storeu_ps(d8.as_mut_ptr(), _mm256_castsi256_ps(w));
-                    }
+    }
+}
+
+/// Widen `src` into `dst` exactly (f32 is copied; bf16: shift into the high half; f16:
+/// `vcvtph2ps`). Does nothing unless both have the same length. The caller resolved
+/// [`crate::Isa::Avx2`], so AVX2, FMA and F16C are present.
+pub(crate) fn widen(src: AttnInput<'_>, dst: &mut [f32]) {
+    // SAFETY: `Isa::Avx2` is only resolved after run-time detection of AVX2, FMA and F16C.
+    unsafe { widen_impl(src, dst) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn widen_impl(src: AttnInput<'_>, dst: &mut [f32]) {
+    if src.len() != dst.len() {
+        return;
+    }
+    match src {
+        AttnInput::F32(x) => dst.copy_from_slice(x),
+        AttnInput::F16(x) => {
+            let mut d8 = dst.chunks_exact_mut(8);
+            let mut s8 = x.chunks_exact(8);
+            for (s, d) in (&mut s8).zip(&mut d8) {
+                // SAFETY: 8 f16 (16 bytes) read, 8 f32 written.
+                unsafe {
+                    let h = _mm_loadu_si128(s.as_ptr().cast());
+                    _mm256_storeu_ps(d.as_mut_ptr(), _mm256_cvtph_ps(h));
                 }
             }
-            buf.as_ptr()
+            for (d, s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+                *d = s.to_f32();
+            }
+        }
+        AttnInput::Bf16(x) => {
+            let mut d8 = dst.chunks_exact_mut(8);
+            let mut s8 = x.chunks_exact(8);
+            for (s, d) in (&mut s8).zip(&mut d8) {
+                // SAFETY: 8 bf16 (16 bytes) read, 8 f32 written.
+                unsafe {
+                    let h = _mm_loadu_si128(s.as_ptr().cast());
+                    let w = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h));
+                    _mm256_storeu_ps(d.as_mut_ptr(), _mm256_castsi256_ps(w));
+                }
+            }
+            for (d, s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+                *d = s.to_f32();
+            }
         }
     }
 }

@@ -15,8 +15,9 @@
 //!   reciprocal-multiply normalisation). Checked against verifiable mode with the tolerance
 //!   stated in spec/kernels.md; its bits may differ between backends and releases.
 //!
-//! f16 and bf16 inputs are widened to f32 exactly before anything else, so a tensor given as
-//! f16 and the same values given as f32 produce the same output bits.
+//! f16 and bf16 inputs are widened to f32 exactly before they are used (up front on the worker
+//! threads, or per work item / per tile in the AVX2 path), so a tensor given as f16 and the
+//! same values given as f32 produce the same output bits.
 //!
 //! ```
 //! use mycel_kernels::attention::{attention, AttentionMode, AttentionParams, AttnInput};
@@ -49,6 +50,7 @@ pub use exp::{EXP_COEFFS, EXP_FAST_COEFFS, LN2, LN2_HI, LN2_LO, LOG2E, exp_fast,
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::borrow::Cow;
+use std::sync::{Mutex, PoisonError};
 
 use half::slice::HalfFloatSliceExt;
 
@@ -318,22 +320,96 @@ pub fn attention(
         return crate::cuda::attention(ordinal, params, q, k, v, mode);
     }
     let isa = backend.resolve()?;
-    let qw = q.to_f32();
     let mut out = vec![0.0f32; q_elems];
     let geom = Geom::new(params, scale);
     let threads = crate::cpu::resolve_threads(threads);
     // The reference widens everything first. The AVX2 path widens f16/bf16 K/V tile by tile
     // when each tile is used by at most two work items (decode, short prompts), and up front
-    // otherwise (prefill, where every work item would widen the same tiles again).
+    // otherwise (prefill, where every work item would widen the same tiles again). Up-front
+    // widening is split over the worker threads (exact, so the split changes no bit).
+    // Q rows belong to exactly one work item each, so the AVX2 path widens them inside the
+    // item (in parallel, into a small reused buffer); the reference gets them widened first.
     let per_tile = isa != Isa::Scalar && item_blocks(&geom) <= 2;
-    if !per_tile {
-        let (kw, vw) = (k.to_f32(), v.to_f32());
+    if isa == Isa::Scalar {
+        let [qw, kw, vw] = widen_all([q, k, v], isa, threads);
+        let (q, k, v) = (
+            AttnInput::F32(&qw),
+            AttnInput::F32(&kw),
+            AttnInput::F32(&vw),
+        );
+        run(&geom, isa, mode, q, k, v, &mut out, threads);
+    } else if !per_tile {
+        let [kw, vw] = widen_all([k, v], isa, threads);
         let (k, v) = (AttnInput::F32(&kw), AttnInput::F32(&vw));
-        run(&geom, isa, mode, &qw, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads);
     } else {
-        run(&geom, isa, mode, &qw, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads);
     }
     Ok(out)
+}
+
+/// Elements one widening job converts (64 KiB of f16/bf16): large enough that the
+/// hand-off to a worker costs little, small enough to balance the threads.
+const WIDEN_CHUNK: usize = 1 << 15;
+
+/// Widen every input to f32 exactly; f32 inputs are borrowed. f16/bf16 inputs are converted
+/// in [`WIDEN_CHUNK`]-element pieces spread over up to `threads` threads (the worker pool of
+/// [`crate::cpu::pool`]); every element is converted on its own, so the split changes no bit.
+fn widen_all<'a, const N: usize>(
+    inputs: [AttnInput<'a>; N],
+    isa: Isa,
+    threads: usize,
+) -> [Cow<'a, [f32]>; N] {
+    let mut bufs: [Vec<f32>; N] = core::array::from_fn(|t| match inputs.get(t) {
+        Some(AttnInput::F32(_)) | None => Vec::new(),
+        Some(x) => vec![0.0f32; x.len()],
+    });
+    {
+        // One job per chunk: (source piece, destination piece).
+        let mut jobs: Vec<Mutex<(AttnInput<'_>, &mut [f32])>> = Vec::new();
+        for (x, buf) in inputs.iter().zip(bufs.iter_mut()) {
+            if matches!(x, AttnInput::F32(_)) {
+                continue;
+            }
+            for (c, dst) in buf.chunks_mut(WIDEN_CHUNK).enumerate() {
+                let a = c * WIDEN_CHUNK;
+                jobs.push(Mutex::new((x.slice(a..a + dst.len()), dst)));
+            }
+        }
+        let convert = |job: &Mutex<(AttnInput<'_>, &mut [f32])>| {
+            let mut guard = job.lock().unwrap_or_else(PoisonError::into_inner);
+            let (src, dst) = &mut *guard;
+            widen_into(*src, dst, isa);
+        };
+        let workers = threads.clamp(1, jobs.len().max(1));
+        let all_ran = workers == 1
+            || crate::cpu::pool::for_each(workers, &|t| {
+                for job in jobs.iter().skip(t).step_by(workers) {
+                    convert(job);
+                }
+            });
+        if workers == 1 || !all_ran {
+            // Single-threaded, or a worker failed (conversions never panic): convert here.
+            jobs.iter().for_each(convert);
+        }
+    }
+    let mut bufs = bufs.into_iter();
+    inputs.map(|x| match (x, bufs.next()) {
+        (AttnInput::F32(x), _) => Cow::Borrowed(x),
+        (_, Some(buf)) => Cow::Owned(buf),
+        (x, None) => x.to_f32(),
+    })
+}
+
+/// Widen `src` into `dst` (same length) exactly.
+fn widen_into(src: AttnInput<'_>, dst: &mut [f32], isa: Isa) {
+    match (isa, src) {
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx2, src) => avx2::widen(src, dst),
+        (_, AttnInput::F32(x)) => dst.copy_from_slice(x),
+        (_, AttnInput::F16(x)) => x.convert_to_f32_slice(dst),
+        (_, AttnInput::Bf16(x)) => x.convert_to_f32_slice(dst),
+    }
 }
 
 /// Attention on f32 inputs into a caller's buffer `out` (`n_heads · q_len · head_dim`
@@ -358,7 +434,7 @@ pub fn attention_f32_into(
     AttnInput::F32(out).check_len(q_elems)?;
     let isa = backend.resolve()?;
     let geom = Geom::new(params, scale);
-    let (k, v) = (AttnInput::F32(k), AttnInput::F32(v));
+    let (q, k, v) = (AttnInput::F32(q), AttnInput::F32(k), AttnInput::F32(v));
     run(
         &geom,
         isa,
@@ -449,7 +525,7 @@ fn run(
     g: &Geom,
     isa: Isa,
     mode: AttentionMode,
-    q: &[f32],
+    q: AttnInput<'_>,
     k: AttnInput<'_>,
     v: AttnInput<'_>,
     out: &mut [f32],
@@ -476,15 +552,17 @@ fn run(
         buf.resize(rows * g.d, 0.0);
         let range = item.kvh * kv_stride..(item.kvh + 1) * kv_stride;
         let (kh, vh) = (k.slice(range.clone()), v.slice(range));
-        match (isa, kh, vh) {
+        match (isa, q, kh, vh) {
             #[cfg(target_arch = "x86_64")]
-            (Isa::Avx2, kh, vh) => avx2::item(g, mode, item, q, kh, vh, buf),
-            (_, AttnInput::F32(kh), AttnInput::F32(vh)) => {
+            (Isa::Avx2, q, kh, vh) => avx2::item(g, mode, item, q, kh, vh, buf),
+            (_, AttnInput::F32(q), AttnInput::F32(kh), AttnInput::F32(vh)) => {
                 scalar::item(g, mode, item, q, kh, vh, buf)
             }
             // The scalar path is always handed f32 (widened in `attention`); widen here too
             // rather than fail if that ever changes.
-            (_, kh, vh) => scalar::item(g, mode, item, q, &kh.to_f32(), &vh.to_f32(), buf),
+            (_, q, kh, vh) => {
+                scalar::item(g, mode, item, &q.to_f32(), &kh.to_f32(), &vh.to_f32(), buf)
+            }
         }
     };
     let scatter = |item: &Item, buf: &[f32], out: &mut [f32]| {
