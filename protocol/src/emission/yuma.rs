@@ -42,7 +42,12 @@ fn clip_entry(c: i64, w: i64) -> Option<i64> {
 /// [`EmissionError`] for a schema violation, or [`EmissionError::BondsMovingAverageOverflow`]
 /// where the chain itself would panic (pitfall P12).
 pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
-    let mut ws = EpochWorkspace::new();
+    // A one-off run frees consensus's transposed copy of W (n × n cells when dense) as soon as
+    // consensus is done, so that the allocator can reuse its pages for the EMA rows.
+    let mut ws = EpochWorkspace {
+        one_off: true,
+        ..EpochWorkspace::default()
+    };
     epoch_with(&mut ws, input)?;
     Ok(ws.into_output())
 }
@@ -61,6 +66,8 @@ pub struct EpochWorkspace {
     interpolated: Vec<Q32Row>,
     scratch: Scratch,
     cons: ConsensusScratch,
+    /// Set by [`epoch`]: release scratch memory as soon as it is no longer needed.
+    one_off: bool,
 }
 
 impl EpochWorkspace {
@@ -266,6 +273,9 @@ fn run(
     // S6 consensus.
     let kappa = ratio_u16(input.kappa);
     consensus_into(active_stake, weights, n, kappa, &mut ws.cons, consensus);
+    if ws.one_off {
+        ws.cons = ConsensusScratch::default();
+    }
     let consensus: &[i64] = consensus;
 
     // S7 clip (the clipped value of an entry; 0 = removed).
@@ -687,8 +697,9 @@ fn consensus_into(
     fill.clone_from(start);
     // Every one of the first `total_entries` cells is written below (the counts above are
     // exact), so stale contents from an earlier epoch need no clearing.
+    // A fresh buffer comes zeroed from the allocator (no write pass over it).
     if cells.len() < total_entries {
-        cells.resize(total_entries, (0, 0));
+        *cells = vec![(0, 0); total_entries];
     }
     for (&i, &s) in rows.iter().zip(sigma.iter()) {
         if let Some(row) = weights.get(i) {
