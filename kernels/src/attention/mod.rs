@@ -581,31 +581,36 @@ fn run(
         }
         return;
     }
+    // The persistent worker pool (no thread start per call, which a decode step would feel).
     let next = AtomicUsize::new(0);
-    let results: Vec<Vec<(usize, Vec<f32>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let idx = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(idx) else { break };
-                        let mut buf = Vec::new();
-                        run_item(item, &mut buf);
-                        done.push((idx, buf));
-                    }
-                    done
-                })
-            })
-            .collect();
-        // A worker can only fail by panicking, which these kernels never do on validated
-        // input; a join error would re-raise that panic here.
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let results: Mutex<Vec<(usize, Vec<f32>)>> = Mutex::new(Vec::with_capacity(items.len()));
+    let all_ran = crate::cpu::pool::for_each(threads, &|_| {
+        let mut done = Vec::new();
+        loop {
+            let idx = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(idx) else { break };
+            let mut buf = Vec::new();
+            run_item(item, &mut buf);
+            done.push((idx, buf));
+        }
+        results
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(done);
     });
-    for (idx, buf) in results.into_iter().flatten() {
+    if !all_ran {
+        // A worker can only fail by panicking, which these kernels never do on validated
+        // input; if one did, every item is run again here (same bits), so nothing is missing
+        // and a panic that repeats reaches the caller as before.
+        let mut buf = Vec::new();
+        for item in &items {
+            run_item(item, &mut buf);
+            scatter(item, &buf, out);
+        }
+        return;
+    }
+    let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    for (idx, buf) in results {
         if let Some(item) = items.get(idx) {
             scatter(item, &buf, out);
         }
