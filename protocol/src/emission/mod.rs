@@ -10,8 +10,6 @@
 pub mod fixed;
 mod types;
 mod weights;
-#[cfg(test)]
-mod workspace_tests;
 mod yuma;
 
 pub use types::{ConsensusMode, EpochInput, EpochOutput, Q32Row, U16Row};

@@ -1,15 +1,13 @@
-//! [`super::epoch_with`] on one reused workspace against a fresh [`super::epoch`] per input,
+//! [`epoch_with`] on one reused workspace against a fresh [`epoch`] per input,
 //! over a sequence that changes size, path and shape from one epoch to the next (so that every
 //! reused buffer is at times too large, too small and dirty), including the chain's own examples
 //! and inputs that fail.
 
-use alloc::vec::Vec;
-
-use super::{
+use mycel_protocol::emission::{
     ConsensusMode, EmissionError, EpochInput, EpochOutput, EpochWorkspace, epoch, epoch_with,
 };
 
-const EXAMPLES: &str = include_str!("../../tests/vectors/yuma_examples.jsonl");
+const EXAMPLES: &str = include_str!("vectors/yuma_examples.jsonl");
 
 /// splitmix64.
 struct Rng(u64);
