@@ -1,0 +1,6 @@
+//! Integration tests of mycel-node through its public API only (one binary, rustls style).
+
+mod api {
+    mod roles;
+    mod sim;
+}
