@@ -175,8 +175,16 @@ pub fn tables(log: &SimLog) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>10} {:>12} {:>8}",
-        "uid", "behaviour", "tasks", "verified", "caught", "incentive", "emission", "share"
+        "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>8} {:>10} {:>12} {:>8}",
+        "uid",
+        "behaviour",
+        "tasks",
+        "verified",
+        "caught",
+        "caught@",
+        "incentive",
+        "emission",
+        "share"
     );
     for m in &log.totals.miners {
         let share = if total_e == 0 {
@@ -186,12 +194,14 @@ pub fn tables(log: &SimLog) -> String {
         };
         let _ = writeln!(
             s,
-            "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>9.2}% {:>12} {:>7.2}%",
+            "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>8} {:>9.2}% {:>12} {:>7.2}%",
             m.uid,
             m.behaviour,
             m.tasks,
             m.verified,
             m.caught,
+            m.first_caught_epoch
+                .map_or_else(|| "-".to_string(), |e| format!("epoch {e}")),
             100.0 * m.final_incentive_share,
             alpha(m.emission_rao),
             100.0 * share
@@ -203,19 +213,49 @@ pub fn tables(log: &SimLog) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>5}  {:<14} {:>10} {:>8} {:>12}",
-        "uid", "behaviour", "dividends", "vtrust", "emission"
+        "{:>5}  {:<14} {:>10} {:>8} {:>12} {:>11}",
+        "uid", "behaviour", "dividends", "vtrust", "emission", "check cost"
     );
     for v in &log.totals.validators {
         let _ = writeln!(
             s,
-            "{:>5}  {:<14} {:>9.2}% {:>8.4} {:>12}",
+            "{:>5}  {:<14} {:>9.2}% {:>8.4} {:>12} {:>10.2}%",
             v.uid,
             v.behaviour,
             100.0 * v.final_dividend_share,
             f64::from(v.final_vtrust) / 65535.0,
-            alpha(v.emission_rao)
+            alpha(v.emission_rao),
+            100.0 * v.checking_cost_share
         );
+    }
+    let cheaters: Vec<_> = log
+        .totals
+        .miners
+        .iter()
+        .filter(|m| m.predicted_detection_per_epoch.is_some())
+        .collect();
+    if !cheaters.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ncheaters: epochs until first caught, against spec/scoring.md 2.1's prediction"
+        );
+        for m in cheaters {
+            let p = m.predicted_detection_per_epoch.unwrap_or(0.0);
+            let measured = m.measured_epochs_to_catch.map_or_else(
+                || "never caught".to_string(),
+                |n| format!("caught after {n} epoch(s)"),
+            );
+            let predicted = m
+                .predicted_epochs_to_catch
+                .map_or_else(|| "-".to_string(), |x| format!("{x:.2}"));
+            let _ = writeln!(
+                s,
+                "{:>5}  {:<8} {measured}; predicted detection {:.1}% per epoch, 1/p = {predicted} epochs",
+                m.uid,
+                m.behaviour,
+                100.0 * p
+            );
+        }
     }
     let proofs: usize = log.epochs.iter().map(|e| e.fraud_proofs.len()).sum();
     let _ = writeln!(s, "\nfraud proofs: {proofs}");

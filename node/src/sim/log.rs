@@ -62,6 +62,12 @@ pub struct MinerRecord {
     pub incentive_share: f64,
     /// Emission this epoch, rao.
     pub emission_rao: u64,
+    /// Receipts whose claim the miner knew to be wrong (the simulation knows each behaviour;
+    /// 0 for honest and slow miners).
+    pub cheated: u32,
+    /// The probability, predicted by spec/scoring.md section 2.1 from this epoch's receipts,
+    /// sample rate and checking validators, that at least one wrong receipt is sampled.
+    pub detection_probability: f64,
 }
 
 /// One validator's line in an epoch record.
@@ -91,6 +97,11 @@ pub struct ValidatorRecord {
     pub vtrust: u16,
     /// Emission this epoch, rao.
     pub emission_rao: u64,
+    /// Compute units of the receipts it credited (all non-mismatched valid receipts).
+    pub credited_units: u64,
+    /// What checking cost it, in compute units: each signature check at
+    /// `timing.signature_check_units` plus the compute units it re-executed.
+    pub checking_units: u64,
 }
 
 /// A fraud proof produced in an epoch.
@@ -184,6 +195,17 @@ pub struct MinerTotal {
     pub final_incentive_share: f64,
     /// Emission over the run, rao.
     pub emission_rao: u64,
+    /// The first epoch a fraud proof against it held, if any.
+    pub first_caught_epoch: Option<u64>,
+    /// For miners that cheated: the mean predicted detection probability per epoch over every
+    /// epoch of the run in which it cheated (not only those before the first catch, which would
+    /// bias it towards the low-probability epochs that did not catch it).
+    pub predicted_detection_per_epoch: Option<f64>,
+    /// `1 / predicted_detection_per_epoch`: the predicted epochs until the first catch.
+    pub predicted_epochs_to_catch: Option<f64>,
+    /// Epochs it ran until first caught (`first_caught_epoch + 1`, counting the catching
+    /// epoch), or `None` if never caught.
+    pub measured_epochs_to_catch: Option<u64>,
 }
 
 /// A validator's totals over the run.
@@ -199,6 +221,12 @@ pub struct ValidatorTotal {
     pub final_vtrust: u16,
     /// Emission over the run, rao.
     pub emission_rao: u64,
+    /// Compute units it credited over the run.
+    pub credited_units: u64,
+    /// Its checking cost over the run, compute units.
+    pub checking_units: u64,
+    /// `checking_units / credited_units` (0 when it credited nothing).
+    pub checking_cost_share: f64,
 }
 
 /// Run totals.
@@ -264,13 +292,23 @@ impl SimLog {
             .enumerate()
             .map(|(i, m)| {
                 let (mut tasks, mut verified, mut caught, mut emission) = (0u64, 0u64, 0u64, 0u64);
+                let (mut first_caught, mut cheated, mut p_sum, mut p_n) = (None, 0u64, 0.0, 0u32);
                 for e in &epochs {
                     let Some(r) = e.miners.get(i) else { continue };
                     tasks += u64::from(r.tasks);
                     verified += u64::from(r.verified);
                     caught += u64::from(r.caught);
                     emission = emission.saturating_add(r.emission_rao);
+                    cheated += u64::from(r.cheated);
+                    if r.cheated > 0 {
+                        p_sum += r.detection_probability;
+                        p_n += 1;
+                    }
+                    if first_caught.is_none() && r.caught > 0 {
+                        first_caught = Some(e.epoch);
+                    }
                 }
+                let predicted = (cheated > 0 && p_n > 0).then(|| p_sum / f64::from(p_n));
                 MinerTotal {
                     uid: m.uid,
                     behaviour: m.behaviour.name(),
@@ -281,6 +319,10 @@ impl SimLog {
                         .and_then(|e| e.miners.get(i))
                         .map_or(0.0, |r| r.incentive_share),
                     emission_rao: emission,
+                    first_caught_epoch: first_caught,
+                    predicted_detection_per_epoch: predicted,
+                    predicted_epochs_to_catch: predicted.filter(|p| *p > 0.0).map(|p| 1.0 / p),
+                    measured_epochs_to_catch: first_caught.map(|e| e + 1),
                 }
             })
             .collect();
@@ -288,18 +330,34 @@ impl SimLog {
             .validators
             .iter()
             .enumerate()
-            .map(|(i, v)| ValidatorTotal {
-                uid: v.uid,
-                behaviour: v.behaviour.name(),
-                final_dividend_share: last
-                    .and_then(|e| e.validators.get(i))
-                    .map_or(0.0, |r| r.dividend_share),
-                final_vtrust: last
-                    .and_then(|e| e.validators.get(i))
-                    .map_or(0, |r| r.vtrust),
-                emission_rao: epochs.iter().fold(0u64, |a, e| {
-                    a.saturating_add(e.validators.get(i).map_or(0, |r| r.emission_rao))
-                }),
+            .map(|(i, v)| {
+                let sum = |f: fn(&ValidatorRecord) -> u64| {
+                    epochs.iter().fold(0u64, |a, e| {
+                        a.saturating_add(e.validators.get(i).map_or(0, f))
+                    })
+                };
+                let credited = sum(|r| r.credited_units);
+                let checking = sum(|r| r.checking_units);
+                ValidatorTotal {
+                    uid: v.uid,
+                    behaviour: v.behaviour.name(),
+                    final_dividend_share: last
+                        .and_then(|e| e.validators.get(i))
+                        .map_or(0.0, |r| r.dividend_share),
+                    final_vtrust: last
+                        .and_then(|e| e.validators.get(i))
+                        .map_or(0, |r| r.vtrust),
+                    emission_rao: epochs.iter().fold(0u64, |a, e| {
+                        a.saturating_add(e.validators.get(i).map_or(0, |r| r.emission_rao))
+                    }),
+                    credited_units: credited,
+                    checking_units: checking,
+                    checking_cost_share: if credited == 0 {
+                        0.0
+                    } else {
+                        checking as f64 / credited as f64
+                    },
+                }
             })
             .collect();
         Self {

@@ -153,6 +153,9 @@ pub struct TimingConfig {
     pub lazy_ms: u64,
     /// How long after its source a copier answers, in ms.
     pub copier_delay_ms: u64,
+    /// What one signature check costs a validator, in compute units (for the checking-cost
+    /// report only; ~10 µs of a batched ed25519 check at the default throughput).
+    pub signature_check_units: u64,
 }
 
 /// Spot checks, scoring and weights.
@@ -255,6 +258,7 @@ impl Default for TimingConfig {
             jitter_permille: 100,
             lazy_ms: 2,
             copier_delay_ms: 5,
+            signature_check_units: 1_000,
         }
     }
 }
@@ -262,8 +266,8 @@ impl Default for TimingConfig {
 impl Default for ScoringConfig {
     fn default() -> Self {
         Self {
-            spot_check_rate: 0.25,
-            min_checks_per_miner: 1,
+            spot_check_rate: 0.03,
+            min_checks_per_miner: 0,
             latency_target_ms: 60,
             ema_alpha: 0.5,
             reveal_delay_epochs: 1,
@@ -281,12 +285,12 @@ impl Default for EmissionConfig {
             kappa: 32_767,
             bonds_penalty: 65_535,
             bonds_moving_average: 900_000,
-            yuma3: false,
+            yuma3: true,
             liquid_alpha: false,
             alpha_low: 45_875,
             alpha_high: 58_982,
             alpha_sigmoid_steepness: 1000,
-            max_allowed_validators: 128,
+            max_allowed_validators: 64,
         }
     }
 }

@@ -34,7 +34,7 @@ use mycel_protocol::emission::{EpochInput, EpochOutput, U16Row, epoch as yuma_ep
 use mycel_protocol::ids::{Digest, Epoch, Hotkey, NetworkId, SigningKey, SubnetId};
 use mycel_protocol::receipt::{BackendLabel, Outcome, SignedReceipt};
 use mycel_protocol::scoring::{ScoreParams, score, verify_reveal, weights_from_scores};
-use mycel_protocol::task::TaskSpec;
+use mycel_protocol::task::{KernelId, TaskSpec};
 
 use super::log::{
     Artifacts, EpochRecord, MinerRecord, PhaseTimes, ProofRecord, ValidatorRecord, q32_share,
@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::fraud::FraudProof;
 use crate::miner::{Claim, Miner, ReceiptFields};
 use crate::rng::{DetRng, derive};
-use crate::validator::sample::{sample, sample_seed};
+use crate::validator::sample::{detection_probability, sample, sample_seed};
 use crate::validator::score::MinerTally;
 use crate::validator::tasks::{TaskContext, WeightPool, issue_task};
 use crate::validator::{CommittedBatch, Validator};
@@ -164,6 +164,12 @@ struct Checked {
     proofs: Vec<(usize, Digest, FraudProof)>,
     signatures_cpu: Duration,
     reexecution_cpu: Duration,
+    /// Whether this validator re-executes anything.
+    checks: bool,
+    /// Per miner index: (valid receipts, receipts its behaviour made wrong).
+    exposure: BTreeMap<usize, (u32, u32)>,
+    /// Compute units re-executed.
+    reexecuted_units: u64,
 }
 
 /// Maps `f` over `items` on up to `threads` scoped threads (item `i` on thread `i % threads`),
@@ -407,6 +413,16 @@ impl Subnet {
             }
             let u = usize::from(m.uid);
             let incentive = out.incentive.get(u).copied().unwrap_or(0);
+            let exposure: Vec<(u32, u32)> = checked
+                .iter()
+                .filter(|c| c.checks)
+                .filter_map(|c| c.exposure.get(&mi).copied())
+                .collect();
+            let cheated = checked
+                .iter()
+                .filter_map(|c| c.exposure.get(&mi))
+                .map(|x| x.1)
+                .sum();
             miners.push(MinerRecord {
                 uid: m.uid,
                 tasks: t.tasks,
@@ -419,6 +435,12 @@ impl Subnet {
                 incentive,
                 incentive_share: q32_share(incentive),
                 emission_rao: out.server_emission.get(u).copied().unwrap_or(0),
+                cheated,
+                detection_probability: detection_probability(
+                    &exposure,
+                    self.scenario.scoring.spot_check_rate,
+                    self.scenario.scoring.min_checks_per_miner,
+                ),
             });
         }
         let nv = self.validators.len();
@@ -451,6 +473,10 @@ impl Subnet {
                 dividend_share: q32_share(dividends),
                 vtrust: out.validator_trust_u16.get(u).copied().unwrap_or(0),
                 emission_rao: out.validator_emission.get(u).copied().unwrap_or(0),
+                credited_units: c.per_miner.values().map(|t| t.units).sum(),
+                checking_units: u64::from(c.receipts)
+                    .saturating_mul(self.scenario.timing.signature_check_units)
+                    .saturating_add(c.reexecuted_units),
             });
         }
         let mut fraud_proofs = Vec::with_capacity(all_proofs.len());
@@ -655,6 +681,9 @@ impl Subnet {
             signatures_cpu,
             reexecution_cpu: Duration::ZERO,
             batch,
+            checks,
+            exposure: BTreeMap::new(),
+            reexecuted_units: 0,
         };
         for (i, (d, sig)) in got.iter().zip(&sigs).enumerate() {
             let tally = out.per_miner.entry(d.assignment.miner).or_default();
@@ -668,6 +697,15 @@ impl Subnet {
                 continue;
             }
             by_miner.entry(d.assignment.miner).or_default().push(i);
+            let behaviour = at(&self.miners, d.assignment.miner, "miner")?.behaviour;
+            let wrong = match behaviour {
+                MinerBehaviour::Lazy | MinerBehaviour::Copier => true,
+                MinerBehaviour::Sloppy => d.assignment.task.kernel == KernelId::Attention,
+                MinerBehaviour::Honest | MinerBehaviour::Slow => false,
+            };
+            let x = out.exposure.entry(d.assignment.miner).or_default();
+            x.0 += 1;
+            x.1 += u32::from(wrong);
         }
         let mut sampled = vec![false; got.len()];
         if checks {
@@ -695,6 +733,9 @@ impl Subnet {
                     continue;
                 }
                 out.spot_checked += 1;
+                out.reexecuted_units = out
+                    .reexecuted_units
+                    .saturating_add(d.receipt.body.compute_units);
                 let t_exec = clock.now();
                 let weights = self
                     .pool

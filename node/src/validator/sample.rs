@@ -57,9 +57,72 @@ pub fn sample(seed: &[u8; 32], ids: &[Digest], list: &[usize], rate: f64, min: u
     ranked.into_iter().take(k).map(|(_, i)| i).collect()
 }
 
+/// The probability that [`sample`] picks none of `cheats` wrong receipts among a miner's
+/// `receipts` (spec/scoring.md section 2.1): the sample size is `floor(rate · receipts)` or one
+/// more (with the fractional part's probability), at least `min`, at most `receipts`, and
+/// `C(receipts − cheats, k) / C(receipts, k)` is the chance a uniform k-subset misses them all.
+/// For reporting and planning (floating point, never consensus).
+#[must_use]
+pub fn escape_probability(receipts: u32, cheats: u32, rate: f64, min: u32) -> f64 {
+    let r = f64::from(receipts);
+    let c = f64::from(cheats.min(receipts));
+    let rate = if rate.is_nan() {
+        0.0
+    } else {
+        rate.clamp(0.0, 1.0)
+    };
+    let expected = r * rate;
+    let base = expected.floor();
+    let frac = expected - base;
+    let size = |k: f64| k.max(f64::from(min)).min(r);
+    let miss = |k: f64| {
+        let mut p = 1.0;
+        let mut i = 0.0;
+        while i < k {
+            p *= ((r - c - i) / (r - i)).max(0.0);
+            i += 1.0;
+        }
+        p
+    };
+    (1.0 - frac) * miss(size(base)) + frac * miss(size(base + 1.0))
+}
+
+/// The probability that at least one checking validator samples a wrong receipt in an epoch,
+/// given `(receipts, cheats)` per checking validator: `1 − Π escape_probability`.
+#[must_use]
+pub fn detection_probability(per_validator: &[(u32, u32)], rate: f64, min: u32) -> f64 {
+    1.0 - per_validator
+        .iter()
+        .map(|&(r, c)| escape_probability(r, c, rate, min))
+        .product::<f64>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn predicted_escape_matches_the_sampler() {
+        assert_eq!(escape_probability(8, 0, 0.5, 0), 1.0);
+        assert_eq!(escape_probability(8, 8, 0.05, 1), 0.0);
+        // 8 receipts at 5 %: 0.4 expected, so 1 receipt with probability 0.4, else none.
+        assert!((escape_probability(8, 8, 0.05, 0) - 0.6).abs() < 1e-12);
+        assert!((escape_probability(8, 1, 0.05, 0) - (0.6 + 0.4 * 7.0 / 8.0)).abs() < 1e-12);
+        assert!((detection_probability(&[(8, 8); 3], 0.05, 0) - (1.0 - 0.216)).abs() < 1e-12);
+        // Against the sampler itself: 4 receipts, 1 wrong, rate 0.3 (1.2 expected).
+        let ids: Vec<Digest> = (0u8..4).map(|i| Digest([i; 32])).collect();
+        let list: Vec<usize> = (0..4).collect();
+        let trials = 4000u32;
+        let mut escaped = 0u32;
+        for t in 0..trials {
+            let seed = crate::rng::derive("t", &[&t.to_le_bytes()]);
+            escaped += u32::from(!sample(&seed, &ids, &list, 0.3, 0).contains(&2));
+        }
+        let want = escape_probability(4, 1, 0.3, 0); // 0.8 * 3/4 + 0.2 * 2/4 = 0.7
+        assert!((want - 0.7).abs() < 1e-12);
+        let got = f64::from(escaped) / f64::from(trials);
+        assert!((got - want).abs() < 0.03, "sampler {got}, predicted {want}");
+    }
 
     #[test]
     fn the_spot_check_sample_is_fixed_by_the_root_and_sized_by_the_rate() {

@@ -60,7 +60,7 @@ pub struct TaskConfig {
 impl Default for TaskConfig {
     fn default() -> Self {
         Self {
-            per_miner: 2,
+            per_miner: 16,
             matmul_q8_0: 1,
             matmul_q4_0: 1,
             attention: 2,
