@@ -18,6 +18,7 @@
 //! | [`validator`] | [`Validator`]: each epoch step as its own method; task issue, sampling, tallies |
 //! | [`fraud`] | [`FraudProof`] (`mycel-fraud-proof/v1` JSON) and its [`FraudProof::check`] |
 //! | [`sim`] | the subnet simulation: `Scenario`, `Subnet::step`, the JSON log |
+//! | [`task`] | self-contained tasks whose weights derive from their seed (`mycel task new`) |
 //! | [`rng`] | deterministic derivations (SHA-256 with a domain tag) the roles and the simulation use |
 //! | [`error`] | the crate's [`Error`], each variant with a stable `code()` |
 //!
@@ -76,6 +77,7 @@ pub mod fraud;
 pub mod miner;
 pub mod rng;
 pub mod sim;
+pub mod task;
 pub mod validator;
 
 pub use error::{Error, FraudError, Result};
