@@ -8,9 +8,9 @@ use mycel_kernels::Backend;
 use mycel_node::miner::{Claim, Miner, ReceiptFields};
 use mycel_node::validator::score::MinerTally;
 use mycel_node::validator::tasks::{TaskConfig, TaskContext, WeightPool, issue_task};
-use mycel_node::validator::{Validator, sample};
+use mycel_node::validator::{Judgement, Validator, sample};
 use mycel_protocol::ids::{Digest, Epoch, NetworkId, SigningKey, SubnetId};
-use mycel_protocol::receipt::{BackendLabel, Outcome};
+use mycel_protocol::receipt::BackendLabel;
 use mycel_protocol::scoring::{ScoreParams, score, verify_reveal};
 
 fn main() -> Result<(), mycel_node::Error> {
@@ -30,6 +30,9 @@ fn main() -> Result<(), mycel_node::Error> {
         beacon: [9; 32],
     };
     let uids = [(honest.hotkey(), 1u16), (lazy.hotkey(), 2u16)];
+    // Before any receipt arrives, the validator commits to the secret of its sample.
+    let secret = [13u8; 32];
+    let secret_commitment = sample::secret_commitment(&secret);
 
     // Issue, execute, sign.
     let mut receipts = Vec::new();
@@ -81,13 +84,15 @@ fn main() -> Result<(), mycel_node::Error> {
     );
 
     // The sample is drawn only now, from randomness fixed by the root.
-    let seed = sample::sample_seed(&ctx.beacon, &batch.root, &validator.hotkey());
+    // After the root: reveal the secret (anyone checks it against the commitment), then sample.
+    assert!(sample::check_secret(&secret_commitment, &secret));
+    let seed = sample::sample_seed(&ctx.beacon, &batch.root, &validator.hotkey(), &secret);
     let mut tallies = [MinerTally::default(), MinerTally::default()];
     for (who, (hotkey, _)) in uids.iter().enumerate() {
         let mine: Vec<usize> = (0..batch.ids.len())
             .filter(|&i| batch.batch.receipts[i].body.miner == *hotkey)
             .collect();
-        let picked = sample::sample(&seed, &batch.ids, &mine, 0.34, 1);
+        let picked = sample::sample(&seed, &batch.ids, &mine, sample::rate_ppm(0.34), 1);
         for &i in &mine {
             let receipt = &batch.batch.receipts[i];
             let t = &mut tallies[who];
@@ -105,11 +110,11 @@ fn main() -> Result<(), mycel_node::Error> {
                 Backend::Auto,
                 1,
             )?;
-            let verdict = validator.judge(batch.ids[i], receipt, truth)?;
-            if verdict.body.outcome == Outcome::Match {
+            let judgement = validator.judge(batch.ids[i], receipt, truth)?;
+            if judgement.is_match() {
                 t.verified += 1;
                 t.units += receipt.body.compute_units;
-            } else {
+            } else if let Judgement::Mismatch(verdict) = judgement {
                 t.mismatched += 1;
                 let proof = validator.fraud_proof(
                     &batch,

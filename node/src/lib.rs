@@ -53,11 +53,12 @@
 //! // Commit the batch, verify it, sample after the root, re-execute, judge.
 //! let batch = validator.commit_batch(ctx.network, ctx.subnet, Epoch(0), vec![receipt.clone()])?;
 //! assert!(validator.verify_batch(&batch, &[4; 32]).iter().all(Result::is_ok));
-//! let seed = sample::sample_seed(&ctx.beacon, &batch.root, &validator.hotkey());
-//! assert_eq!(sample::sample(&seed, &batch.ids, &[0], 1.0, 1), vec![0]);
+//! let secret = [8; 32]; // its commitment was published before the receipts arrived
+//! let seed = sample::sample_seed(&ctx.beacon, &batch.root, &validator.hotkey(), &secret);
+//! assert_eq!(sample::sample(&seed, &batch.ids, &[0], sample::PPM, 1), vec![0]);
 //! let truth = validator.reexecute(&task, weights, Backend::Auto, 1)?;
-//! let verdict = validator.judge(batch.ids[0], &receipt, truth)?;
-//! assert_eq!(verdict.body.outcome, Outcome::Match);
+//! let judgement = validator.judge(batch.ids[0], &receipt, truth)?;
+//! assert_eq!(judgement.verdict().unwrap().body.outcome, Outcome::Match);
 //! # Ok::<(), mycel_node::Error>(())
 //! ```
 #![deny(missing_docs)]
