@@ -845,6 +845,29 @@ impl Subnet {
     ) -> Result<Checked> {
         let v = at(&self.validators, vi, "validator")?;
         let hotkey = v.role.hotkey();
+        let subnet = SubnetId(self.scenario.subnet);
+        // A batch holds only this epoch's receipts for this subnet and network: others (replays
+        // of old epochs, other subnets or networks) are rejected before the root is committed.
+        let mut early: Vec<(Hotkey, Rejection)> = Vec::new();
+        let inbox: Vec<&Delivery> = inbox
+            .iter()
+            .filter(|d| {
+                let b = &d.receipt.body;
+                let why = if b.network != self.network {
+                    Some(Rejection::WrongNetwork)
+                } else if b.subnet != subnet {
+                    Some(Rejection::WrongSubnet)
+                } else if b.epoch != Epoch(e) {
+                    Some(Rejection::WrongEpoch)
+                } else {
+                    None
+                };
+                if let Some(r) = why {
+                    early.push((b.miner, r));
+                }
+                why.is_none()
+            })
+            .collect();
         let receipts: Vec<SignedReceipt> = inbox.iter().map(|d| d.receipt.clone()).collect();
         let batch = v.role.commit_batch(
             self.network,
@@ -884,6 +907,15 @@ impl Subnet {
             exposure: BTreeMap::new(),
             reexecuted_units: 0,
         };
+        let miner_of = |hk: &Hotkey| miner_index.get(hk).copied();
+        for (hk, r) in &early {
+            *out.rejections.entry(r.code().into()).or_default() += 1;
+            if let Some(mi) = miner_of(hk) {
+                let tally = out.per_miner.entry(mi).or_default();
+                tally.tasks += 1;
+                tally.rejected += 1;
+            }
+        }
         for (i, (d, sig)) in inbox.iter().zip(&sigs).enumerate() {
             let Some(&mi) = miner_index.get(&d.receipt.body.miner) else {
                 *out.rejections.entry("unknown_miner".into()).or_default() += 1;
@@ -937,7 +969,7 @@ impl Subnet {
         for (&mi, list) in &by_miner {
             for (i, issued) in list {
                 let i = *i;
-                let d = at(inbox, i, "receipt")?;
+                let d = *at(&inbox, i, "receipt")?;
                 let tally = out.per_miner.entry(mi).or_default();
                 if !sampled.get(i).copied().unwrap_or(false) {
                     tally.unchecked += 1;
