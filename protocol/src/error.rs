@@ -245,6 +245,17 @@ pub enum TaskError {
     /// The compute-unit formula exceeds the per-task bound (or overflows u64).
     #[error("task exceeds the compute-unit bound")]
     TooMuchCompute,
+    /// The task's memory measure (`KernelParams::memory_bytes`: inputs, weights, output and
+    /// scratch) exceeds the per-task bound `MAX_TASK_MEMORY`.
+    #[error(
+        "task exceeds the memory bound of {max} bytes: its inputs, weights, output and scratch need {bytes} bytes"
+    )]
+    TooMuchMemory {
+        /// The task's memory measure (saturated at `u64::MAX`).
+        bytes: u64,
+        /// The bound.
+        max: u64,
+    },
 }
 
 impl TaskError {
@@ -260,6 +271,7 @@ impl TaskError {
             TaskError::UnsupportedHeadDim(_) => "task.unsupported_head_dim",
             TaskError::CausalQueryLongerThanKeys => "task.causal_query_longer_than_keys",
             TaskError::TooMuchCompute => "task.too_much_compute",
+            TaskError::TooMuchMemory { .. } => "task.too_much_memory",
         }
     }
 }

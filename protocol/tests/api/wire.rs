@@ -161,6 +161,7 @@ fn all_error_codes_are_distinct() {
         TaskError::UnsupportedHeadDim(0).into(),
         TaskError::CausalQueryLongerThanKeys.into(),
         TaskError::TooMuchCompute.into(),
+        TaskError::TooMuchMemory { bytes: 0, max: 0 }.into(),
         ReceiptError::BadBackendLabel.into(),
         ReceiptError::TimesReversed.into(),
         ReceiptError::NetworkMismatch.into(),
