@@ -626,12 +626,20 @@ impl Subnet {
                 ],
             );
             let subnet = SubnetId(self.scenario.subnet);
-            let commit = commit_weights(v.key.hotkey(), subnet, Epoch(e), &weights, &salt)
-                .map_err(|x| x.to_string())?;
+            let commit = commit_weights(
+                self.network,
+                v.key.hotkey(),
+                subnet,
+                Epoch(e),
+                &weights,
+                &salt,
+            )
+            .map_err(|x| x.to_string())?;
             commitments.push(hex::encode(commit.commitment));
             v.pending.push_back((
                 commit,
                 WeightReveal {
+                    network: self.network,
                     hotkey: v.key.hotkey(),
                     subnet,
                     epoch: Epoch(e),
