@@ -177,6 +177,16 @@ fn all_error_codes_are_distinct() {
         ReceiptError::VerdictReceiptMismatch.into(),
         ReceiptError::BatchTooLarge { len: 0, max: 0 }.into(),
         ReceiptError::BatchMemberMismatch(0).into(),
+        ReceiptError::WrongEpoch {
+            receipt: 0,
+            settling: 0,
+        }
+        .into(),
+        ReceiptError::AssignerMismatch.into(),
+        ReceiptError::MinerMismatch.into(),
+        ReceiptError::TaskNotIssued.into(),
+        ReceiptError::AlreadyCredited.into(),
+        ReceiptError::LedgerFull { max: 0 }.into(),
         CommitError::Rank(0).into(),
         CommitError::ZeroDimension.into(),
         CommitError::SizeOverflow.into(),
