@@ -307,3 +307,43 @@ fn memory_measure_and_bound() {
         "task.too_much_memory"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Over the whole range of the dimension bounds: a task is valid exactly when its compute
+    /// units and its buffers (recomputed independently) are within their bounds, and the
+    /// memory error reports the exact measure.
+    #[test]
+    fn memory_bound_decides_exactly(
+        a in 1u32..=65536, b in 1u32..=65536, kb in 1u32..=2048,
+        heads_log in 0u32..=8, kv_div_log in 0u32..=8, q in 1u32..=131_072, kv in 1u32..=131_072,
+        big in proptest::prelude::any::<bool>(), attn in proptest::prelude::any::<bool>(),
+    ) {
+        let t = if attn {
+            let n_heads = 1u32 << heads_log;
+            attention(n_heads, n_heads >> kv_div_log.min(heads_log), q, kv, if big { 128 } else { 64 }, false)
+        } else {
+            matmul(a, b, kb * 32)
+        };
+        let units = match t.params {
+            KernelParams::Matmul { m, n, k } => 2 * u64::from(m) * u64::from(n) * u64::from(k),
+            KernelParams::Attention { n_heads, q_len, kv_len, head_dim, .. } => {
+                4 * u64::from(head_dim) * u64::from(n_heads) * u64::from(q_len) * u64::from(kv_len)
+            }
+            _ => unreachable!(),
+        };
+        let need = buffers(&t.params);
+        let got = t.validate();
+        if units > MAX_COMPUTE_UNITS {
+            proptest::prop_assert_eq!(task_err(&t), TaskError::TooMuchCompute);
+        } else if need > MAX_TASK_MEMORY {
+            proptest::prop_assert_eq!(
+                task_err(&t),
+                TaskError::TooMuchMemory { bytes: need, max: MAX_TASK_MEMORY }
+            );
+        } else {
+            proptest::prop_assert!(got.is_ok(), "{:?}: {:?}", t.params, got);
+        }
+    }
+}
