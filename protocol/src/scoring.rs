@@ -1,5 +1,6 @@
 //! Scoring: per-miner epoch results → scores → u16 weights, an EMA of scores across epochs, and
-//! commit-reveal of weight vectors (spec/scoring.md).
+//! commit-reveal of weight vectors, with [`CommitRevealBook`] enforcing one commitment per
+//! (network, subnet, epoch, hotkey) slot (spec/scoring.md).
 //!
 //! All arithmetic is integer or Q32 fixed point ([`crate::emission::fixed`]); the same inputs give
 //! the same weights on every host.

@@ -39,8 +39,10 @@ fn clip_entry(c: i64, w: i64) -> Option<i64> {
 /// epochs should keep one workspace and call [`epoch_with`], which reuses its memory.
 ///
 /// # Errors
-/// [`EmissionError`] for a schema violation, or [`EmissionError::BondsMovingAverageOverflow`]
-/// where the chain itself would panic (pitfall P12).
+/// [`EmissionError`] for a schema violation or a total stake past
+/// [`MAX_TOTAL_STAKE`](super::MAX_TOTAL_STAKE) ([`EmissionError::StakeOutOfRange`]), or
+/// [`EmissionError::BondsMovingAverageOverflow`] where the chain itself would panic (pitfall
+/// P12).
 pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     // A one-off run frees consensus's transposed copy of W (n × n cells when dense) as soon as
     // consensus is done, so that the allocator can reuse its pages for the EMA rows.
