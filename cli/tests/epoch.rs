@@ -92,13 +92,22 @@ fn schema_errors_name_the_field() {
         stderr.contains("stake") && stderr.contains("emission.length_mismatch"),
         "{stderr}"
     );
-    // A uid out of range.
+    // A weight on a uid >= n is dropped, as the chain drops it, and reported.
+    let mut ok = input.clone();
+    ok["weights"][0] = serde_json::json!([[9, 1]]);
+    let (code, stdout, stderr) = mycel(&["epoch"], &ok.to_string());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).unwrap()["dropped_weights"],
+        serde_json::json!([{"row": 0, "uid": 9, "weight": 1}])
+    );
+    // A total stake past 2^63 - 1 rao (four uids of 2^62).
     let mut bad = input.clone();
-    bad["weights"][0] = serde_json::json!([[9, 1]]);
+    bad["stake"] = serde_json::json!([1u64 << 62, 1u64 << 62, 1u64 << 62, 1u64 << 62]);
     let (code, _, stderr) = mycel(&["epoch"], &bad.to_string());
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("weights[0]") && stderr.contains("uid 9"),
+        stderr.contains("stake") && stderr.contains("emission.stake_out_of_range"),
         "{stderr}"
     );
     // A duplicate uid in a weight row.

@@ -155,7 +155,8 @@ fn main() -> Result<(), mycel_node::Error> {
         .collect();
     validator.update_scores(&scores)?;
     let weights = validator.weights(|_| true)?;
-    let commit = validator.commit_weights(ctx.subnet, Epoch(ctx.epoch), weights, [11; 32])?;
+    let commit =
+        validator.commit_weights(ctx.network, ctx.subnet, Epoch(ctx.epoch), weights, [11; 32])?;
     println!(
         "scores {scores:?}; weight commitment {}",
         hex(&commit.commitment)

@@ -245,6 +245,17 @@ pub enum TaskError {
     /// The compute-unit formula exceeds the per-task bound (or overflows u64).
     #[error("task exceeds the compute-unit bound")]
     TooMuchCompute,
+    /// The task's memory measure (`KernelParams::memory_bytes`: inputs, weights, output and
+    /// scratch) exceeds the per-task bound `MAX_TASK_MEMORY`.
+    #[error(
+        "task exceeds the memory bound of {max} bytes: its inputs, weights, output and scratch need {bytes} bytes"
+    )]
+    TooMuchMemory {
+        /// The task's memory measure (saturated at `u64::MAX`).
+        bytes: u64,
+        /// The bound.
+        max: u64,
+    },
 }
 
 impl TaskError {
@@ -260,6 +271,7 @@ impl TaskError {
             TaskError::UnsupportedHeadDim(_) => "task.unsupported_head_dim",
             TaskError::CausalQueryLongerThanKeys => "task.causal_query_longer_than_keys",
             TaskError::TooMuchCompute => "task.too_much_compute",
+            TaskError::TooMuchMemory { .. } => "task.too_much_memory",
         }
     }
 }
@@ -274,11 +286,11 @@ pub enum ReceiptError {
     /// The advisory finish time is before the start time.
     #[error("finish time is before start time")]
     TimesReversed,
-    /// The receipt's network id differs from the task's.
-    #[error("network id differs from the task's")]
+    /// The receipt's network id differs from the task's (or from the settling validator's).
+    #[error("network id differs from the task's or the expected one")]
     NetworkMismatch,
-    /// The receipt's subnet differs from the task's.
-    #[error("subnet differs from the task's")]
+    /// The receipt's subnet differs from the task's (or from the settling validator's).
+    #[error("subnet differs from the task's or the expected one")]
     SubnetMismatch,
     /// The receipt's epoch differs from the task's.
     #[error("epoch differs from the task's")]
@@ -312,6 +324,33 @@ pub enum ReceiptError {
     /// A receipt in a batch belongs to another network, subnet or epoch than the batch.
     #[error("receipt {0} does not belong to the batch's network, subnet and epoch")]
     BatchMemberMismatch(usize),
+    /// The receipt is for another epoch than the one being settled (an old receipt replayed).
+    #[error("receipt is for epoch {receipt}, the epoch being settled is {settling}")]
+    WrongEpoch {
+        /// The receipt's epoch.
+        receipt: u64,
+        /// The epoch being settled.
+        settling: u64,
+    },
+    /// The receipt names another validator as its assigner than the one crediting it.
+    #[error("receipt was assigned by another validator")]
+    AssignerMismatch,
+    /// The receipt is signed by another miner than the one the task was issued to.
+    #[error("receipt is from another miner than the one the task was issued to")]
+    MinerMismatch,
+    /// The receipt's task digest is not that of the task this validator issued to this miner.
+    #[error("receipt names a task that was not issued to this miner")]
+    TaskNotIssued,
+    /// A receipt for this (assigner, task digest) has been credited already (a re-signed or
+    /// replayed execution).
+    #[error("a receipt for this task has been credited already")]
+    AlreadyCredited,
+    /// The credit ledger holds its maximum number of entries.
+    #[error("the credit ledger holds {max} entries already")]
+    LedgerFull {
+        /// The ledger's bound.
+        max: usize,
+    },
 }
 
 impl ReceiptError {
@@ -329,6 +368,12 @@ impl ReceiptError {
             ReceiptError::VerdictReceiptMismatch => "receipt.verdict_receipt_mismatch",
             ReceiptError::BatchTooLarge { .. } => "receipt.batch_too_large",
             ReceiptError::BatchMemberMismatch(_) => "receipt.batch_member_mismatch",
+            ReceiptError::WrongEpoch { .. } => "receipt.wrong_epoch",
+            ReceiptError::AssignerMismatch => "receipt.assigner_mismatch",
+            ReceiptError::MinerMismatch => "receipt.miner_mismatch",
+            ReceiptError::TaskNotIssued => "receipt.task_not_issued",
+            ReceiptError::AlreadyCredited => "receipt.already_credited",
+            ReceiptError::LedgerFull { .. } => "receipt.ledger_full",
         }
     }
 }

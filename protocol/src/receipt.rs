@@ -108,6 +108,130 @@ impl WorkReceipt {
     }
 }
 
+/// What a validator expects of a receipt before crediting it (spec/receipts.md §7): the
+/// network, subnet and epoch it is settling, itself as the assigner, and the miner and task
+/// digest of a task it issued to that miner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReceiptBinding {
+    /// The network.
+    pub network: NetworkId,
+    /// The subnet.
+    pub subnet: SubnetId,
+    /// The epoch being settled.
+    pub epoch: Epoch,
+    /// The crediting validator's own hotkey.
+    pub assigner: Hotkey,
+    /// The miner the task was issued to.
+    pub miner: Hotkey,
+    /// The digest of the task issued to that miner.
+    pub task_digest: Digest,
+}
+
+impl WorkReceipt {
+    /// Checks that this receipt answers exactly the expected assignment, field by field in
+    /// this order: network, subnet, epoch (an old receipt is [`ReceiptError::WrongEpoch`]),
+    /// assigner, miner, task digest ([`ReceiptError::TaskNotIssued`]). The signature and the
+    /// task itself are checked separately ([`Signed::verify`], [`WorkReceipt::check_task`]).
+    pub fn check_binding(&self, expected: &ReceiptBinding) -> Result<()> {
+        if self.network != expected.network {
+            return Err(ReceiptError::NetworkMismatch.into());
+        }
+        if self.subnet != expected.subnet {
+            return Err(ReceiptError::SubnetMismatch.into());
+        }
+        if self.epoch != expected.epoch {
+            return Err(ReceiptError::WrongEpoch {
+                receipt: self.epoch.0,
+                settling: expected.epoch.0,
+            }
+            .into());
+        }
+        if self.assigner != expected.assigner {
+            return Err(ReceiptError::AssignerMismatch.into());
+        }
+        if self.miner != expected.miner {
+            return Err(ReceiptError::MinerMismatch.into());
+        }
+        if self.task_digest != expected.task_digest {
+            return Err(ReceiptError::TaskNotIssued.into());
+        }
+        Ok(())
+    }
+}
+
+/// The default bound on a [`CreditLedger`]'s entries.
+pub const DEFAULT_LEDGER_ENTRIES: usize = 1 << 20;
+
+/// The receipts a validator has credited, keyed by (assigner, task digest), so that one
+/// execution is credited at most once however many receipts (fresh nonces, other batches,
+/// replays) it is signed into (spec/receipts.md §7). Bounded: at most `max_entries` entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditLedger {
+    max_entries: usize,
+    credited: Vec<(Hotkey, Digest)>,
+}
+
+impl Default for CreditLedger {
+    fn default() -> Self {
+        Self::new(DEFAULT_LEDGER_ENTRIES)
+    }
+}
+
+impl CreditLedger {
+    /// An empty ledger holding at most `max_entries` entries.
+    pub const fn new(max_entries: usize) -> Self {
+        Self {
+            max_entries,
+            credited: Vec::new(),
+        }
+    }
+
+    /// Credits `receipt` if it passes [`WorkReceipt::check_binding`] against `expected` and no
+    /// receipt for the same (assigner, task digest) was credited before; records it then.
+    ///
+    /// # Errors
+    /// The binding's error, [`ReceiptError::AlreadyCredited`], or
+    /// [`ReceiptError::LedgerFull`]; nothing is recorded on an error.
+    pub fn credit(&mut self, receipt: &WorkReceipt, expected: &ReceiptBinding) -> Result<()> {
+        receipt.check_binding(expected)?;
+        let key = (receipt.assigner, receipt.task_digest);
+        match self.credited.binary_search(&key) {
+            Ok(_) => Err(ReceiptError::AlreadyCredited.into()),
+            Err(_) if self.credited.len() >= self.max_entries => Err(ReceiptError::LedgerFull {
+                max: self.max_entries,
+            }
+            .into()),
+            Err(i) => {
+                self.credited.insert(i, key);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether a receipt for (assigner, task digest) has been credited.
+    pub fn is_credited(&self, assigner: &Hotkey, task_digest: &Digest) -> bool {
+        self.credited
+            .binary_search(&(*assigner, *task_digest))
+            .is_ok()
+    }
+
+    /// Number of credited entries.
+    pub fn len(&self) -> usize {
+        self.credited.len()
+    }
+
+    /// Whether nothing has been credited.
+    pub fn is_empty(&self) -> bool {
+        self.credited.is_empty()
+    }
+
+    /// Forgets every entry (for example when a new epoch starts: receipts of the old epoch are
+    /// then refused by [`WorkReceipt::check_binding`]'s epoch rule instead).
+    pub fn clear(&mut self) {
+        self.credited.clear();
+    }
+}
+
 impl Signable for WorkReceipt {
     const KIND: MessageKind = MessageKind::Receipt;
 

@@ -1,16 +1,18 @@
 //! Scoring: per-miner epoch results → scores → u16 weights, an EMA of scores across epochs, and
-//! commit-reveal of weight vectors (spec/scoring.md).
+//! commit-reveal of weight vectors, with [`CommitRevealBook`] enforcing one commitment per
+//! (network, subnet, epoch, hotkey) slot (spec/scoring.md).
 //!
 //! All arithmetic is integer or Q32 fixed point ([`crate::emission::fixed`]); the same inputs give
 //! the same weights on every host.
 
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use sha2::{Digest as _, Sha256};
 
 use crate::emission::fixed::{ONE, add, mul, sub};
 use crate::emission::max_upscale_u16;
-use crate::ids::{Epoch, Hotkey, SubnetId};
+use crate::ids::{Epoch, Hotkey, NetworkId, SubnetId};
 
 /// Domain tag of a weight commitment (spec/scoring.md section 4).
 pub const WEIGHTS_COMMIT_TAG: &[u8] = b"mycel/v1/weights-commit";
@@ -47,6 +49,9 @@ pub enum ScoringError {
         /// The raw bits given.
         bits: i64,
     },
+    /// The reveal names another network than the commitment.
+    #[error("network: the reveal is for another network than the commitment")]
+    NetworkMismatch,
     /// The reveal names another hotkey than the commitment.
     #[error("hotkey: the reveal is for another hotkey than the commitment")]
     HotkeyMismatch,
@@ -69,6 +74,9 @@ pub enum ScoringError {
     /// The revealed weights and salt do not hash to the commitment.
     #[error("commitment: the revealed weights and salt do not match the commitment")]
     CommitmentMismatch,
+    /// A reveal for a slot that holds no commitment.
+    #[error("commitment: no commitment for this (network, subnet, epoch, hotkey) slot")]
+    NoCommitment,
 }
 
 impl ScoringError {
@@ -79,10 +87,12 @@ impl ScoringError {
             Self::DuplicateUid { .. } => "scoring.duplicate_uid",
             Self::TooMany { .. } => "scoring.too_many",
             Self::AlphaOutOfRange { .. } => "scoring.alpha_out_of_range",
+            Self::NetworkMismatch => "scoring.network_mismatch",
             Self::HotkeyMismatch => "scoring.hotkey_mismatch",
             Self::SubnetMismatch { .. } => "scoring.subnet_mismatch",
             Self::EpochMismatch { .. } => "scoring.epoch_mismatch",
             Self::CommitmentMismatch => "scoring.commitment_mismatch",
+            Self::NoCommitment => "scoring.no_commitment",
         }
     }
 }
@@ -290,6 +300,8 @@ impl ScoreEma {
 /// A weight commitment: what a validator publishes before revealing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WeightCommit {
+    /// The network (replay protection across networks; in the preimage).
+    pub network: NetworkId,
     /// The committing validator.
     pub hotkey: Hotkey,
     /// The subnet.
@@ -303,6 +315,8 @@ pub struct WeightCommit {
 /// A reveal: the weights and salt behind a [`WeightCommit`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WeightReveal {
+    /// The network.
+    pub network: NetworkId,
     /// The revealing validator.
     pub hotkey: Hotkey,
     /// The subnet.
@@ -316,12 +330,13 @@ pub struct WeightReveal {
 }
 
 /// The commitment to a weight vector (spec/scoring.md section 4):
-/// `SHA-256(tag ‖ 0x00 ‖ hotkey(32) ‖ subnet(u16 LE) ‖ epoch(u64 LE) ‖ count(u32 LE) ‖
-/// (uid(u16 LE) ‖ weight(u16 LE))* ‖ salt(32))`, entries in the given order.
+/// `SHA-256(tag ‖ 0x00 ‖ network(32) ‖ hotkey(32) ‖ subnet(u16 LE) ‖ epoch(u64 LE) ‖
+/// count(u32 LE) ‖ (uid(u16 LE) ‖ weight(u16 LE))* ‖ salt(32))`, entries in the given order.
 ///
 /// # Errors
 /// [`ScoringError::DuplicateUid`] or [`ScoringError::TooMany`].
 pub fn weights_commitment(
+    network: &NetworkId,
     hotkey: &Hotkey,
     subnet: SubnetId,
     epoch: Epoch,
@@ -336,6 +351,7 @@ pub fn weights_commitment(
     let mut h = Sha256::new();
     h.update(WEIGHTS_COMMIT_TAG);
     h.update([0u8]);
+    h.update(network.0);
     h.update(hotkey.as_bytes());
     h.update(subnet.0.to_le_bytes());
     h.update(epoch.0.to_le_bytes());
@@ -353,14 +369,16 @@ pub fn weights_commitment(
 /// # Errors
 /// As [`weights_commitment`].
 pub fn commit_weights(
+    network: NetworkId,
     hotkey: Hotkey,
     subnet: SubnetId,
     epoch: Epoch,
     weights: &[(u16, u16)],
     salt: &[u8; 32],
 ) -> Result<WeightCommit, ScoringError> {
-    let commitment = weights_commitment(&hotkey, subnet, epoch, weights, salt)?;
+    let commitment = weights_commitment(&network, &hotkey, subnet, epoch, weights, salt)?;
     Ok(WeightCommit {
+        network,
         hotkey,
         subnet,
         epoch,
@@ -368,12 +386,15 @@ pub fn commit_weights(
     })
 }
 
-/// Checks a reveal against its commitment: same hotkey, subnet and epoch, and the weights and
-/// salt hash to the commitment.
+/// Checks a reveal against its commitment: same network, hotkey, subnet and epoch, and the
+/// weights and salt hash to the commitment.
 ///
 /// # Errors
 /// The first mismatch, as a typed [`ScoringError`].
 pub fn verify_reveal(commit: &WeightCommit, reveal: &WeightReveal) -> Result<(), ScoringError> {
+    if commit.network != reveal.network {
+        return Err(ScoringError::NetworkMismatch);
+    }
     if commit.hotkey != reveal.hotkey {
         return Err(ScoringError::HotkeyMismatch);
     }
@@ -390,6 +411,7 @@ pub fn verify_reveal(commit: &WeightCommit, reveal: &WeightReveal) -> Result<(),
         });
     }
     let h = weights_commitment(
+        &reveal.network,
         &reveal.hotkey,
         reveal.subnet,
         reveal.epoch,
@@ -400,5 +422,296 @@ pub fn verify_reveal(commit: &WeightCommit, reveal: &WeightReveal) -> Result<(),
         Ok(())
     } else {
         Err(ScoringError::CommitmentMismatch)
+    }
+}
+
+/// One weight-commitment slot: a validator may hold exactly one commitment per (network,
+/// subnet, epoch) (spec/scoring.md section 4).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct CommitSlot {
+    /// The network.
+    pub network: NetworkId,
+    /// The subnet.
+    pub subnet: SubnetId,
+    /// The epoch the weights are for.
+    pub epoch: Epoch,
+    /// The validator.
+    pub hotkey: Hotkey,
+}
+
+impl WeightCommit {
+    /// The slot this commitment occupies.
+    #[must_use]
+    pub const fn slot(&self) -> CommitSlot {
+        CommitSlot {
+            network: self.network,
+            subnet: self.subnet,
+            epoch: self.epoch,
+            hotkey: self.hotkey,
+        }
+    }
+}
+
+impl WeightReveal {
+    /// The slot this reveal is for.
+    #[must_use]
+    pub const fn slot(&self) -> CommitSlot {
+        CommitSlot {
+            network: self.network,
+            subnet: self.subnet,
+            epoch: self.epoch,
+            hotkey: self.hotkey,
+        }
+    }
+}
+
+/// The default bound on the slots (and on each record list) of a [`CommitRevealBook`].
+pub const DEFAULT_BOOK_SLOTS: usize = 1 << 16;
+
+/// What [`CommitRevealBook::commit`] did with a commitment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum CommitOutcome {
+    /// The first commitment for its slot: recorded; it is the one the reveal must match.
+    Accepted,
+    /// The same commitment again for its slot: ignored (nothing new).
+    Duplicate,
+    /// A different commitment for an occupied slot: rejected and recorded as an
+    /// [`Equivocation`]; the first commitment stands.
+    Equivocation,
+    /// The book holds its maximum number of slots: rejected, nothing recorded.
+    Full,
+}
+
+/// Two different commitments for one slot: the evidence of an equivocating validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Equivocation {
+    /// The slot.
+    pub slot: CommitSlot,
+    /// The commitment that holds the slot (the first).
+    pub first: [u8; 32],
+    /// The rejected commitment.
+    pub second: [u8; 32],
+}
+
+/// What [`CommitRevealBook::reveal`] did with a reveal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevealOutcome {
+    /// The reveal matches the slot's commitment: its weights are the validator's for the epoch.
+    Accepted,
+    /// The slot is revealed already (a reveal that matches is necessarily the same vector).
+    AlreadyRevealed,
+    /// The reveal was dropped for the given reason and recorded; the slot is unchanged and a
+    /// matching reveal may still follow.
+    Dropped(ScoringError),
+}
+
+/// A dropped reveal and the reason, as recorded by a [`CommitRevealBook`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DroppedReveal {
+    /// The slot the reveal named.
+    pub slot: CommitSlot,
+    /// The reason's stable code ([`ScoringError::code`], e.g. `"scoring.commitment_mismatch"`).
+    pub code: String,
+    /// The reason in words ([`ScoringError`]'s `Display`).
+    pub reason: String,
+}
+
+/// How a committed slot ended when the epoch's reveals were settled.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum SlotOutcome {
+    /// A matching reveal arrived: these are the validator's weights for the epoch.
+    Revealed(Vec<(u16, u16)>),
+    /// No matching reveal: no weights from this validator for the epoch (its earlier weights
+    /// are not carried over).
+    Missed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct BookEntry {
+    slot: CommitSlot,
+    commitment: [u8; 32],
+    revealed: Option<Vec<(u16, u16)>>,
+}
+
+/// The commit-reveal rules of spec/scoring.md section 4 as a state machine keyed by
+/// [`CommitSlot`]: the first commitment per slot is accepted and any different later one is
+/// recorded as an [`Equivocation`]; each reveal resolves to a typed [`RevealOutcome`] (never an
+/// error that stops the epoch); [`CommitRevealBook::settle`] tells, per committed slot, whether
+/// the validator has weights that epoch. Memory is bounded: at most `max_slots` slots, and at
+/// most `max_slots` entries in each record list (later records are counted, not kept).
+/// Serializable, so a validator's view survives a restart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CommitRevealBook {
+    max_slots: usize,
+    entries: Vec<BookEntry>,
+    equivocations: Vec<Equivocation>,
+    dropped: Vec<DroppedReveal>,
+    unrecorded: u64,
+}
+
+impl Default for CommitRevealBook {
+    fn default() -> Self {
+        Self::new(DEFAULT_BOOK_SLOTS)
+    }
+}
+
+impl CommitRevealBook {
+    /// An empty book holding at most `max_slots` slots.
+    #[must_use]
+    pub const fn new(max_slots: usize) -> Self {
+        Self {
+            max_slots,
+            entries: Vec::new(),
+            equivocations: Vec::new(),
+            dropped: Vec::new(),
+            unrecorded: 0,
+        }
+    }
+
+    fn find(&self, slot: &CommitSlot) -> core::result::Result<usize, usize> {
+        self.entries.binary_search_by(|e| e.slot.cmp(slot))
+    }
+
+    /// Offers a commitment for its slot (spec/scoring.md section 4).
+    pub fn commit(&mut self, c: &WeightCommit) -> CommitOutcome {
+        let slot = c.slot();
+        match self.find(&slot) {
+            Ok(i) => match self.entries.get(i) {
+                Some(e) if e.commitment == c.commitment => CommitOutcome::Duplicate,
+                Some(e) => {
+                    let record = Equivocation {
+                        slot,
+                        first: e.commitment,
+                        second: c.commitment,
+                    };
+                    if self.equivocations.len() < self.max_slots {
+                        self.equivocations.push(record);
+                    } else {
+                        self.unrecorded = self.unrecorded.saturating_add(1);
+                    }
+                    CommitOutcome::Equivocation
+                }
+                None => CommitOutcome::Full,
+            },
+            Err(_) if self.entries.len() >= self.max_slots => CommitOutcome::Full,
+            Err(i) => {
+                self.entries.insert(
+                    i,
+                    BookEntry {
+                        slot,
+                        commitment: c.commitment,
+                        revealed: None,
+                    },
+                );
+                CommitOutcome::Accepted
+            }
+        }
+    }
+
+    /// Offers a reveal: it is checked against its slot's (first) commitment with
+    /// [`verify_reveal`]. A reveal without a commitment, or one that fails verification, is
+    /// dropped and recorded with its reason.
+    pub fn reveal(&mut self, r: &WeightReveal) -> RevealOutcome {
+        let slot = r.slot();
+        let reason = match self.find(&slot) {
+            Err(_) => ScoringError::NoCommitment,
+            Ok(i) => match self.entries.get_mut(i) {
+                Some(e) if e.revealed.is_some() => return RevealOutcome::AlreadyRevealed,
+                Some(e) => {
+                    let commit = WeightCommit {
+                        network: e.slot.network,
+                        hotkey: e.slot.hotkey,
+                        subnet: e.slot.subnet,
+                        epoch: e.slot.epoch,
+                        commitment: e.commitment,
+                    };
+                    match verify_reveal(&commit, r) {
+                        Ok(()) => {
+                            e.revealed = Some(r.weights.clone());
+                            return RevealOutcome::Accepted;
+                        }
+                        Err(reason) => reason,
+                    }
+                }
+                None => ScoringError::NoCommitment,
+            },
+        };
+        if self.dropped.len() < self.max_slots {
+            self.dropped.push(DroppedReveal {
+                slot,
+                code: String::from(reason.code()),
+                reason: reason.to_string(),
+            });
+        } else {
+            self.unrecorded = self.unrecorded.saturating_add(1);
+        }
+        RevealOutcome::Dropped(reason)
+    }
+
+    /// The outcome of every committed slot of one (network, subnet, epoch), ascending by
+    /// hotkey: the revealed weights, or [`SlotOutcome::Missed`]. Validators that did not commit
+    /// are absent (they have no weights either).
+    #[must_use]
+    pub fn settle(
+        &self,
+        network: NetworkId,
+        subnet: SubnetId,
+        epoch: Epoch,
+    ) -> Vec<(Hotkey, SlotOutcome)> {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.slot.network == network && e.slot.subnet == subnet && e.slot.epoch == epoch
+            })
+            .map(|e| {
+                let outcome = match &e.revealed {
+                    Some(w) => SlotOutcome::Revealed(w.clone()),
+                    None => SlotOutcome::Missed,
+                };
+                (e.slot.hotkey, outcome)
+            })
+            .collect()
+    }
+
+    /// The equivocations recorded so far (at most `max_slots`).
+    #[must_use]
+    pub fn equivocations(&self) -> &[Equivocation] {
+        &self.equivocations
+    }
+
+    /// The dropped reveals recorded so far, with their reasons (at most `max_slots`).
+    #[must_use]
+    pub fn dropped_reveals(&self) -> &[DroppedReveal] {
+        &self.dropped
+    }
+
+    /// How many equivocations and dropped reveals were not kept because a record list was full.
+    #[must_use]
+    pub const fn unrecorded(&self) -> u64 {
+        self.unrecorded
+    }
+
+    /// Number of slots held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the book holds no slot.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Forgets every slot and record of epochs before `epoch` (of every network and subnet).
+    pub fn prune_before(&mut self, epoch: Epoch) {
+        self.entries.retain(|e| e.slot.epoch >= epoch);
+        self.equivocations.retain(|e| e.slot.epoch >= epoch);
+        self.dropped.retain(|d| d.slot.epoch >= epoch);
     }
 }

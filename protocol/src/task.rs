@@ -26,6 +26,13 @@ pub const MAX_SEQ_LEN: u32 = 1 << 17;
 pub const MAX_COMPUTE_UNITS: u64 = 1 << 40;
 /// The block size of Q8_0/Q4_0: the matmul inner dimension must be a multiple of it.
 pub const QUANT_BLOCK: u32 = 32;
+/// Bound on a task's memory measure ([`KernelParams::memory_bytes`]): 2^30 bytes (1 GiB).
+/// Together with [`MAX_COMPUTE_UNITS`] it keeps every valid task executable on a host with a
+/// 4 GiB address space (spec/kernels.md, "Task resource bounds").
+pub const MAX_TASK_MEMORY: u64 = 1 << 30;
+/// Bytes of one Q8_0 block (32 elements): the size at which the memory measure counts weights
+/// and quantized activations (Q4_0's 18-byte blocks are smaller).
+const Q8_0_BLOCK_BYTES: u64 = 34;
 
 /// Which kernel a task runs.
 #[non_exhaustive]
@@ -132,7 +139,8 @@ fn check_dim(name: &'static str, value: u32, max: u32) -> core::result::Result<(
 }
 
 impl KernelParams {
-    /// Checks the parameter bounds (without the kernel id), in field order.
+    /// Checks the parameter bounds (without the kernel id), in field order, then the
+    /// compute-unit bound ([`MAX_COMPUTE_UNITS`]) and the memory bound ([`MAX_TASK_MEMORY`]).
     pub fn validate(&self) -> core::result::Result<(), TaskError> {
         match *self {
             KernelParams::Matmul { m, n, k } => {
@@ -174,7 +182,66 @@ impl KernelParams {
         if units > MAX_COMPUTE_UNITS {
             return Err(TaskError::TooMuchCompute);
         }
+        let bytes = self.memory_bytes();
+        if bytes > MAX_TASK_MEMORY {
+            return Err(TaskError::TooMuchMemory {
+                bytes,
+                max: MAX_TASK_MEMORY,
+            });
+        }
         Ok(())
+    }
+
+    /// The task's memory measure in bytes (saturating at `u64::MAX`; spec/kernels.md, "Task
+    /// resource bounds"): the sizes of everything an executor holds at once, with every
+    /// floating-point value at 4 bytes (f32, the width inputs are generated in) and quantized
+    /// data at Q8_0's 34 bytes per 32 elements:
+    ///
+    /// * matmul: `4·m·k` (activations) `+ 34·m·k/32` (their Q8_0 quantization) `+ 34·n·k/32`
+    ///   (weights) `+ 4·m·n` (output) `+ 4·m·n` (scratch: the output's commitment and tile
+    ///   leaves);
+    /// * attention, with `Q = n_heads·q_len·head_dim` and `KV = n_kv_heads·kv_len·head_dim`:
+    ///   `4·Q + 8·KV` (Q, K, V) `+ 4·Q` (output) `+ 4·Q` (scratch: per-row accumulators).
+    ///
+    /// The measure does not depend on the kernel id, the dtype or the mode.
+    pub fn memory_bytes(&self) -> u64 {
+        self.raw_memory_bytes().unwrap_or(u64::MAX)
+    }
+
+    /// [`KernelParams::memory_bytes`] in checked arithmetic (`None` on overflow).
+    fn raw_memory_bytes(&self) -> Option<u64> {
+        match *self {
+            KernelParams::Matmul { m, n, k } => {
+                let (m, n, k) = (u64::from(m), u64::from(n), u64::from(k));
+                let blocks = k / u64::from(QUANT_BLOCK);
+                let activations = m.checked_mul(k)?.checked_mul(4)?;
+                let quantized = m.checked_mul(blocks)?.checked_mul(Q8_0_BLOCK_BYTES)?;
+                let weights = n.checked_mul(blocks)?.checked_mul(Q8_0_BLOCK_BYTES)?;
+                let output_and_scratch = m.checked_mul(n)?.checked_mul(8)?;
+                activations
+                    .checked_add(quantized)?
+                    .checked_add(weights)?
+                    .checked_add(output_and_scratch)
+            }
+            KernelParams::Attention {
+                n_heads,
+                n_kv_heads,
+                q_len,
+                kv_len,
+                head_dim,
+                ..
+            } => {
+                let d = u64::from(head_dim);
+                let q = u64::from(n_heads)
+                    .checked_mul(u64::from(q_len))?
+                    .checked_mul(d)?;
+                let kv = u64::from(n_kv_heads)
+                    .checked_mul(u64::from(kv_len))?
+                    .checked_mul(d)?;
+                // Q, output and scratch at 4 bytes each; K and V at 4 bytes each.
+                q.checked_mul(12)?.checked_add(kv.checked_mul(8)?)
+            }
+        }
     }
 
     /// The compute-unit formula in checked u64 arithmetic (`None` on overflow):
@@ -217,7 +284,7 @@ impl KernelParams {
 
 impl TaskSpec {
     /// Checks every rule: kernel version, kernel id matching the parameter variant, parameter
-    /// bounds, compute-unit bound.
+    /// bounds, compute-unit bound, memory bound ([`MAX_TASK_MEMORY`]).
     pub fn validate(&self) -> Result<()> {
         if self.kernel_version != KERNEL_VERSION {
             return Err(TaskError::UnsupportedKernelVersion(self.kernel_version).into());

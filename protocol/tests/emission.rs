@@ -18,10 +18,40 @@ use serde_json::Value;
 const EXAMPLES: &str = include_str!("vectors/yuma_examples.jsonl");
 const WEIGHT_VECTORS: &str = include_str!("vectors/yuma_weight_vectors.jsonl");
 
+const DROPPED_WEIGHT_VECTORS: &str = include_str!("vectors/yuma_dropped_weights.jsonl");
+
 #[test]
 fn chain_examples_pass_exactly() {
+    assert_eq!(check_vectors(EXAMPLES), 15);
+}
+
+/// The derived vectors (marked `derived`; vectors/derive_dropped_weights.py): each chain vector
+/// with weight entries on uids >= n added, which the chain drops when it loads the weights
+/// (YUMA.md S5), so every output is the chain's own, plus the list of dropped entries.
+#[test]
+fn derived_dropped_weight_vectors_pass_exactly() {
+    for line in DROPPED_WEIGHT_VECTORS.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            v["derived"]
+                .as_str()
+                .unwrap()
+                .starts_with("derived from chain vector")
+        );
+        assert!(
+            !v["expected"]["dropped_weights"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+    }
+    assert_eq!(check_vectors(DROPPED_WEIGHT_VECTORS), 15);
+}
+
+/// Runs every vector of a JSONL file and compares every output field exactly; returns the count.
+fn check_vectors(lines: &str) -> usize {
     let mut count = 0;
-    for (line_no, line) in EXAMPLES.lines().enumerate() {
+    for (line_no, line) in lines.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
@@ -47,7 +77,7 @@ fn chain_examples_pass_exactly() {
         assert_eq!(back, out);
         count += 1;
     }
-    assert_eq!(count, 15);
+    count
 }
 
 #[test]
@@ -69,7 +99,7 @@ fn weight_vectors_pass_exactly() {
 #[test]
 fn product_matches_literal_port_on_random_inputs() {
     use emission_support::inputs::{Shape, input};
-    let mut checked = 0;
+    let (mut checked, mut out_of_range) = (0, 0);
     for seed in 0..3000u64 {
         let shape = Shape {
             max_n: if seed % 10 == 0 { 64 } else { 12 },
@@ -77,10 +107,22 @@ fn product_matches_literal_port_on_random_inputs() {
             conditioned: seed % 5 == 0,
         };
         let inp = input(seed, shape);
+        let total: u128 = inp
+            .stake
+            .iter()
+            .chain(inp.tao_stake.iter().flatten())
+            .map(|&s| u128::from(s))
+            .sum();
         let got = epoch(&inp);
         let want = std::panic::catch_unwind(|| emission_support::literal::epoch(&inp));
         match (got, want) {
+            // Stakes past 2^63 − 1 in total are rejected (hole 6), exactly those.
+            (Err(e), _) if e.code() == "emission.stake_out_of_range" => {
+                assert!(total >= 1 << 63, "seed {seed}: total {total} rejected");
+                out_of_range += 1;
+            }
             (Ok(g), Ok(w)) => {
+                assert!(total < 1 << 63, "seed {seed}: total {total} accepted");
                 assert_eq!(
                     g,
                     w,
@@ -101,7 +143,8 @@ fn product_matches_literal_port_on_random_inputs() {
             ),
         }
     }
-    assert!(checked > 2900);
+    assert!(checked > 2800, "{checked} compared");
+    assert!(out_of_range > 20, "{out_of_range} out of range");
 }
 
 /// Largest absolute differences between the fixed-point product and the float64 re-derivation.
@@ -539,12 +582,12 @@ mod worked_examples {
     }
 }
 
-mod edge_cases {
+pub(crate) mod edge_cases {
     //! The edge cases spec/emission.md defines, each against its rule (and the literal port).
     use super::emission_support::literal;
     use mycel_protocol::emission::{ConsensusMode, EpochInput, epoch};
 
-    fn net() -> EpochInput {
+    pub(crate) fn net() -> EpochInput {
         // Validators 0, 1 (permits), miners 2, 3; everyone active and registered at block 0.
         EpochInput {
             n: 4,
@@ -709,5 +752,152 @@ mod edge_cases {
         inp.yuma3 = false; // the Yuma2 path saturates instead
         inp.bonds_moving_average = u64::MAX;
         assert!(epoch(&inp).is_ok());
+    }
+}
+
+mod stake_bound {
+    //! Hole 6 of issue #19: a total stake of 2^63 rao or more wraps the chain's Q64 stake sum
+    //! (P1), and the epoch could pay more than it emits. `EpochInput::validate` rejects every
+    //! input above `MAX_TOTAL_STAKE`; below it, no accepted input pays more than `E`.
+    use super::edge_cases::net;
+    use super::emission_support::inputs::{Rng, Shape, input};
+    use super::emission_support::literal;
+    use mycel_protocol::emission::{EmissionError, EpochInput, MAX_TOTAL_STAKE, epoch};
+    use proptest::prelude::*;
+
+    fn total_stake(inp: &EpochInput) -> u128 {
+        inp.stake
+            .iter()
+            .chain(inp.tao_stake.iter().flatten())
+            .map(|&s| u128::from(s))
+            .sum()
+    }
+
+    fn paid(v: &[u64]) -> u128 {
+        v.iter().map(|&x| u128::from(x)).sum()
+    }
+
+    /// The attack of the issue: four uids with 2^62 rao each. Without the bound (the literal
+    /// port of the chain's code, which has no validation) the wrapped sum pays far more than
+    /// `E`; the epoch rejects the input and names the bound.
+    #[test]
+    fn four_uids_of_2_pow_62_are_rejected() {
+        let mut inp = net();
+        inp.stake = vec![1 << 62; 4];
+        inp.validator_permit = vec![true; 4];
+        inp.weights = vec![vec![(2, 65535), (3, 100)], vec![(2, 65535)], vec![], vec![]];
+        inp.rao_emission = 1_000_000_000;
+        let unchecked = literal::epoch(&inp);
+        let e = u128::from(inp.rao_emission);
+        assert!(
+            paid(&unchecked.server_emission) + paid(&unchecked.validator_emission) > 1000 * e,
+            "the hole: the unchecked epoch pays more than it emits"
+        );
+        let err = epoch(&inp).unwrap_err();
+        assert_eq!(
+            err,
+            EmissionError::StakeOutOfRange {
+                total: 1 << 64,
+                max: (1 << 63) - 1
+            }
+        );
+        assert_eq!(err.code(), "emission.stake_out_of_range");
+        assert_eq!(err.field(), "stake");
+        assert!(err.to_string().contains("9223372036854775807"), "{err}");
+    }
+
+    /// The bound is exactly 2^63 − 1 rao, alpha and tao stake together; at the bound the epoch
+    /// runs and pays at most `E`.
+    #[test]
+    fn bound_is_inclusive_and_counts_tao_stake() {
+        assert_eq!(MAX_TOTAL_STAKE, (1 << 63) - 1);
+        let mut inp = net();
+        let quarter = MAX_TOTAL_STAKE / 4;
+        inp.stake = vec![quarter, quarter, quarter, MAX_TOTAL_STAKE - 3 * quarter];
+        inp.rao_emission = u64::MAX;
+        assert_eq!(total_stake(&inp), u128::from(MAX_TOTAL_STAKE));
+        let out = epoch(&inp).unwrap();
+        assert!(
+            paid(&out.server_emission) + paid(&out.validator_emission)
+                <= u128::from(inp.rao_emission)
+        );
+        assert_eq!(out, literal::epoch(&inp));
+        // One more rao of tao stake (even with tao_weight 0) is out of range.
+        inp.tao_stake = Some(vec![0, 0, 1, 0]);
+        assert_eq!(
+            epoch(&inp).unwrap_err().code(),
+            "emission.stake_out_of_range"
+        );
+        // A single stake of 2^63 alone is out of range too.
+        let mut one = net();
+        one.stake = vec![1 << 63, 0, 0, 0];
+        assert_eq!(
+            epoch(&one).unwrap_err(),
+            EmissionError::StakeOutOfRange {
+                total: 1 << 63,
+                max: MAX_TOTAL_STAKE
+            }
+        );
+    }
+
+    /// Stakes drawn to straddle the bound: few uids, each up to 2^63, some tao stake.
+    fn near_bound(seed: u64) -> EpochInput {
+        let mut r = Rng(seed);
+        let mut inp = input(
+            seed,
+            Shape {
+                max_n: 8,
+                extremes: true,
+                conditioned: false,
+            },
+        );
+        let n = usize::from(inp.n);
+        let parts = (n as u64).max(1);
+        inp.stake = (0..n)
+            .map(|_| match r.below(4) {
+                0 => r.below(1 << 63),
+                1 => MAX_TOTAL_STAKE / parts - r.below(1 << 20),
+                2 => MAX_TOTAL_STAKE / parts + r.below(1 << 20),
+                _ => r.below(1 << 40),
+            })
+            .collect();
+        if r.chance(30) {
+            inp.tao_stake = Some((0..n).map(|_| r.below(1 << 61)).collect());
+        }
+        if r.chance(50) {
+            inp.rao_emission = u64::MAX - r.below(1000);
+        }
+        inp
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// On every accepted input, Σ server + Σ validator ≤ E and Σ combined ≤ E; every
+        /// rejected input is above the bound (and only the stake bound rejects it).
+        #[test]
+        fn accepted_inputs_never_pay_more_than_emitted(seed in any::<u64>(), near in any::<bool>()) {
+            let inp = if near {
+                near_bound(seed)
+            } else {
+                input(seed, Shape { max_n: 24, extremes: true, conditioned: false })
+            };
+            let total = total_stake(&inp);
+            match epoch(&inp) {
+                Ok(out) => {
+                    prop_assert!(total <= u128::from(MAX_TOTAL_STAKE));
+                    let e = u128::from(inp.rao_emission);
+                    let split = paid(&out.server_emission) + paid(&out.validator_emission);
+                    prop_assert!(split <= e, "paid {split} > E {e}");
+                    prop_assert!(paid(&out.combined_emission) <= e);
+                    prop_assert!(out.stake.iter().all(|&s| (0..=1i64 << 32).contains(&s)));
+                }
+                Err(EmissionError::StakeOutOfRange { total: t, .. }) => {
+                    prop_assert_eq!(t, total);
+                    prop_assert!(total > u128::from(MAX_TOTAL_STAKE));
+                }
+                Err(e) => prop_assert_eq!(e.code(), "emission.bonds_moving_average_overflow"),
+            }
+        }
     }
 }

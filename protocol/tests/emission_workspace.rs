@@ -8,6 +8,8 @@ use mycel_protocol::emission::{
 };
 
 const EXAMPLES: &str = include_str!("vectors/yuma_examples.jsonl");
+/// The chain examples with weight entries on uids >= n (derived; dropped and reported).
+const DROPPED: &str = include_str!("vectors/yuma_dropped_weights.jsonl");
 
 /// splitmix64.
 struct Rng(u64);
@@ -141,6 +143,7 @@ fn reused_workspace_matches_fresh_epochs() {
     let (mut ok, mut failed) = (0, 0);
     // Sizes go up and down so that every buffer is reused both larger and smaller.
     let sizes = [1usize, 40, 7, 130, 0, 64, 3, 200, 12, 90];
+    let mut dropped = DROPPED.lines();
     for (line_no, line) in EXAMPLES.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -152,6 +155,13 @@ fn reused_workspace_matches_fresh_epochs() {
         let got = serde_json::to_value(&out).unwrap();
         assert_eq!(&got, &v["expected"], "line {}", line_no + 1);
         examples += 1;
+        // Its derived twin with dropped weight entries (the next chain example then checks
+        // that the list is cleared on reuse).
+        let d: serde_json::Value = serde_json::from_str(dropped.next().unwrap()).unwrap();
+        let input: EpochInput = serde_json::from_value(d["input"].clone()).unwrap();
+        let out = check(&mut ws, &input).unwrap();
+        assert!(!out.dropped_weights.is_empty());
+        assert_eq!(serde_json::to_value(&out).unwrap(), d["expected"]);
         // A random input of another size between two chain examples.
         for k in 0..3u64 {
             let seed = line_no as u64 * 16 + k;

@@ -4,7 +4,9 @@
 Parses every envelope by the byte layout of spec/wire.md and spec/receipts.md, recomputes the
 task digest, receipt and verdict ids, the compute units, the batch Merkle root and its proofs
 (spec/commitments.md), and verifies every signature with a pure-Python implementation of the
-rule in spec/signatures.md. Compares everything with examples.json. Exit status 0 = all agree.
+rule in spec/signatures.md. Compares everything with examples.json, and recomputes the
+weight-commitment known answer of spec/scoring.md from its byte layout. Exit status 0 = all
+agree.
 
     python3 spec/examples/check.py
 """
@@ -253,6 +255,18 @@ def main():
     data = b"".join(struct.pack("<f", float(x)) for x in range(1, 7))
     header = b"mycel/v1/tensor\x00" + bytes([0x01, 2]) + (2).to_bytes(8, "little") + (3).to_bytes(8, "little")
     print("tensor f32 [2,3] commitment:", sha(header + data).hex())
+
+    # Weight-commitment known answer of spec/scoring.md section 4, rebuilt from its byte layout:
+    # tag || 0x00 || network || hotkey || subnet u16 || epoch u64 || count u32 || entries || salt.
+    entries = [(5, 65535), (2, 100), (9, 0)]
+    pre = (b"mycel/v1/weights-commit\x00" + bytes(range(0x20, 0x40)) + bytes(range(32))
+           + struct.pack("<HQI", 7, 42, len(entries))
+           + b"".join(struct.pack("<HH", u, w) for u, w in entries) + b"\xab" * 32)
+    with open(os.path.join(HERE, "..", "scoring.md"), encoding="utf-8") as f:
+        after = f.read().split("<!-- example: weights-commitment -->", 1)[1]
+    block = "".join(c for c in after.split("```")[1] if c in "0123456789abcdef")
+    check("weights commitment preimage length", len(pre), 146)
+    check("weights commitment (scoring.md)", sha(pre).hex(), block)
 
     for f in failures:
         print("FAIL", f)

@@ -139,8 +139,8 @@ fn bad_tasks_and_weights_are_typed_errors() {
     let bad = matmul_task(KernelId::MatmulQ4_0, 2, 8, 65, [0; 32], d);
     let e = execute(&bad, Some(&w), Backend::Scalar, 1).unwrap_err();
     assert_eq!(e.code(), "protocol");
-    // Resource limit: m·k > 2^28 is refused before allocating (weights are checked first, so
-    // give correctly sized ones: n = 1).
+    // Resource limit: m·k = 2^31 is past the protocol's task memory bound (spec/kernels.md,
+    // "Task resource bounds"), so validation refuses it before anything is allocated.
     let w1 = generate_weights(&[2; 32], QuantFormat::Q8_0, 1, 32768).unwrap();
     let big = matmul_task(
         KernelId::MatmulQ8_0,
@@ -150,10 +150,9 @@ fn bad_tasks_and_weights_are_typed_errors() {
         [0; 32],
         weights_digest(&w1),
     );
-    assert!(matches!(
-        execute(&big, Some(&w1), Backend::Scalar, 1),
-        Err(Error::SizeOverflow(_))
-    ));
+    let e = execute(&big, Some(&w1), Backend::Scalar, 1).unwrap_err();
+    assert_eq!(e.code(), "protocol");
+    assert!(e.to_string().contains("task.too_much_memory"), "{e}");
     // CUDA: the same commitment where a device exists, a typed error elsewhere.
     match execute(&task, Some(&w), Backend::Cuda(0), 1) {
         Ok(out) => assert_eq!(out.commitment, reference.commitment),

@@ -34,7 +34,8 @@ use mycel_protocol::emission::{EpochInput, EpochOutput, U16Row, epoch as yuma_ep
 use mycel_protocol::ids::{Digest, Epoch, Hotkey, NetworkId, SigningKey, SubnetId};
 use mycel_protocol::receipt::{BackendLabel, SignedReceipt};
 use mycel_protocol::scoring::{
-    ScoreParams, WeightCommit, score, verify_reveal, weights_from_scores,
+    CommitOutcome, CommitRevealBook, RevealOutcome, ScoreParams, SlotOutcome, score,
+    weights_from_scores,
 };
 use mycel_protocol::task::{AttnMode, KernelId, KernelParams, TaskSpec};
 
@@ -119,8 +120,8 @@ pub struct Subnet {
     permits: Vec<bool>,
     previous_consensus: Option<Vec<u16>>,
     next_epoch: u64,
-    /// The chain's weight book: the one accepted commitment per (uid, epoch) slot.
-    weight_book: BTreeMap<(u16, u64), WeightCommit>,
+    /// The chain's weight book: the one accepted commitment per slot, and the reveals.
+    weight_book: CommitRevealBook,
     /// A double dipper's receipts of the last epoch, replayed this epoch: (validator, receipt,
     /// arrival).
     replays: Vec<(usize, SignedReceipt, u64)>,
@@ -340,7 +341,7 @@ impl Subnet {
             permits,
             previous_consensus: None,
             next_epoch: 0,
-            weight_book: BTreeMap::new(),
+            weight_book: CommitRevealBook::default(),
             replays: Vec::new(),
             scenario,
         })
@@ -1062,10 +1063,11 @@ impl Subnet {
     }
 
     /// Phase 6: each validator's weights and commitments, and the reveals due this epoch, as
-    /// the chain's weight book sees them: the first commitment of a (hotkey, subnet, epoch) slot
-    /// counts and later ones are rejected as equivocation; a reveal that does not open the
-    /// slot's commitment is dropped with its reason (the epoch goes on); a validator that
-    /// reveals nothing when a reveal is due has no weights this epoch.
+    /// the chain's [`CommitRevealBook`] sees them (spec/scoring.md section 4.1): the first
+    /// commitment of a (network, subnet, epoch, hotkey) slot counts and later different ones
+    /// are rejected as equivocation; a reveal that does not open the slot's commitment is
+    /// dropped with its reason (the epoch goes on); a validator whose slot ends unrevealed has
+    /// no weights this epoch.
     fn settle(&mut self, e: u64, checked: &[Checked]) -> Result<Vec<Settled>> {
         let params = ScoreParams {
             latency_target_ms: self.scenario.scoring.latency_target_ms,
@@ -1073,11 +1075,13 @@ impl Subnet {
         let tempo = self.scenario.emission.tempo;
         let reveal_block = e * tempo + tempo / 2 + 1;
         let delay = self.scenario.scoring.reveal_delay_epochs;
+        let network = self.network;
+        let subnet = SubnetId(self.scenario.subnet);
+        let run_seed = self.scenario.seed.to_le_bytes();
+        let due_epoch = e.checked_sub(delay).map(Epoch);
         let mut out = Vec::with_capacity(self.validators.len());
         for (vi, c) in checked.iter().enumerate() {
             let weights = self.weights_for(vi, e, c, &params)?;
-            let run_seed = self.scenario.seed.to_le_bytes();
-            let subnet = SubnetId(self.scenario.subnet);
             let Some(v) = self.validators.get_mut(vi) else {
                 continue;
             };
@@ -1090,27 +1094,28 @@ impl Subnet {
             let mut commits =
                 vec![
                     v.role
-                        .commit_weights(subnet, Epoch(e), weights.clone(), salt)?,
+                        .commit_weights(network, subnet, Epoch(e), weights.clone(), salt)?,
                 ];
             if v.behaviour == ValidatorBehaviour::Equivocator {
-                // A second vector for the same slot: every miner but the first at zero.
+                // A second vector for the same slot: the first miner at full weight, alone.
                 let boosted: Vec<(u16, u16)> = weights
                     .iter()
                     .take(1)
                     .map(|&(u, _)| (u, u16::MAX))
                     .collect();
                 let salt2 = derive("salt-2", &[&run_seed, hotkey.as_bytes(), &e.to_le_bytes()]);
-                commits.push(v.role.commit_weights(subnet, Epoch(e), boosted, salt2)?);
+                commits.push(
+                    v.role
+                        .commit_weights(network, subnet, Epoch(e), boosted, salt2)?,
+                );
             }
-            for (k, commit) in commits.into_iter().enumerate() {
-                if k == 0 && !self.weight_book.contains_key(&(v.uid, e)) {
-                    st.commitment = hex::encode(commit.commitment);
-                    self.weight_book.insert((v.uid, e), commit);
-                } else {
-                    st.equivocations += 1;
+            for commit in &commits {
+                match self.weight_book.commit(commit) {
+                    CommitOutcome::Accepted => st.commitment = hex::encode(commit.commitment),
+                    CommitOutcome::Equivocation => st.equivocations += 1,
+                    _ => {}
                 }
             }
-            let due_epoch = e.checked_sub(delay);
             let mut due = v.role.due_reveals(e, delay);
             if v.behaviour == ValidatorBehaviour::Equivocator {
                 // Reveal the vector that suits it (the second) in odd epochs, nothing in even.
@@ -1119,44 +1124,46 @@ impl Subnet {
                 } else {
                     Vec::new()
                 };
-            } else {
-                due.truncate(1);
             }
-            let u = usize::from(v.uid);
-            let booked = due_epoch.and_then(|d| self.weight_book.get(&(v.uid, d)).copied());
-            st.reveal = match (booked, due.into_iter().next()) {
-                (None, _) => "none due".into(),
-                (Some(_), None) => {
-                    if let Some(w) = self.stored_weights.get_mut(u) {
-                        w.clear();
-                    }
-                    "missed".into()
+            let mut dropped = None;
+            for p in &due {
+                if let RevealOutcome::Dropped(err) = self.weight_book.reveal(&p.reveal) {
+                    dropped = Some(format!("dropped: {err} ({})", err.code()));
                 }
-                (Some(commit), Some(p)) => match verify_reveal(&commit, &p.reveal) {
-                    Ok(()) => {
-                        if !p.reveal.weights.is_empty() {
-                            if let Some(w) = self.stored_weights.get_mut(u) {
-                                w.clone_from(&p.reveal.weights);
-                            }
-                            if let Some(l) = self.last_update.get_mut(u) {
-                                *l = reveal_block;
-                            }
-                        }
-                        st.revealed = Some(p.reveal.weights);
-                        "revealed".into()
-                    }
-                    Err(err) => {
-                        if let Some(w) = self.stored_weights.get_mut(u) {
-                            w.clear();
-                        }
-                        format!("dropped: {} ({})", err, err.code())
-                    }
-                },
-            };
-            if let Some(d) = due_epoch {
-                self.weight_book.remove(&(v.uid, d));
             }
+            let outcome = due_epoch.and_then(|d| {
+                self.weight_book
+                    .settle(network, subnet, d)
+                    .into_iter()
+                    .find(|(h, _)| *h == hotkey)
+                    .map(|(_, o)| o)
+            });
+            let u = usize::from(v.uid);
+            st.reveal = match outcome {
+                None => "none due".into(),
+                Some(SlotOutcome::Revealed(w)) => {
+                    if !w.is_empty() {
+                        if let Some(sw) = self.stored_weights.get_mut(u) {
+                            sw.clone_from(&w);
+                        }
+                        if let Some(l) = self.last_update.get_mut(u) {
+                            *l = reveal_block;
+                        }
+                    }
+                    st.revealed = Some(w);
+                    "revealed".into()
+                }
+                Some(_) => {
+                    if let Some(sw) = self.stored_weights.get_mut(u) {
+                        sw.clear();
+                    }
+                    dropped.unwrap_or_else(|| "missed".into())
+                }
+            };
             out.push(st);
+        }
+        if let Some(d) = due_epoch {
+            self.weight_book.prune_before(Epoch(d.0.saturating_add(1)));
         }
         Ok(out)
     }

@@ -351,23 +351,25 @@ impl Validator {
         Ok(weights_from_scores(&kept)?)
     }
 
-    /// Commits to `weights` for `epoch` with a 32-byte `salt` the host draws (spec/scoring.md
-    /// section 4) and keeps the reveal until it is due.
+    /// Commits to `weights` for (`network`, `subnet`, `epoch`) with a 32-byte `salt` the host
+    /// draws (spec/scoring.md section 4) and keeps the reveal until it is due.
     ///
     /// # Errors
     /// Scoring errors (duplicate uids, too many entries).
     pub fn commit_weights(
         &mut self,
+        network: NetworkId,
         subnet: SubnetId,
         epoch: Epoch,
         weights: Vec<(u16, u16)>,
         salt: [u8; 32],
     ) -> Result<WeightCommit> {
         let hotkey = self.key.hotkey();
-        let commit = commit_weights(hotkey, subnet, epoch, &weights, &salt)?;
+        let commit = commit_weights(network, hotkey, subnet, epoch, &weights, &salt)?;
         self.state.pending.push_back(PendingReveal {
             commit,
             reveal: WeightReveal {
+                network,
                 hotkey,
                 subnet,
                 epoch,

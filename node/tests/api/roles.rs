@@ -229,7 +229,13 @@ fn validator_state_survives_a_restart_between_commit_and_reveal() {
     v.ban(banned, 9);
     let weights = v.weights(|_| true).unwrap();
     let commit = v
-        .commit_weights(SubnetId(3), Epoch(4), weights.clone(), [6; 32])
+        .commit_weights(
+            NetworkId([1; 32]),
+            SubnetId(3),
+            Epoch(4),
+            weights.clone(),
+            [6; 32],
+        )
         .unwrap();
     let saved = v.state().to_json().unwrap();
     drop(v);

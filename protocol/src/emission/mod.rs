@@ -12,7 +12,9 @@ mod types;
 mod weights;
 mod yuma;
 
-pub use types::{ConsensusMode, EpochInput, EpochOutput, Q32Row, U16Row};
+pub use types::{
+    ConsensusMode, DroppedWeight, EpochInput, EpochOutput, MAX_TOTAL_STAKE, Q32Row, U16Row,
+};
 pub use weights::max_upscale_u16;
 pub use yuma::{EpochWorkspace, consensus, epoch, epoch_with};
 
@@ -30,7 +32,8 @@ pub enum EmissionError {
         /// The length given.
         found: usize,
     },
-    /// A uid is not below `n`.
+    /// The owner uid is not below `n` (weight entries `>= n` are not an error: the epoch drops
+    /// them as the chain does and lists them in [`EpochOutput::dropped_weights`]).
     #[error("{field}[{row}]: uid {uid} out of range (n = {n})")]
     UidOutOfRange {
         /// The input field.
@@ -52,6 +55,19 @@ pub enum EmissionError {
         /// The repeated uid.
         uid: u16,
     },
+    /// The total stake `Σ stake + Σ tao_stake` exceeds [`MAX_TOTAL_STAKE`] (`2^63 − 1` rao), the
+    /// range where the stake normalisation is exact: above it the chain's Q64 sum wraps and an
+    /// epoch could pay more than it emits (pitfall P1). The chain's supply (below `2^55` rao)
+    /// never gets there.
+    #[error(
+        "stake: the total stake {total} rao (alpha + tao) exceeds {max} rao, where the epoch's arithmetic stops being exact"
+    )]
+    StakeOutOfRange {
+        /// `Σ stake + Σ tao_stake`, exactly.
+        total: u128,
+        /// The bound, [`MAX_TOTAL_STAKE`].
+        max: u64,
+    },
     /// `bonds_moving_average >= 2^31 * 10^6` on the Yuma3 fixed-alpha path, where the chain's
     /// non-saturating conversion panics (pitfall P12).
     #[error(
@@ -72,6 +88,7 @@ impl EmissionError {
             Self::UidOutOfRange { .. } => "emission.uid_out_of_range",
             Self::DuplicateUid { .. } => "emission.duplicate_uid",
             Self::BondsMovingAverageOverflow { .. } => "emission.bonds_moving_average_overflow",
+            Self::StakeOutOfRange { .. } => "emission.stake_out_of_range",
         }
     }
 
@@ -83,6 +100,7 @@ impl EmissionError {
             | Self::UidOutOfRange { field, .. }
             | Self::DuplicateUid { field, .. } => field,
             Self::BondsMovingAverageOverflow { .. } => "bonds_moving_average",
+            Self::StakeOutOfRange { .. } => "stake",
         }
     }
 }

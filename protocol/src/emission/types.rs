@@ -12,6 +12,25 @@ pub type U16Row = Vec<(u16, u16)>;
 /// One sparse row of Q32 entries (raw `I32F32` bits), `(uid, bits)`.
 pub type Q32Row = Vec<(u16, i64)>;
 
+/// The largest total stake `Σ stake + Σ tao_stake` (rao) an [`EpochInput`] may hold:
+/// `2^63 − 1`. Up to it the chain's Q64 stake sum cannot wrap, every normalised stake is in
+/// `[0, 1]` and the epoch pays at most its emission (spec/emission.md section 2). The chain's
+/// supply (below `2^55` rao) is far below it.
+pub const MAX_TOTAL_STAKE: u64 = (1 << 63) - 1;
+
+/// A stored weight entry on a uid `>= n`, which the epoch drops before S5 exactly as the
+/// chain's weight loader does (spec/emission.md section 3, S5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DroppedWeight {
+    /// The weight row (the validator's uid).
+    pub row: u16,
+    /// The target uid, `>= n`.
+    pub uid: u16,
+    /// The stored u16 weight.
+    pub weight: u16,
+}
+
 /// Which consensus vector liquid alpha compares weights against (newer runtimes only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -152,6 +171,10 @@ pub struct EpochOutput {
     pub validator_trust_u16: Vec<u16>,
     /// S13 bond rows to store.
     pub new_bonds: Vec<U16Row>,
+    /// Stored weight entries on uids `>= n`, dropped before S5 as the chain drops them, in row
+    /// order and stored order within a row. Absent from the JSON when empty (every chain vector).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_weights: Vec<DroppedWeight>,
 }
 
 fn check_len(field: &'static str, found: usize, n: usize) -> Result<(), EmissionError> {
@@ -166,38 +189,25 @@ fn check_len(field: &'static str, found: usize, n: usize) -> Result<(), Emission
     }
 }
 
-/// Rejects a repeated uid in one row, with an n-bit scratch set (cleared afterwards).
+/// Rejects a repeated uid in one row, with a bit-per-uid scratch set (cleared afterwards).
 fn check_row(
     field: &'static str,
     row_idx: usize,
     row: &[(u16, u16)],
-    n: Option<usize>,
     seen: &mut Vec<bool>,
 ) -> Result<(), EmissionError> {
-    // Fast path: a strictly ascending row (how rows are usually stored) has no duplicate, and
-    // its uids are all in range iff the last one is. Anything else takes the scan below, which
-    // also names the first offending uid.
+    // Fast path: a strictly ascending row (how rows are usually stored) has no duplicate.
+    // Anything else takes the scan below, which names the first repeated uid.
     let ascending = row.windows(2).all(|p| match p {
         [a, b] => a.0 < b.0,
         _ => true,
     });
-    if ascending && n.is_none_or(|n| row.last().is_none_or(|&(u, _)| usize::from(u) < n)) {
+    if ascending {
         return Ok(());
     }
     let mut result = Ok(());
     for &(uid, _) in row {
         let u = usize::from(uid);
-        if let Some(n) = n
-            && u >= n
-        {
-            result = Err(EmissionError::UidOutOfRange {
-                field,
-                row: row_idx,
-                uid,
-                n,
-            });
-            break;
-        }
         if u >= seen.len() {
             seen.resize(u + 1, false);
         }
@@ -224,8 +234,10 @@ fn check_row(
 
 impl EpochInput {
     /// Checks the schema rules: every per-uid vector has length `n`, weights and bonds have `n`
-    /// rows, weight uids are `< n`, no uid repeats within a weight or bond row, the owner uid
-    /// is `< n`. Row order is free (rows are stored in submission order).
+    /// rows, no uid repeats within a weight or bond row, the owner uid is `< n`, and the total
+    /// stake `Σ stake + Σ tao_stake` is at most [`MAX_TOTAL_STAKE`]. Row order is free (rows are
+    /// stored in submission order). Weight entries on uids `>= n` are valid: the chain holds
+    /// them after a trim and drops them when it loads the weights, and so does the epoch.
     ///
     /// # Errors
     /// The first violated rule, naming the field.
@@ -253,12 +265,24 @@ impl EpochInput {
                 n,
             });
         }
+        let total = self
+            .stake
+            .iter()
+            .chain(self.tao_stake.iter().flatten())
+            .map(|&s| u128::from(s))
+            .sum::<u128>();
+        if total > u128::from(MAX_TOTAL_STAKE) {
+            return Err(EmissionError::StakeOutOfRange {
+                total,
+                max: MAX_TOTAL_STAKE,
+            });
+        }
         let mut seen: Vec<bool> = Vec::new();
         for (i, row) in self.weights.iter().enumerate() {
-            check_row("weights", i, row, Some(n), &mut seen)?;
+            check_row("weights", i, row, &mut seen)?;
         }
         for (i, row) in self.bonds.iter().enumerate() {
-            check_row("bonds", i, row, None, &mut seen)?;
+            check_row("bonds", i, row, &mut seen)?;
         }
         Ok(())
     }

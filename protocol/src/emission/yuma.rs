@@ -14,7 +14,7 @@ use super::fixed::{
     self, Divisor, HALF, ONE, add, div_safe, from_u16, mul, mul_checked, narrow, narrow_checked,
     normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
 };
-use super::types::{ConsensusMode, EpochInput, EpochOutput, Q32Row};
+use super::types::{ConsensusMode, DroppedWeight, EpochInput, EpochOutput, Q32Row};
 
 #[inline]
 fn at<T: Copy + Default>(v: &[T], i: usize) -> T {
@@ -39,8 +39,10 @@ fn clip_entry(c: i64, w: i64) -> Option<i64> {
 /// epochs should keep one workspace and call [`epoch_with`], which reuses its memory.
 ///
 /// # Errors
-/// [`EmissionError`] for a schema violation, or [`EmissionError::BondsMovingAverageOverflow`]
-/// where the chain itself would panic (pitfall P12).
+/// [`EmissionError`] for a schema violation or a total stake past
+/// [`MAX_TOTAL_STAKE`](super::MAX_TOTAL_STAKE) ([`EmissionError::StakeOutOfRange`]), or
+/// [`EmissionError::BondsMovingAverageOverflow`] where the chain itself would panic (pitfall
+/// P12).
 pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EmissionError> {
     // A one-off run frees consensus's transposed copy of W (n × n cells when dense) as soon as
     // consensus is done, so that the allocator can reuse its pages for the EMA rows.
@@ -156,6 +158,7 @@ fn run(
         dividends_u16,
         validator_trust_u16,
         new_bonds,
+        dropped_weights,
     } = o;
 
     // S1 activity (P9: inactive iff lu + cut < blk, saturating add).
@@ -231,7 +234,21 @@ fn run(
 
     // S5 weights: integer u16 values as Q32, stored order and explicit zeros kept (P6);
     // masks: permit rows, diagonal except the owner's (P10), outdated (P9), commit-reveal.
+    // The chain's loader keeps only entries `j < n` of every stored row (before any mask);
+    // the dropped entries are reported.
     let commit_on = input.commit_reveal_enabled;
+    dropped_weights.clear();
+    for (i, row) in input.weights.iter().enumerate() {
+        for &(j, w) in row {
+            if usize::from(j) >= n {
+                dropped_weights.push(DroppedWeight {
+                    row: u16::try_from(i).unwrap_or(u16::MAX),
+                    uid: j,
+                    weight: w,
+                });
+            }
+        }
+    }
     reset_rows(weights, n);
     for ((i, row), out) in input.weights.iter().enumerate().zip(weights.iter_mut()) {
         if at(permit_old, i) {
@@ -247,7 +264,7 @@ fn run(
             out.reserve(row.len());
             for &(j, w) in row {
                 let ju = usize::from(j);
-                if ju == i && owner != Some(i) {
+                if ju >= n || (ju == i && owner != Some(i)) {
                     continue;
                 }
                 let reg = at(&input.block_at_registration, ju);

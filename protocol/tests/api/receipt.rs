@@ -405,3 +405,137 @@ fn huge_declared_counts_fail_without_allocating_them() {
         Err(Error::Decode(DecodeError::Truncated))
     );
 }
+
+mod binding {
+    //! Hole 4 of issue #19: one execution credited several times. A validator credits only
+    //! receipts it assigned, for a task it issued to that miner, in the epoch it is settling,
+    //! once per (assigner, task digest). One test per replay.
+    use super::*;
+    use mycel_protocol::ids::{Epoch, NetworkId, SubnetId};
+    use mycel_protocol::receipt::{CreditLedger, ReceiptBinding, WorkReceipt};
+
+    fn expected() -> ReceiptBinding {
+        let task = matmul_task();
+        ReceiptBinding {
+            network: task.network,
+            subnet: task.subnet,
+            epoch: task.epoch,
+            assigner: validator_key().hotkey(),
+            miner: miner_key().hotkey(),
+            task_digest: task.digest().unwrap(),
+        }
+    }
+
+    fn err(r: &WorkReceipt) -> ReceiptError {
+        match r.check_binding(&expected()) {
+            Err(Error::Receipt(e)) => e,
+            other => panic!("expected a receipt error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_issued_receipt_is_credited_once() {
+        let r = receipt(1);
+        assert_eq!(r.check_binding(&expected()), Ok(()));
+        let mut ledger = CreditLedger::default();
+        assert_eq!(ledger.credit(&r, &expected()), Ok(()));
+        assert!(ledger.is_credited(&r.assigner, &r.task_digest));
+        assert_eq!(ledger.len(), 1);
+        // The same execution again, and re-signed with fresh nonces: new receipt ids, no
+        // new credit.
+        for nonce in [1, 2, 3, u64::MAX] {
+            let again = receipt(nonce);
+            assert_eq!(again.check_binding(&expected()), Ok(()));
+            let e = ledger.credit(&again, &expected()).unwrap_err();
+            assert_eq!(e, Error::Receipt(ReceiptError::AlreadyCredited));
+            assert_eq!(e.code(), "receipt.already_credited");
+        }
+        assert_ne!(
+            signed_receipt(1).id().unwrap(),
+            signed_receipt(2).id().unwrap()
+        );
+        assert_eq!(ledger.len(), 1);
+    }
+
+    #[test]
+    fn replay_to_another_validator_is_refused() {
+        // Sent to every validator: the assigner is the one that issued it.
+        let mut r = receipt(1);
+        r.assigner = other_hotkey();
+        assert_eq!(err(&r), ReceiptError::AssignerMismatch);
+        assert_eq!(
+            Error::from(ReceiptError::AssignerMismatch).code(),
+            "receipt.assigner_mismatch"
+        );
+    }
+
+    #[test]
+    fn replay_in_a_later_epoch_is_refused() {
+        let mut r = receipt(1);
+        r.epoch = Epoch(41);
+        assert_eq!(
+            err(&r),
+            ReceiptError::WrongEpoch {
+                receipt: 41,
+                settling: 42
+            }
+        );
+        // The ledger refuses it before looking it up.
+        let mut ledger = CreditLedger::default();
+        assert_eq!(
+            ledger.credit(&r, &expected()).unwrap_err().code(),
+            "receipt.wrong_epoch"
+        );
+        assert!(ledger.is_empty());
+    }
+
+    #[test]
+    fn replay_across_subnets_and_networks_is_refused() {
+        let mut r = receipt(1);
+        r.subnet = SubnetId(8);
+        assert_eq!(err(&r), ReceiptError::SubnetMismatch);
+        let mut r = receipt(1);
+        r.network = NetworkId([0x12; 32]);
+        assert_eq!(err(&r), ReceiptError::NetworkMismatch);
+    }
+
+    #[test]
+    fn another_miners_work_or_task_is_refused() {
+        // A receipt by another miner for the task issued to this one.
+        let mut r = receipt(1);
+        r.miner = other_hotkey();
+        assert_eq!(err(&r), ReceiptError::MinerMismatch);
+        // A receipt for a task this validator did not issue to this miner (e.g. another
+        // miner's task, whose input seed differs).
+        let mut other = matmul_task();
+        other.input_seed = [0x99; 32];
+        let mut r = receipt(1);
+        r.task_digest = other.digest().unwrap();
+        assert_eq!(err(&r), ReceiptError::TaskNotIssued);
+        assert_eq!(
+            Error::from(ReceiptError::TaskNotIssued).code(),
+            "receipt.task_not_issued"
+        );
+    }
+
+    #[test]
+    fn ledger_is_bounded_and_restorable() {
+        let mut ledger = CreditLedger::new(1);
+        assert_eq!(ledger.credit(&receipt(1), &expected()), Ok(()));
+        let mut other_task = matmul_task();
+        other_task.input_seed = [0x98; 32];
+        let mut r = receipt(2);
+        r.task_digest = other_task.digest().unwrap();
+        let mut exp = expected();
+        exp.task_digest = r.task_digest;
+        assert_eq!(
+            ledger.credit(&r, &exp).unwrap_err(),
+            Error::Receipt(ReceiptError::LedgerFull { max: 1 })
+        );
+        let saved = serde_json::to_string(&ledger).unwrap();
+        let back: CreditLedger = serde_json::from_str(&saved).unwrap();
+        assert_eq!(back, ledger);
+        ledger.clear();
+        assert_eq!(ledger.credit(&r, &exp), Ok(()));
+    }
+}

@@ -3,7 +3,7 @@
 use mycel_protocol::Error;
 use mycel_protocol::error::TaskError;
 use mycel_protocol::task::{
-    AttnDtype, AttnMode, KernelId, KernelParams, MAX_COMPUTE_UNITS, TaskSpec,
+    AttnDtype, AttnMode, KernelId, KernelParams, MAX_COMPUTE_UNITS, MAX_TASK_MEMORY, TaskSpec,
 };
 
 use crate::common::matmul_task;
@@ -170,4 +170,180 @@ fn digest_is_sha256_of_envelope() {
         t.digest().unwrap().0,
         <[u8; 32]>::from(sha2::Sha256::digest(&bytes))
     );
+}
+
+/// The memory measure of spec/kernels.md ("Task resource bounds"), written as a list of the
+/// buffers an executor holds (independently of the crate's formula): f32 values at 4 bytes,
+/// Q8_0 data at 34 bytes per 32 elements.
+fn buffers(p: &KernelParams) -> u64 {
+    match *p {
+        KernelParams::Matmul { m, n, k } => {
+            let (m, n, k) = (u64::from(m), u64::from(n), u64::from(k));
+            let q8 = |rows: u64| rows * (k / 32) * 34;
+            let activations = m * k * 4;
+            let output = m * n * 4;
+            [activations, q8(m), q8(n), output, output].iter().sum()
+        }
+        KernelParams::Attention {
+            n_heads,
+            n_kv_heads,
+            q_len,
+            kv_len,
+            head_dim,
+            ..
+        } => {
+            let q = u64::from(n_heads) * u64::from(q_len) * u64::from(head_dim) * 4;
+            let kv = u64::from(n_kv_heads) * u64::from(kv_len) * u64::from(head_dim) * 4;
+            [q, kv, kv, q, q].iter().sum()
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn matmul(m: u32, n: u32, k: u32) -> TaskSpec {
+    TaskSpec {
+        params: KernelParams::Matmul { m, n, k },
+        ..matmul_task()
+    }
+}
+
+/// Hole 2 of issue #19: the 116-byte attention task (n_heads = n_kv_heads = 256, q_len = 1,
+/// kv_len = 131072, head_dim = 128) is within every dimension and compute bound (2^34 units)
+/// but would need 16 GiB for each of K and V: decoding it fails with the memory bound.
+#[test]
+fn issue_attention_task_is_rejected_by_the_memory_bound() {
+    let mut bytes = vec![1u8, 0x01]; // version 1, kind TaskSpec
+    bytes.extend([0xAA; 32]); // network
+    bytes.extend([1, 9, 2, 1]); // subnet 1, epoch 9, kernel Attention, kernel_version 1
+    bytes.push(1); // KernelParams::Attention
+    bytes.extend([0x80, 0x02, 0x80, 0x02]); // n_heads = n_kv_heads = 256
+    bytes.push(1); // q_len = 1
+    bytes.extend([0x80, 0x80, 0x08]); // kv_len = 131072
+    bytes.extend([0x80, 0x01, 0, 0, 0]); // head_dim 128, not causal, f32, verifiable
+    bytes.extend([0; 32]); // weights_digest
+    bytes.extend([0x5E; 32]); // input_seed
+    assert_eq!(bytes.len(), 116);
+    let err = TaskSpec::decode(&bytes).unwrap_err();
+    // 12·(256·1·128) + 8·(256·131072·128) bytes.
+    let need = 12 * 256 * 128 + 8 * 256 * 131_072 * 128;
+    assert_eq!(
+        err,
+        Error::Task(TaskError::TooMuchMemory {
+            bytes: need,
+            max: 1 << 30
+        })
+    );
+    assert_eq!(err.code(), "task.too_much_memory");
+    assert!(
+        err.to_string()
+            .contains("task exceeds the memory bound of 1073741824 bytes"),
+        "{err}"
+    );
+    // The same task with kv_len 4 decodes: only the memory bound was in the way.
+    let t = attention(256, 256, 1, 4, 128, false);
+    assert!(t.validate().is_ok());
+    assert_eq!(
+        t.params.memory_bytes(),
+        buffers(&t.params),
+        "the measure is the sum of the buffers"
+    );
+}
+
+/// The measure equals the sum of the buffers on a spread of shapes, and the bound is inclusive.
+#[test]
+fn memory_measure_and_bound() {
+    assert_eq!(MAX_TASK_MEMORY, 1 << 30);
+    for &(m, n, k) in &[(1, 1, 32), (3, 5, 96), (8, 64, 128), (4096, 16384, 8192)] {
+        let t = matmul(m, n, k);
+        assert_eq!(t.params.memory_bytes(), buffers(&t.params), "{m} {n} {k}");
+    }
+    for &(h, kvh, q, kv, d) in &[
+        (2, 1, 3, 5, 64),
+        (32, 8, 1, 131_066, 128),
+        (4, 2, 8, 192, 64),
+    ] {
+        let t = attention(h, kvh, q, kv, d, false);
+        assert_eq!(t.params.memory_bytes(), buffers(&t.params));
+    }
+    // The largest tasks spec/kernels.md lists are valid, one step further is not.
+    let valid = [
+        matmul(8192, 8192, 8192), // the largest cube (the compute bound binds first)
+        matmul(4096, 16384, 8192), // 16384 × 8192 weights, m at the compute bound
+        matmul(1, 31776, 31776),  // the largest square weights
+        matmul(11572, 11572, 32), // the largest square output
+        attention(32, 8, 1, 131_066, 128, false),
+        attention(32, 32, 1, 32_766, 128, false),
+        attention(32, 8, 11_584, 11_584, 128, true),
+    ];
+    for t in &valid {
+        assert!(t.params.memory_bytes() <= MAX_TASK_MEMORY);
+        assert!(t.validate().is_ok(), "{:?}", t.params);
+    }
+    for t in [
+        matmul(1, 31808, 31776),
+        matmul(11573, 11573, 32),
+        attention(32, 8, 1, 131_067, 128, false),
+        attention(32, 32, 1, 32_767, 128, false),
+    ] {
+        let e = task_err(&t);
+        assert_eq!(
+            e,
+            TaskError::TooMuchMemory {
+                bytes: buffers(&t.params),
+                max: MAX_TASK_MEMORY
+            },
+            "{:?}",
+            t.params
+        );
+    }
+    // The largest matrix the dimension bounds allow (65536²) is out of range, and so is
+    // the executor-refused m·k = 2^31 of mycel-kernels' own check.
+    assert_eq!(
+        task_err(&matmul(1, 65536, 65536)).code(),
+        "task.too_much_memory"
+    );
+    assert_eq!(
+        task_err(&matmul(65536, 1, 32768)).code(),
+        "task.too_much_memory"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Over the whole range of the dimension bounds: a task is valid exactly when its compute
+    /// units and its buffers (recomputed independently) are within their bounds, and the
+    /// memory error reports the exact measure.
+    #[test]
+    fn memory_bound_decides_exactly(
+        a in 1u32..=65536, b in 1u32..=65536, kb in 1u32..=2048,
+        heads_log in 0u32..=8, kv_div_log in 0u32..=8, q in 1u32..=131_072, kv in 1u32..=131_072,
+        big in proptest::prelude::any::<bool>(), attn in proptest::prelude::any::<bool>(),
+    ) {
+        let t = if attn {
+            let n_heads = 1u32 << heads_log;
+            attention(n_heads, n_heads >> kv_div_log.min(heads_log), q, kv, if big { 128 } else { 64 }, false)
+        } else {
+            matmul(a, b, kb * 32)
+        };
+        let units = match t.params {
+            KernelParams::Matmul { m, n, k } => 2 * u64::from(m) * u64::from(n) * u64::from(k),
+            KernelParams::Attention { n_heads, q_len, kv_len, head_dim, .. } => {
+                4 * u64::from(head_dim) * u64::from(n_heads) * u64::from(q_len) * u64::from(kv_len)
+            }
+            _ => unreachable!(),
+        };
+        let need = buffers(&t.params);
+        let got = t.validate();
+        if units > MAX_COMPUTE_UNITS {
+            proptest::prop_assert_eq!(task_err(&t), TaskError::TooMuchCompute);
+        } else if need > MAX_TASK_MEMORY {
+            proptest::prop_assert_eq!(
+                task_err(&t),
+                TaskError::TooMuchMemory { bytes: need, max: MAX_TASK_MEMORY }
+            );
+        } else {
+            proptest::prop_assert!(got.is_ok(), "{:?}: {:?}", t.params, got);
+        }
+    }
 }

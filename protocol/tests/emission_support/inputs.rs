@@ -101,8 +101,15 @@ pub fn input(seed: u64, shape: Shape) -> EpochInput {
             .collect::<Vec<u64>>()
     });
     let permits: Vec<bool> = (0..n).map(|_| r.chance(70)).collect();
+    // Extremes: weight entries on uids >= n (the chain holds them after a trim and drops them
+    // when it loads the weights).
+    let weight_cols = if shape.extremes && r.chance(30) {
+        n + 3
+    } else {
+        n
+    };
     let weights: Vec<Vec<(u16, u16)>> = (0..n)
-        .map(|_| row(&mut r, n, density, n, shape.conditioned))
+        .map(|_| row(&mut r, n, density, weight_cols, shape.conditioned))
         .collect();
     let bond_cols = if r.chance(20) { n + 3 } else { n };
     let bonds: Vec<Vec<(u16, u16)>> = (0..n)

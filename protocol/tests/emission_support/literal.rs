@@ -10,7 +10,7 @@
     clippy::needless_range_loop
 )]
 
-use mycel_protocol::emission::{ConsensusMode, EpochInput, EpochOutput};
+use mycel_protocol::emission::{ConsensusMode, DroppedWeight, EpochInput, EpochOutput};
 use substrate_fixed::types::{I32F32, I64F64, I96F32, U96F32};
 
 type Q = I32F32;
@@ -594,6 +594,22 @@ pub fn epoch(inp: &EpochInput) -> EpochOutput {
                 } else {
                     vec![]
                 }
+            })
+            .collect(),
+        // The chain's loader drops weight entries on uids >= n (kept above by the `j < n`
+        // filter); they are listed in row order, stored order.
+        dropped_weights: inp
+            .weights
+            .iter()
+            .enumerate()
+            .flat_map(|(i, row)| {
+                row.iter()
+                    .filter(|(j, _)| (*j as usize) >= n)
+                    .map(move |&(j, w)| DroppedWeight {
+                        row: i as u16,
+                        uid: j,
+                        weight: w,
+                    })
             })
             .collect(),
     }
