@@ -34,6 +34,10 @@ pub struct VerifyArgs {
     /// Fraud proof files (JSON, `mycel-fraud-proof/v1`).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Refuse to re-execute tasks of more compute units than this (a proof over it is reported
+    /// as over budget, not as false).
+    #[arg(long, value_name = "UNITS", default_value_t = mycel_node::fraud::DEFAULT_MAX_PROOF_UNITS)]
+    pub max_units: u64,
 }
 
 /// Reads a proof file (size-bounded).
@@ -54,14 +58,20 @@ fn read(path: &Path) -> Result<FraudProof, String> {
 /// Runs `mycel fraud`.
 pub fn run(args: FraudArgs) -> CliResult {
     match args.command {
-        FraudCommand::Verify(v) => verify_files(&v.files),
+        FraudCommand::Verify(v) => verify_files(&v.files, v.max_units),
     }
 }
 
-fn verify_files(files: &[PathBuf]) -> CliResult {
+fn verify_files(files: &[PathBuf], max_units: u64) -> CliResult {
+    let options = mycel_node::fraud::CheckOptions {
+        max_compute_units: max_units,
+    };
     let mut failed = 0usize;
     for path in files {
-        match read(path).and_then(|p| p.check().map_err(|e| format!("{e} ({})", e.code()))) {
+        match read(path).and_then(|p| {
+            p.check_with(&options)
+                .map_err(|e| format!("{e} ({})", e.code()))
+        }) {
             Ok(c) => println!(
                 "{}: fraud proof holds: miner {} claimed {} for task {} (epoch {}); re-execution gives {}, as validator {} said{}",
                 path.display(),

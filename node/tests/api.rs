@@ -5,5 +5,6 @@ mod api {
     mod intake;
     mod optimistic;
     mod roles;
+    mod sampling;
     mod sim;
 }
