@@ -128,6 +128,7 @@ pub fn execute(
     threads: usize,
 ) -> Result<TaskOutput> {
     task.validate()?;
+    let _fp = crate::fpenv::Guard::new();
     let output = match (task.kernel, task.params) {
         (KernelId::MatmulQ8_0 | KernelId::MatmulQ4_0, KernelParams::Matmul { m, n, k }) => {
             let format = weight_format(task.kernel)

@@ -116,14 +116,18 @@ impl<'a> Weights<'a> {
     }
 }
 
-/// Quantized activations: `m` rows of `nb` Q8_0 blocks, plus per-block f32 scales and i32 sums
-/// (derived values the SIMD kernels use; they do not change any result).
+/// Quantized activations: `m` rows of `nb` Q8_0 blocks, plus per-block f32 scales, i32 sums and
+/// whether the block holds a −128 (derived values the SIMD kernels use; they do not change any
+/// result).
 #[derive(Debug)]
 pub(crate) struct Acts<'a> {
     pub blocks: &'a [BlockQ8_0],
     pub nb: usize,
     pub dx: Vec<f32>,
     pub sx: Vec<i32>,
+    /// Block `j` holds the value −128 (the reference quantizer never writes it, raw Q8_0
+    /// activations may): the plain AVX2 Q8_0 path adds an exact correction for such blocks.
+    pub has_min: Vec<bool>,
 }
 
 impl<'a> Acts<'a> {
@@ -133,7 +137,14 @@ impl<'a> Acts<'a> {
             .iter()
             .map(|b| b.qs.iter().map(|&q| i32::from(q)).sum())
             .collect();
-        Acts { blocks, nb, dx, sx }
+        let has_min = blocks.iter().map(|b| b.qs.contains(&i8::MIN)).collect();
+        Acts {
+            blocks,
+            nb,
+            dx,
+            sx,
+            has_min,
+        }
     }
 }
 
@@ -154,6 +165,7 @@ pub fn matmul(
     if let Backend::Cuda(ordinal) = backend {
         return crate::cuda::matmul(ordinal, x, m, w);
     }
+    let _fp = crate::fpenv::Guard::new();
     let path = Path::new(backend)?;
     let k = w.k();
     let need = m
@@ -191,16 +203,13 @@ pub fn matmul(
             .zip(xq.chunks_mut(rows_per * k / BLOCK_LEN))
             .map(|(xs, qs)| Mutex::new((xs, qs, Ok(()))))
             .collect();
-        let ok = cpu::pool::for_each(slots.len(), &|i| {
+        cpu::pool::for_each(slots.len(), &|i| {
             if let Some(slot) = slots.get(i) {
                 let mut g = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 let (xs, qs, r) = &mut *g;
                 *r = quantize_q8_0_into(xs, qs);
             }
-        });
-        if !ok {
-            return Err(Error::BackendUnavailable("a worker thread failed"));
-        }
+        })?;
         for slot in slots {
             slot.into_inner()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -222,6 +231,7 @@ pub fn matmul_q8(
     if let Backend::Cuda(ordinal) = backend {
         return crate::cuda::matmul_q8(ordinal, xq, m, w);
     }
+    let _fp = crate::fpenv::Guard::new();
     let path = Path::new(backend)?;
     let nb = w.k() / BLOCK_LEN;
     if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
@@ -334,6 +344,7 @@ pub fn matmul_q8_kernel(
     kernel: CpuKernel,
     threads: usize,
 ) -> Result<Vec<f32>> {
+    let _fp = crate::fpenv::Guard::new();
     let path = Path::of(kernel)?;
     let nb = w.k() / BLOCK_LEN;
     if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
@@ -358,7 +369,7 @@ fn run(
         .ok_or(Error::SizeOverflow("output element count"))?;
     let nb = w.k() / BLOCK_LEN;
     let acts = Acts::new(xq, nb);
-    let mut out = vec![0.0f32; total];
+    let mut out = crate::tensor::try_filled(total, 0.0f32, "matmul output: allocation refused")?;
     // An explicit thread count is honoured (tests rely on it); `0` picks all CPUs, or one
     // thread when the work is too small for spawning to pay off.
     let work = total.saturating_mul(nb);
@@ -389,29 +400,28 @@ fn run(
         if m == 1 {
             // One output row: each range writes its own piece of `out` directly.
             let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per).map(Mutex::new).collect();
-            let ok = cpu::pool::for_each(ranges.len(), &|i| {
+            cpu::pool::for_each(ranges.len(), &|i| {
                 if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), slots.get(i)) {
                     let mut dst = slot.lock().unwrap_or_else(PoisonError::into_inner);
                     compute(path, &acts, w, 0, 1, n0, n1, &mut dst);
                 }
-            });
-            if !ok {
-                return Err(Error::BackendUnavailable("a worker thread failed"));
-            }
+            })?;
         } else {
             let parts: Vec<Mutex<Vec<f32>>> =
                 ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
-            let ok = cpu::pool::for_each(ranges.len(), &|i| {
+            cpu::pool::for_each(ranges.len(), &|i| {
                 if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
                     let mut part = vec![0.0f32; m * (n1 - n0)];
                     compute(path, &acts, w, 0, m, n0, n1, &mut part);
                     *slot.lock().unwrap_or_else(PoisonError::into_inner) = part;
                 }
-            });
+            })?;
             for (&(n0, n1), part) in ranges.iter().zip(parts) {
                 let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
-                if !ok || part.len() != m * (n1 - n0) {
-                    return Err(Error::BackendUnavailable("a worker thread failed"));
+                if part.len() != m * (n1 - n0) {
+                    return Err(Error::WorkerPanicked(
+                        "a matmul job left its part of the output unwritten".into(),
+                    ));
                 }
                 for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(n1 - n0)) {
                     row_out[n0..n1].copy_from_slice(row_part);
@@ -421,17 +431,14 @@ fn run(
     } else {
         let per_m = m.div_ceil(threads);
         let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per_m * n).map(Mutex::new).collect();
-        let ok = cpu::pool::for_each(slots.len(), &|i| {
+        cpu::pool::for_each(slots.len(), &|i| {
             if let Some(slot) = slots.get(i) {
                 let mut chunk = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 let m0 = i * per_m;
                 let m1 = m0 + chunk.len() / n;
                 compute(path, &acts, w, m0, m1, 0, n, &mut chunk);
             }
-        });
-        if !ok {
-            return Err(Error::BackendUnavailable("a worker thread failed"));
-        }
+        })?;
     }
     Ok(out)
 }

@@ -115,7 +115,7 @@ pub fn fill_uniform(seed: &[u8; 32], stream: u32, offset: u64, out: &mut [f32]) 
     let len = u64::try_from(out.len()).map_err(|_| Error::SizeOverflow("generated length"))?;
     offset
         .checked_add(len)
-        .filter(|end| *end <= (1u64 << 62))
+        .filter(|end| *end <= MAX_GENERATED)
         .ok_or(Error::SizeOverflow("generated element index"))?;
     let sk = StreamKey::derive(seed, stream);
     let mut cached: Option<(u64, [u32; 4])> = None;
@@ -134,9 +134,19 @@ pub fn fill_uniform(seed: &[u8; 32], stream: u32, offset: u64, out: &mut [f32]) 
     Ok(())
 }
 
+/// Most elements one generated stream has (element indices are below 2^62).
+pub const MAX_GENERATED: u64 = 1 << 62;
+
 /// A freshly allocated generated tensor of `len` elements (see [`fill_uniform`]).
+///
+/// The length is checked before anything is allocated: more than [`MAX_GENERATED`] elements,
+/// or more bytes than an allocation may hold, is [`Error::SizeOverflow`], and so is an
+/// allocation the system refuses (nothing aborts or panics).
 pub fn generate_uniform(seed: &[u8; 32], stream: u32, len: usize) -> Result<Vec<f32>> {
-    let mut v = vec![0.0f32; len];
+    if u64::try_from(len).is_ok_and(|l| l > MAX_GENERATED) {
+        return Err(Error::SizeOverflow("generated length"));
+    }
+    let mut v = crate::tensor::try_filled(len, 0.0f32, "generated length")?;
     fill_uniform(seed, stream, 0, &mut v)?;
     Ok(v)
 }

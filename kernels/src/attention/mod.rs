@@ -319,6 +319,7 @@ pub fn attention(
         // without the `cuda` feature this is a typed `BackendUnavailable`.
         return crate::cuda::attention(ordinal, params, q, k, v, mode);
     }
+    let _fp = crate::fpenv::Guard::new();
     let isa = backend.resolve()?;
     let mut out = vec![0.0f32; q_elems];
     let geom = Geom::new(params, scale);
@@ -331,19 +332,19 @@ pub fn attention(
     // item (in parallel, into a small reused buffer); the reference gets them widened first.
     let per_tile = isa != Isa::Scalar && item_blocks(&geom) <= 2;
     if isa == Isa::Scalar {
-        let [qw, kw, vw] = widen_all([q, k, v], isa, threads);
+        let [qw, kw, vw] = widen_all([q, k, v], isa, threads)?;
         let (q, k, v) = (
             AttnInput::F32(&qw),
             AttnInput::F32(&kw),
             AttnInput::F32(&vw),
         );
-        run(&geom, isa, mode, q, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads)?;
     } else if !per_tile {
-        let [kw, vw] = widen_all([k, v], isa, threads);
+        let [kw, vw] = widen_all([k, v], isa, threads)?;
         let (k, v) = (AttnInput::F32(&kw), AttnInput::F32(&vw));
-        run(&geom, isa, mode, q, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads)?;
     } else {
-        run(&geom, isa, mode, q, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads)?;
     }
     Ok(out)
 }
@@ -359,7 +360,7 @@ fn widen_all<'a, const N: usize>(
     inputs: [AttnInput<'a>; N],
     isa: Isa,
     threads: usize,
-) -> [Cow<'a, [f32]>; N] {
+) -> Result<[Cow<'a, [f32]>; N]> {
     let mut bufs: [Vec<f32>; N] = core::array::from_fn(|t| match inputs.get(t) {
         Some(AttnInput::F32(_)) | None => Vec::new(),
         Some(x) => vec![0.0f32; x.len()],
@@ -382,23 +383,22 @@ fn widen_all<'a, const N: usize>(
             widen_into(*src, dst, isa);
         };
         let workers = threads.clamp(1, jobs.len().max(1));
-        let all_ran = workers == 1
-            || crate::cpu::pool::for_each(workers, &|t| {
+        if workers == 1 {
+            jobs.iter().for_each(convert);
+        } else {
+            crate::cpu::pool::for_each(workers, &|t| {
                 for job in jobs.iter().skip(t).step_by(workers) {
                     convert(job);
                 }
-            });
-        if workers == 1 || !all_ran {
-            // Single-threaded, or a worker failed (conversions never panic): convert here.
-            jobs.iter().for_each(convert);
+            })?;
         }
     }
     let mut bufs = bufs.into_iter();
-    inputs.map(|x| match (x, bufs.next()) {
+    Ok(inputs.map(|x| match (x, bufs.next()) {
         (AttnInput::F32(x), _) => Cow::Borrowed(x),
         (_, Some(buf)) => Cow::Owned(buf),
         (x, None) => x.to_f32(),
-    })
+    }))
 }
 
 /// Widen `src` into `dst` (same length) exactly.
@@ -413,7 +413,9 @@ fn widen_into(src: AttnInput<'_>, dst: &mut [f32], isa: Isa) {
 }
 
 /// Attention on f32 inputs into a caller's buffer `out` (`n_heads · q_len · head_dim`
-/// elements). On error `out` is left untouched.
+/// elements). `Backend::Cuda(i)` runs on the device as [`attention`] does (the result is
+/// copied into `out`). On an input error `out` is left untouched; after
+/// [`Error::WorkerPanicked`] (a bug, never an input) its contents are unspecified.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_f32_into(
     params: &AttentionParams,
@@ -432,9 +434,21 @@ pub fn attention_f32_into(
     AttnInput::F32(k).check_len(kv_elems)?;
     AttnInput::F32(v).check_len(kv_elems)?;
     AttnInput::F32(out).check_len(q_elems)?;
+    let (q, k, v) = (AttnInput::F32(q), AttnInput::F32(k), AttnInput::F32(v));
+    if let Backend::Cuda(ordinal) = backend {
+        let y = crate::cuda::attention(ordinal, params, q, k, v, mode)?;
+        if y.len() != out.len() {
+            return Err(Error::BufferLength {
+                expected: out.len().saturating_mul(4),
+                actual: y.len().saturating_mul(4),
+            });
+        }
+        out.copy_from_slice(&y);
+        return Ok(());
+    }
+    let _fp = crate::fpenv::Guard::new();
     let isa = backend.resolve()?;
     let geom = Geom::new(params, scale);
-    let (q, k, v) = (AttnInput::F32(q), AttnInput::F32(k), AttnInput::F32(v));
     run(
         &geom,
         isa,
@@ -444,8 +458,7 @@ pub fn attention_f32_into(
         v,
         out,
         crate::cpu::resolve_threads(threads),
-    );
-    Ok(())
+    )
 }
 
 /// Validated geometry shared by the kernels.
@@ -530,7 +543,7 @@ fn run(
     v: AttnInput<'_>,
     out: &mut [f32],
     threads: usize,
-) {
+) -> Result<()> {
     let per = positions_per_item(g);
     let blocks = item_blocks(g);
     // Largest (latest, under the causal mask) blocks first for better load balance.
@@ -579,12 +592,12 @@ fn run(
             run_item(item, &mut buf);
             scatter(item, &buf, out);
         }
-        return;
+        return Ok(());
     }
     // The persistent worker pool (no thread start per call, which a decode step would feel).
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Vec<f32>)>> = Mutex::new(Vec::with_capacity(items.len()));
-    let all_ran = crate::cpu::pool::for_each(threads, &|_| {
+    crate::cpu::pool::for_each(threads, &|_| {
         let mut done = Vec::new();
         loop {
             let idx = next.fetch_add(1, Ordering::Relaxed);
@@ -597,24 +610,14 @@ fn run(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(done);
-    });
-    if !all_ran {
-        // A worker can only fail by panicking, which these kernels never do on validated
-        // input; if one did, every item is run again here (same bits), so nothing is missing
-        // and a panic that repeats reaches the caller as before.
-        let mut buf = Vec::new();
-        for item in &items {
-            run_item(item, &mut buf);
-            scatter(item, &buf, out);
-        }
-        return;
-    }
+    })?;
     let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
     for (idx, buf) in results {
         if let Some(item) = items.get(idx) {
             scatter(item, &buf, out);
         }
     }
+    Ok(())
 }
 
 /// Replace a NaN by the canonical NaN (spec step F).
@@ -644,6 +647,7 @@ pub fn exp_verifiable_slice(xs: &[f32], out: &mut [f32], backend: Backend) -> Re
         });
     }
     let isa = backend.resolve()?;
+    let _fp = crate::fpenv::Guard::new();
     let mut xc = xs.chunks_exact(8);
     let mut oc = out.chunks_exact_mut(8);
     match isa {

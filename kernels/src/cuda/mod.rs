@@ -3,7 +3,7 @@
 //!
 //! Nothing about CUDA is needed to build: cudarc loads the driver (`libcuda.so.1`) and NVRTC
 //! (`libnvrtc.so.13`) at run time. Without a driver or a device every call returns a typed
-//! [`Error::Cuda`]; the CPU backends are unaffected. The kernels are CUDA C++ sources embedded in
+//! [`Error::BackendUnavailable`]; the CPU backends are unaffected. The kernels are CUDA C++ sources embedded in
 //! the crate, compiled by NVRTC on first use for the device's exact architecture (a CUBIN) with
 //! the options in [`crate::cuda::nvrtc::compile_options`], and cached per device.
 //!
@@ -15,7 +15,7 @@
 //! let (n, k) = (64, 256);
 //! let w: Vec<f32> = (0..n * k).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
 //! let wq = quantize_q8_0(&w, k)?;
-//! let dev = CudaDevice::open(0)?; // Error::Cuda(CudaError::NoDriver) on a machine without one
+//! let dev = CudaDevice::open(0)?; // Error::BackendUnavailable on a machine without one
 //! let weights = dev.upload_weights(QuantFormat::Q8_0, n, k, bytemuck::cast_slice(&wq))?;
 //! let x = vec![0.5f32; k];
 //! let y = dev.matmul_f32(&weights, &x, 1)?; // [1, n], the same bits as the CPU reference
@@ -59,10 +59,17 @@ pub fn driver_available() -> bool {
     *PRESENT.get_or_init(|| unsafe { sys::is_culib_present() })
 }
 
-/// The number of CUDA devices; [`CudaError::NoDriver`] without a driver.
+/// The message of [`Error::BackendUnavailable`] when no CUDA driver can be loaded.
+pub(crate) const NO_DRIVER: &str =
+    "cuda: no CUDA driver on this machine (libcuda could not be loaded)";
+/// The message of [`Error::BackendUnavailable`] for an ordinal past the device count.
+pub(crate) const NO_DEVICE: &str = "cuda: no CUDA device with this ordinal on this machine";
+
+/// The number of CUDA devices (0 for a driver that sees none); [`Error::BackendUnavailable`]
+/// without a driver.
 pub fn device_count() -> Result<u32> {
     if !driver_available() {
-        return Err(CudaError::NoDriver.into());
+        return Err(Error::BackendUnavailable(NO_DRIVER));
     }
     match CudaContext::device_count() {
         Ok(n) => Ok(u32::try_from(n).unwrap_or(0)),
@@ -75,6 +82,15 @@ pub fn device_count() -> Result<u32> {
 /// Whether at least one CUDA device is usable (driver present, one or more devices).
 pub fn available() -> bool {
     device_count().is_ok_and(|n| n > 0)
+}
+
+/// `Ok` when device `ordinal` exists; otherwise the one "no device" error,
+/// [`Error::BackendUnavailable`] (no driver, or no device with that ordinal).
+pub(crate) fn probe(ordinal: u32) -> Result<()> {
+    if ordinal >= device_count()? {
+        return Err(Error::BackendUnavailable(NO_DEVICE));
+    }
+    Ok(())
 }
 
 fn drv(call: &'static str) -> impl Fn(DriverError) -> Error {
@@ -248,15 +264,13 @@ fn check_dims(m: usize, n: usize, k: usize) -> Result<()> {
 impl CudaDevice {
     /// Open device `ordinal` (or return the already open handle).
     ///
-    /// Errors: [`CudaError::NoDriver`] when no driver can be loaded (checked before touching
-    /// cudarc, whose context constructor would panic), [`CudaError::NoDevice`] for an ordinal
-    /// past the device count, [`CudaError::UnsupportedDevice`] below compute capability 8.0,
-    /// [`CudaError::Driver`] for anything else the driver reports.
+    /// Errors: [`Error::BackendUnavailable`] when no driver can be loaded (checked before
+    /// touching cudarc, whose context constructor would panic) or for an ordinal past the
+    /// device count (the same "no device" error as every other entry point),
+    /// [`CudaError::UnsupportedDevice`] below compute capability 8.0, [`CudaError::Driver`] for
+    /// anything else the driver reports.
     pub fn open(ordinal: u32) -> Result<CudaDevice> {
-        let count = device_count()?;
-        if ordinal >= count {
-            return Err(CudaError::NoDevice { ordinal, count }.into());
-        }
+        probe(ordinal)?;
         let mut table = devices().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(inner) = table.get(&ordinal) {
             return Ok(CudaDevice {

@@ -85,6 +85,7 @@ pub fn quantize_q4_0(x: &[f32], k: usize) -> Result<Vec<BlockQ4_0>> {
         )));
     }
     check_finite(x)?;
+    let _fp = crate::fpenv::Guard::new();
     Ok(x.chunks_exact(BLOCK_LEN)
         .filter_map(|c| <&[f32; BLOCK_LEN]>::try_from(c).ok())
         .map(BlockQ4_0::quantize_finite)
@@ -93,6 +94,7 @@ pub fn quantize_q4_0(x: &[f32], k: usize) -> Result<Vec<BlockQ4_0>> {
 
 /// Dequantize Q4_0 blocks to f32 (`d * (nibble - 8)`, GGML's `dequantize_row_q4_0`).
 pub fn dequantize_q4_0(blocks: &[BlockQ4_0]) -> Vec<f32> {
+    let _fp = crate::fpenv::Guard::new();
     let mut out = Vec::with_capacity(blocks.len().saturating_mul(BLOCK_LEN));
     for b in blocks {
         let d = b.d().to_f32();
