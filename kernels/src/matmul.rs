@@ -77,7 +77,7 @@ impl<'a> Weights<'a> {
             QuantFormat::Q8_0 => QWeights::Q8_0(bytemuck::try_cast_slice(bytes).map_err(cast_err)?),
             QuantFormat::Q4_0 => QWeights::Q4_0(bytemuck::try_cast_slice(bytes).map_err(cast_err)?),
         };
-        Weights::new(blocks, bytes.len() / row, k)
+        Weights::new(blocks, bytes.len().checked_div(row).unwrap_or(0), k)
     }
 
     fn format_of(blocks: QWeights<'_>) -> QuantFormat {
@@ -195,12 +195,13 @@ pub fn matmul(
     if qthreads <= 1 {
         quantize_q8_0_into(x, &mut xq)?;
     } else {
-        let rows_per = m.div_ceil(qthreads);
+        // rows_per · k ≤ m · k = need: no overflow (saturating only to say so).
+        let rows_per = m.div_ceil(qthreads).saturating_mul(k);
         /// One thread's rows: input, output blocks, outcome.
         type Slot<'s> = Mutex<(&'s [f32], &'s mut [BlockQ8_0], Result<()>)>;
         let slots: Vec<Slot<'_>> = x
-            .chunks(rows_per * k)
-            .zip(xq.chunks_mut(rows_per * k / BLOCK_LEN))
+            .chunks(rows_per)
+            .zip(xq.chunks_mut(rows_per / BLOCK_LEN))
             .map(|(xs, qs)| Mutex::new((xs, qs, Ok(()))))
             .collect();
         cpu::pool::for_each(slots.len(), &|i| {
@@ -384,7 +385,7 @@ fn run(
     // output is computed by exactly one thread with the contract's operation order.
     // 16 rows per pass on the AVX-512 path, 8 elsewhere.
     let nr = if path.kernel(w.format()) == CpuKernel::Avx512Vnni {
-        2 * cpu::NR
+        cpu::NR.saturating_mul(2)
     } else {
         cpu::NR
     };
@@ -392,10 +393,11 @@ fn run(
     if threads <= 1 {
         compute(path, &acts, w, 0, m, 0, n, &mut out);
     } else if groups >= threads {
-        let per = groups.div_ceil(threads) * nr;
+        // Every product and sum below is at most n or m · n (= total, checked above).
+        let per = groups.div_ceil(threads).saturating_mul(nr);
         let ranges: Vec<(usize, usize)> = (0..n)
             .step_by(per)
-            .map(|n0| (n0, (n0 + per).min(n)))
+            .map(|n0| (n0, n0.saturating_add(per).min(n)))
             .collect();
         if m == 1 {
             // One output row: each range writes its own piece of `out` directly.
@@ -411,31 +413,38 @@ fn run(
                 ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
             cpu::pool::for_each(ranges.len(), &|i| {
                 if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
-                    let mut part = vec![0.0f32; m * (n1 - n0)];
+                    let mut part = vec![0.0f32; m.saturating_mul(n1.saturating_sub(n0))];
                     compute(path, &acts, w, 0, m, n0, n1, &mut part);
                     *slot.lock().unwrap_or_else(PoisonError::into_inner) = part;
                 }
             })?;
             for (&(n0, n1), part) in ranges.iter().zip(parts) {
                 let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
-                if part.len() != m * (n1 - n0) {
+                let width = n1.saturating_sub(n0);
+                if width == 0 || part.len() != m.saturating_mul(width) {
                     return Err(Error::WorkerPanicked(
                         "a matmul job left its part of the output unwritten".into(),
                     ));
                 }
-                for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(n1 - n0)) {
-                    row_out[n0..n1].copy_from_slice(row_part);
+                for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(width)) {
+                    if let Some(dst) = row_out.get_mut(n0..n1) {
+                        dst.copy_from_slice(row_part);
+                    }
                 }
             }
         }
     } else {
         let per_m = m.div_ceil(threads);
-        let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per_m * n).map(Mutex::new).collect();
+        let slots: Vec<Mutex<&mut [f32]>> = out
+            .chunks_mut(per_m.saturating_mul(n))
+            .map(Mutex::new)
+            .collect();
         cpu::pool::for_each(slots.len(), &|i| {
             if let Some(slot) = slots.get(i) {
                 let mut chunk = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                let m0 = i * per_m;
-                let m1 = m0 + chunk.len() / n;
+                // m0 < m1 ≤ m: no overflow.
+                let m0 = i.saturating_mul(per_m);
+                let m1 = m0.saturating_add(chunk.len().checked_div(n).unwrap_or(0));
                 compute(path, &acts, w, m0, m1, 0, n, &mut chunk);
             }
         })?;
@@ -457,8 +466,11 @@ fn compute(
     out: &mut [f32],
 ) {
     let nb = acts.nb;
-    let xs = acts.blocks.get(m0 * nb..m1 * nb).unwrap_or_default();
-    let n_len = n1 - n0;
+    let xs = acts
+        .blocks
+        .get(m0.saturating_mul(nb)..m1.saturating_mul(nb))
+        .unwrap_or_default();
+    let n_len = n1.saturating_sub(n0);
     match path.isa {
         Isa::Scalar => match w.blocks() {
             QWeights::Q8_0(wb) => cpu::scalar::matmul_q8_0(xs, wb, nb, 0, n0, n_len, out),

@@ -218,7 +218,11 @@ impl Tensor {
             });
         }
         fn copy<T: bytemuck::Pod>(bytes: &[u8]) -> Vec<T> {
-            let mut v = vec![T::zeroed(); bytes.len() / core::mem::size_of::<T>()];
+            let n = bytes
+                .len()
+                .checked_div(core::mem::size_of::<T>())
+                .unwrap_or(0);
+            let mut v = vec![T::zeroed(); n];
             bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(bytes);
             v
         }

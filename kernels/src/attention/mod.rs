@@ -203,14 +203,19 @@ impl AttentionParams {
     /// `4 · head_dim` times this: two multiply-adds per element for QKᵀ and for PV).
     pub fn unmasked_pairs(&self) -> u128 {
         let per_head: u128 = if self.causal {
-            let offset = (self.kv_len - self.q_len.min(self.kv_len)) as u128;
+            let offset = self.kv_len.saturating_sub(self.q_len) as u128;
             (0..self.q_len as u128)
-                .map(|i| (offset + i + 1).min(self.kv_len as u128))
-                .sum()
+                .map(|i| {
+                    offset
+                        .saturating_add(i)
+                        .saturating_add(1)
+                        .min(self.kv_len as u128)
+                })
+                .fold(0u128, u128::saturating_add)
         } else {
-            self.q_len as u128 * self.kv_len as u128
+            (self.q_len as u128).saturating_mul(self.kv_len as u128)
         };
-        per_head * self.n_heads as u128
+        per_head.saturating_mul(self.n_heads as u128)
     }
 }
 
@@ -373,8 +378,9 @@ fn widen_all<'a, const N: usize>(
                 continue;
             }
             for (c, dst) in buf.chunks_mut(WIDEN_CHUNK).enumerate() {
-                let a = c * WIDEN_CHUNK;
-                jobs.push(Mutex::new((x.slice(a..a + dst.len()), dst)));
+                // Within the buffer's length (chunks of it): no overflow.
+                let a = c.saturating_mul(WIDEN_CHUNK);
+                jobs.push(Mutex::new((x.slice(a..a.saturating_add(dst.len())), dst)));
             }
         }
         let convert = |job: &Mutex<(AttnInput<'_>, &mut [f32])>| {
@@ -477,7 +483,8 @@ impl Geom {
     fn new(p: &AttentionParams, scale: f32) -> Geom {
         Geom {
             n_heads: p.n_heads,
-            group: p.n_heads / p.n_kv_heads,
+            // Validated: n_kv_heads ≥ 1 divides n_heads.
+            group: p.n_heads.checked_div(p.n_kv_heads).unwrap_or(1).max(1),
             q_len: p.q_len,
             kv_len: p.kv_len,
             d: p.head_dim,
@@ -487,14 +494,19 @@ impl Geom {
     }
 
     fn n_kv(&self) -> usize {
-        self.n_heads / self.group
+        self.n_heads.checked_div(self.group).unwrap_or(0)
     }
 
     /// Keys query `i` sees: `0..n_valid(i)`.
     #[inline]
     pub fn n_valid(&self, i: usize) -> usize {
         if self.causal {
-            (self.kv_len - self.q_len + i + 1).min(self.kv_len)
+            // Validated: q_len ≤ kv_len under the mask, i < q_len.
+            self.kv_len
+                .saturating_sub(self.q_len)
+                .saturating_add(i)
+                .saturating_add(1)
+                .min(self.kv_len)
         } else {
             self.kv_len
         }
@@ -511,14 +523,21 @@ pub(crate) struct Item {
 }
 
 impl Item {
+    // Items come from validated geometry (`run`): every row, head and position below is
+    // within the call's shapes, so the saturating forms never saturate.
     pub fn rows(&self, g: &Geom) -> usize {
-        (self.i1 - self.i0) * g.group
+        self.i1.saturating_sub(self.i0).saturating_mul(g.group)
     }
 
     /// (head, position) of row `r`.
     #[inline]
     pub fn row(&self, g: &Geom, r: usize) -> (usize, usize) {
-        (self.kvh * g.group + r % g.group, self.i0 + r / g.group)
+        (
+            self.kvh
+                .saturating_mul(g.group)
+                .saturating_add(r.checked_rem(g.group).unwrap_or(0)),
+            self.i0.saturating_add(r.checked_div(g.group).unwrap_or(0)),
+        )
     }
 }
 
@@ -530,7 +549,7 @@ fn item_blocks(g: &Geom) -> usize {
 /// Query positions per work item: enough rows to reuse each K/V tile many times while it is
 /// in cache. Not normative: rows never interact, so grouping cannot change a bit.
 fn positions_per_item(g: &Geom) -> usize {
-    (64 / g.group).clamp(1, 16)
+    64usize.checked_div(g.group).unwrap_or(1).clamp(1, 16)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -547,23 +566,25 @@ fn run(
     let per = positions_per_item(g);
     let blocks = item_blocks(g);
     // Largest (latest, under the causal mask) blocks first for better load balance.
-    let mut items = Vec::with_capacity(blocks * g.n_kv());
+    // Sizes from validated parameters (products bounded by the inputs' lengths).
+    let mut items = Vec::with_capacity(blocks.saturating_mul(g.n_kv()));
     for b in (0..blocks).rev() {
         for kvh in 0..g.n_kv() {
-            let i0 = b * per;
+            let i0 = b.saturating_mul(per);
             items.push(Item {
                 kvh,
                 i0,
-                i1: (i0 + per).min(g.q_len),
+                i1: i0.saturating_add(per).min(g.q_len),
             });
         }
     }
-    let kv_stride = g.kv_len * g.d;
+    let kv_stride = g.kv_len.saturating_mul(g.d);
     let run_item = |item: &Item, buf: &mut Vec<f32>| {
         let rows = item.rows(g);
         buf.clear();
-        buf.resize(rows * g.d, 0.0);
-        let range = item.kvh * kv_stride..(item.kvh + 1) * kv_stride;
+        buf.resize(rows.saturating_mul(g.d), 0.0);
+        let start = item.kvh.saturating_mul(kv_stride);
+        let range = start..start.saturating_add(kv_stride);
         let (kh, vh) = (k.slice(range.clone()), v.slice(range));
         match (isa, q, kh, vh) {
             #[cfg(target_arch = "x86_64")]
@@ -581,8 +602,13 @@ fn run(
     let scatter = |item: &Item, buf: &[f32], out: &mut [f32]| {
         for (r, row) in buf.chunks_exact(g.d).enumerate() {
             let (h, i) = item.row(g, r);
-            let at = (h * g.q_len + i) * g.d;
-            out[at..at + g.d].copy_from_slice(row);
+            let at = h
+                .saturating_mul(g.q_len)
+                .saturating_add(i)
+                .saturating_mul(g.d);
+            if let Some(dst) = out.get_mut(at..at.saturating_add(g.d)) {
+                dst.copy_from_slice(row);
+            }
         }
     };
     let threads = threads.clamp(1, items.len().max(1));

@@ -122,6 +122,10 @@ unsafe fn dpbusd(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
 const PERM: [usize; NR] = [0, 2, 4, 6, 1, 3, 5, 7];
 
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), and the
+// integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn run<W: WBlock, const V: bool>(
     acts: &Acts<'_>,
     m0: usize,
@@ -148,6 +152,10 @@ fn run<W: WBlock, const V: bool>(
 /// Rows `mc0..mc1` of the output (`m0` is the first row of `out`) for all weight rows.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), and the
+// integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn group_pass<W: WBlock, const V: bool>(
     acts: &Acts<'_>,
     m0: usize,
@@ -265,6 +273,10 @@ unsafe fn load_pair(a: *const u8, b: *const u8) -> __m256i {
 /// With `V`, the CPU has AVX-VNNI: products use `vpdpbusd` (Q8_0: `x + 128` unsigned against
 /// signed `w`, the accumulator started at `−128·Σw` so the result is `Σ x·w` exactly).
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), and the
+// integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     acts: &Acts<'_>,
     m: usize,

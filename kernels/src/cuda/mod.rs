@@ -188,7 +188,9 @@ impl DeviceWeights {
     }
     /// Bytes of quantized weight data a product reads (values plus scales): the GGML size.
     pub fn bytes(&self) -> usize {
-        self.wq.len() + 2 * self.wd.len()
+        self.wq
+            .len()
+            .saturating_add(self.wd.len().saturating_mul(2))
     }
 }
 
@@ -416,7 +418,7 @@ impl CudaDevice {
                 actual: bytes.len(),
             });
         }
-        let nblocks = n * (k / BLOCK_LEN);
+        let nblocks = n.saturating_mul(k / BLOCK_LEN);
         let (qs, ds): (Vec<u8>, Vec<u16>) = match format {
             QuantFormat::Q8_0 => {
                 let blocks: &[BlockQ8_0] =
@@ -424,7 +426,7 @@ impl CudaDevice {
                         expected,
                         actual: bytes.len(),
                     })?;
-                let mut qs = Vec::with_capacity(nblocks * 32);
+                let mut qs = Vec::with_capacity(nblocks.saturating_mul(32));
                 let mut ds = Vec::with_capacity(nblocks);
                 for b in blocks {
                     qs.extend_from_slice(bytemuck::cast_slice(&b.qs));
@@ -438,7 +440,7 @@ impl CudaDevice {
                         expected,
                         actual: bytes.len(),
                     })?;
-                let mut qs = Vec::with_capacity(nblocks * 16);
+                let mut qs = Vec::with_capacity(nblocks.saturating_mul(16));
                 let mut ds = Vec::with_capacity(nblocks);
                 for b in blocks {
                     qs.extend_from_slice(&b.qs);
@@ -506,8 +508,8 @@ impl CudaDevice {
         self.same_device(dst.ordinal)?;
         if src.len() != dst.len() {
             return Err(Error::BufferLength {
-                expected: dst.len() * 4,
-                actual: src.len() * 4,
+                expected: dst.len().saturating_mul(4),
+                actual: src.len().saturating_mul(4),
             });
         }
         self.inner
@@ -538,7 +540,9 @@ impl CudaDevice {
             buf: self.alloc::<f32>(len)?,
         };
         let sk = StreamKey::derive(seed, stream);
-        let blocks = (end - 1) / 4 - offset / 4 + 1;
+        let blocks = (end.saturating_sub(1) / 4)
+            .saturating_sub(offset / 4)
+            .saturating_add(1);
         let grid =
             u32::try_from(blocks.div_ceil(256)).map_err(|_| Error::SizeOverflow("philox grid"))?;
         let f = self.function(&nvrtc::PHILOX, "mycel_philox_f32")?;
@@ -573,8 +577,8 @@ impl CudaDevice {
             .ok_or(Error::SizeOverflow("activation length"))?;
         if x.len() != len {
             return Err(Error::BufferLength {
-                expected: len * 4,
-                actual: x.len() * 4,
+                expected: len.saturating_mul(4),
+                actual: x.len().saturating_mul(4),
             });
         }
         let mut a = DeviceActivations {
@@ -592,10 +596,10 @@ impl CudaDevice {
     pub fn quantize_q8_0_into(&self, x: &DeviceTensor, a: &mut DeviceActivations) -> Result<()> {
         self.same_device(x.ordinal)?;
         self.same_device(a.ordinal)?;
-        if x.len() != a.m * a.k {
+        if x.len() != a.m.saturating_mul(a.k) {
             return Err(Error::BufferLength {
-                expected: a.m * a.k * 4,
-                actual: x.len() * 4,
+                expected: a.m.saturating_mul(a.k).saturating_mul(4),
+                actual: x.len().saturating_mul(4),
             });
         }
         let nblocks = to_u32(x.len() / BLOCK_LEN, "activation blocks")?;
@@ -635,7 +639,7 @@ impl CudaDevice {
                 blocks.len()
             )));
         }
-        let mut qs: Vec<i8> = Vec::with_capacity(nb * BLOCK_LEN);
+        let mut qs: Vec<i8> = Vec::with_capacity(nb.saturating_mul(BLOCK_LEN));
         let mut ds: Vec<u16> = Vec::with_capacity(nb);
         for b in blocks {
             qs.extend_from_slice(&b.qs);
@@ -665,7 +669,7 @@ impl CudaDevice {
             .clone_dtoh(&a.xd)
             .map_err(drv("cuMemcpyDtoH"))?;
         self.synchronize()?;
-        let mut out = Vec::with_capacity(ds.len() * 34);
+        let mut out = Vec::with_capacity(ds.len().saturating_mul(34));
         for (d, q) in ds.iter().zip(qs.chunks_exact(BLOCK_LEN)) {
             out.extend_from_slice(&d.to_le_bytes());
             out.extend(q.iter().map(|&v| v.to_le_bytes()[0]));
@@ -696,8 +700,8 @@ impl CudaDevice {
                 .ok_or(Error::SizeOverflow("output length"))?;
         if out.len() != len {
             return Err(Error::BufferLength {
-                expected: len * 4,
-                actual: out.len() * 4,
+                expected: len.saturating_mul(4),
+                actual: out.len().saturating_mul(4),
             });
         }
         let m = to_u32(a.m, "m")?;
@@ -779,8 +783,8 @@ impl CudaDevice {
             .ok_or(Error::SizeOverflow("activation length"))?;
         if x.len() != len {
             return Err(Error::BufferLength {
-                expected: len * 4,
-                actual: x.len() * 4,
+                expected: len.saturating_mul(4),
+                actual: x.len().saturating_mul(4),
             });
         }
         crate::quant::check_finite(x)?;
@@ -851,8 +855,8 @@ impl CudaDevice {
         for (t, n) in [(q, qn), (k, kn), (v, kn), (&*out, qn)] {
             if t.len() != n {
                 return Err(Error::BufferLength {
-                    expected: n * 4,
-                    actual: t.len() * 4,
+                    expected: n.saturating_mul(4),
+                    actual: t.len().saturating_mul(4),
                 });
             }
         }
@@ -861,7 +865,10 @@ impl CudaDevice {
             .checked_mul(params.q_len)
             .ok_or(Error::SizeOverflow("attention rows"))?;
         let n_heads = to_u32(params.n_heads, "n_heads")?;
-        let group = to_u32(params.n_heads / params.n_kv_heads, "group")?;
+        let group = to_u32(
+            params.n_heads.checked_div(params.n_kv_heads).unwrap_or(0),
+            "group",
+        )?;
         let q_len = to_u32(params.q_len, "q_len")?;
         let kv_len = to_u32(params.kv_len, "kv_len")?;
         let d = to_u32(params.head_dim, "head_dim")?;
@@ -872,7 +879,7 @@ impl CudaDevice {
             let plen = params
                 .n_heads
                 .checked_mul(n_splits)
-                .and_then(|x| x.checked_mul(params.head_dim + 2))
+                .and_then(|x| x.checked_mul(params.head_dim.saturating_add(2)))
                 .ok_or(Error::SizeOverflow("attention partials"))?;
             let mut partial = self.alloc::<f32>(plen)?;
             if n_heads > 65_535 {
@@ -912,7 +919,10 @@ impl CudaDevice {
             return Ok(());
         }
         if mode == AttentionMode::Fast {
-            let per_kv = (params.n_heads / params.n_kv_heads)
+            let per_kv = params
+                .n_heads
+                .checked_div(params.n_kv_heads)
+                .unwrap_or(0)
                 .checked_mul(params.q_len)
                 .ok_or(Error::SizeOverflow("attention rows"))?;
             to_u32(per_kv, "attention rows per KV head")?; // the kernel indexes rows in u32

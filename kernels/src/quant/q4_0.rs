@@ -34,8 +34,9 @@ impl BlockQ4_0 {
         let mut v = [0i8; BLOCK_LEN];
         let (lo, hi) = v.split_at_mut(BLOCK_LEN / 2);
         for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(&self.qs) {
-            *l = (b & 0x0F) as i8 - 8;
-            *h = (b >> 4) as i8 - 8;
+            // A nibble is 0..=15, so nibble − 8 lies in −8..=7: no overflow.
+            *l = ((b & 0x0F) as i8).wrapping_sub(8);
+            *h = ((b >> 4) as i8).wrapping_sub(8);
         }
         v
     }
