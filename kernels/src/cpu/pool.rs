@@ -191,16 +191,29 @@ struct Pool {
 /// The current process's pool; pointers stored here come from `Box::leak` and are never freed.
 static POOL: AtomicPtr<Pool> = AtomicPtr::new(core::ptr::null_mut());
 
+/// This process's id where processes can fork (unix); elsewhere a constant (there is no fork,
+/// and `std::process::id` panics on targets without processes, such as wasm32).
+fn current_pid() -> u32 {
+    #[cfg(unix)]
+    {
+        std::process::id()
+    }
+    #[cfg(not(unix))]
+    {
+        0
+    }
+}
+
 /// The pool if this process has built one.
 fn current_pool() -> Option<&'static Pool> {
     // SAFETY: a non-null pointer in POOL comes from `Box::leak` (below) and is never freed.
     let p = unsafe { POOL.load(Ordering::Acquire).as_ref() }?;
-    (p.pid == std::process::id()).then_some(p)
+    (p.pid == current_pid()).then_some(p)
 }
 
 /// This process's pool, built on first use (and again in a forked child).
 fn pool() -> &'static Pool {
-    let pid = std::process::id();
+    let pid = current_pid();
     let cur = POOL.load(Ordering::Acquire);
     // SAFETY: as in `current_pool`.
     if let Some(p) = unsafe { cur.as_ref() }
