@@ -85,14 +85,11 @@ fn item4_thread_count_is_bounded_by_the_machine() {
         let one = run(1);
         assert_eq!(run(3000), one);
     }
-    assert!(
-        pool::live_workers() <= cap,
-        "{} > {cap}",
-        pool::live_workers()
-    );
+    let live = pool::live_workers();
+    assert!((1..=cap).contains(&live), "{live} pool threads, cap {cap}");
+    // (A thread just created may not have named itself yet, so only the bound is checked.)
     if let Some(os) = pool_os_threads() {
         assert!(os <= cap, "{os} pool threads alive, cap {cap}");
-        assert!(os >= 1, "the pool was used");
     }
     // Many threads asking at once still share the same bounded pool.
     let hs: Vec<_> = (0..8)
