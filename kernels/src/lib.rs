@@ -30,15 +30,15 @@
 //! | `exec` | executing a protocol `TaskSpec`: output tensor, commitment, tile root |
 //!
 //! Every operation takes a [`Backend`]. `Backend::Auto` picks the fastest CPU path found at run
-//! time (AVX-512 VNNI, AVX-VNNI, AVX2 or scalar); all paths, CUDA included, give identical bits,
-//! so the choice never changes a result.
+//! time (AVX2 or scalar; the matmul also AVX-VNNI and AVX-512 VNNI where the CPU has them); all
+//! paths, CUDA included, give identical bits, so the choice never changes a result.
 //!
 //! Whatever the host does, the results stay the same: every entry point runs with the default
 //! floating-point environment (round to nearest even, no flush-to-zero, no denormals-are-zero)
-//! and restores the caller's afterwards; the worker pool never holds more OS threads than the
-//! machine has CPUs, however many threads a call asks for (the work is still split that many
-//! ways); and no input makes a kernel panic: every failure is a typed [`Error`] with a stable
-//! `code()`.
+//! and restores the caller's afterwards; the worker pool never holds more threads than
+//! [`cpu::pool::max_workers`] (the machine's parallelism minus the caller), however many
+//! threads a call asks for (the work is still split that many ways); and no input makes a
+//! kernel panic: every failure is a typed [`Error`] with a stable `code()`.
 
 pub mod attention;
 pub mod cpu;
