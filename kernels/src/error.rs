@@ -4,9 +4,16 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The requested backend is not compiled in or not present on this machine.
+    /// The requested backend is not compiled in or not present on this machine: a CPU without
+    /// the instructions, or, for `Backend::Cuda(i)`, a build without the `cuda` feature, no
+    /// loadable CUDA driver, or no device `i`. This is the one "no such backend / no device"
+    /// error of every entry point (spec/kernels.md §4.5); the message says which case.
     #[error("backend unavailable: {0}")]
     BackendUnavailable(&'static str),
+    /// A job on the worker pool panicked (a bug: the kernels do not panic on any input); the
+    /// other jobs of the call still ran, no output is returned. Holds the panic message.
+    #[error("a worker thread panicked: {0}")]
+    WorkerPanicked(String),
     /// Shapes that do not fit together or break an operation's rule (e.g. K not a multiple of
     /// 32, a dimension of zero, inner dimensions that differ). The message says which.
     #[error("shape mismatch: {0}")]
@@ -59,8 +66,9 @@ pub enum Error {
     /// An error from the protocol crate (commitments, task decoding), by its stable code.
     #[error("protocol error: {0}")]
     Protocol(String),
-    /// A CUDA backend failure: no driver, no such device, NVRTC missing or failing, device out
-    /// of memory, or another driver error. Defined in every build (with or without the `cuda`
+    /// A CUDA backend failure on a device that exists: too old, NVRTC missing or failing, out
+    /// of memory, or another driver error (no driver or no such device is
+    /// [`Error::BackendUnavailable`]). Defined in every build (with or without the `cuda`
     /// feature); the CPU backends stay usable whatever it says.
     #[error("cuda: {0}")]
     Cuda(CudaError),
@@ -87,17 +95,6 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CudaError {
-    /// The CUDA driver library (`libcuda.so.1` / `nvcuda.dll`) could not be loaded.
-    #[error("no CUDA driver found on this machine")]
-    NoDriver,
-    /// No device with this ordinal (`count` devices are present).
-    #[error("no CUDA device {ordinal} ({count} present)")]
-    NoDevice {
-        /// The ordinal asked for.
-        ordinal: u32,
-        /// How many devices the driver reports.
-        count: u32,
-    },
     /// The device is older than the backend supports (compute capability 8.0: int8 `mma.sync`).
     #[error(
         "CUDA device of compute capability {major}.{minor} is not supported (needs 8.0 or newer)"
@@ -140,8 +137,6 @@ impl CudaError {
     /// A stable machine-readable code for this error (bindings map on it).
     pub fn code(&self) -> &'static str {
         match self {
-            CudaError::NoDriver => "cuda_no_driver",
-            CudaError::NoDevice { .. } => "cuda_no_device",
             CudaError::UnsupportedDevice { .. } => "cuda_unsupported_device",
             CudaError::NvrtcUnavailable => "cuda_nvrtc_unavailable",
             CudaError::Compile { .. } => "cuda_compile",
@@ -169,6 +164,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::BackendUnavailable(_) => "backend_unavailable",
+            Error::WorkerPanicked(_) => "worker_panicked",
             Error::ShapeMismatch(_) => "shape_mismatch",
             Error::BufferLength { .. } => "buffer_length",
             Error::Misaligned { .. } => "misaligned",

@@ -86,8 +86,13 @@ pub fn tile_root(t: &Tensor) -> Result<Digest> {
     let shape = t.shape();
     let cols = shape.last().copied().unwrap_or(1);
     let rows = shape.iter().rev().skip(1).product::<usize>();
-    let elem = t.as_bytes().len() / rows.saturating_mul(cols).max(1);
+    let elem = t
+        .as_bytes()
+        .len()
+        .checked_div(rows.saturating_mul(cols))
+        .unwrap_or(0);
     if t.dtype().is_quantized()
+        || elem == 0
         || rows.saturating_mul(cols).saturating_mul(elem) != t.as_bytes().len()
     {
         return Err(Error::DtypeMismatch {
@@ -96,20 +101,21 @@ pub fn tile_root(t: &Tensor) -> Result<Digest> {
         });
     }
     let bytes = t.as_bytes();
+    let rows_bytes: Vec<&[u8]> = bytes.chunks(cols.saturating_mul(elem)).collect();
+    let tile_bytes = TILE_COLS.saturating_mul(elem);
     let mut leaves: Vec<Vec<u8>> = Vec::new();
-    for r0 in (0..rows).step_by(TILE_ROWS) {
-        for c0 in (0..cols).step_by(TILE_COLS) {
-            let (r1, c1) = ((r0 + TILE_ROWS).min(rows), (c0 + TILE_COLS).min(cols));
-            let mut leaf = Vec::with_capacity((r1 - r0) * (c1 - c0) * elem);
-            for r in r0..r1 {
-                leaf.extend_from_slice(
-                    bytes
-                        .get((r * cols + c0) * elem..(r * cols + c1) * elem)
-                        .unwrap_or_default(),
-                );
+    // Bands of TILE_ROWS rows; within a band, tile c gathers piece c of every row, in order.
+    for band in rows_bytes.chunks(TILE_ROWS) {
+        let mut band_leaves: Vec<Vec<u8>> = Vec::new();
+        for row in band {
+            for (c, piece) in row.chunks(tile_bytes).enumerate() {
+                match band_leaves.get_mut(c) {
+                    Some(leaf) => leaf.extend_from_slice(piece),
+                    None => band_leaves.push(piece.to_vec()),
+                }
             }
-            leaves.push(leaf);
         }
+        leaves.extend(band_leaves);
     }
     Ok(merkle_root(leaves.iter()))
 }
@@ -128,6 +134,7 @@ pub fn execute(
     threads: usize,
 ) -> Result<TaskOutput> {
     task.validate()?;
+    let _fp = crate::fpenv::Guard::new();
     let output = match (task.kernel, task.params) {
         (KernelId::MatmulQ8_0 | KernelId::MatmulQ4_0, KernelParams::Matmul { m, n, k }) => {
             let format = weight_format(task.kernel)
@@ -150,13 +157,18 @@ pub fn execute(
                 });
             }
             let w = Weights::from_bytes(format, bytes, k)?;
-            let too_big = |e: Option<usize>| e.is_none_or(|e| e > MAX_TASK_ELEMENTS);
-            if too_big(m.checked_mul(k)) || too_big(m.checked_mul(n)) {
+            let (mk, mn) = (m.checked_mul(k), m.checked_mul(n));
+            let (Some(mk), Some(mn)) = (mk, mn) else {
+                return Err(Error::SizeOverflow(
+                    "task activations or output exceed MAX_TASK_ELEMENTS",
+                ));
+            };
+            if mk > MAX_TASK_ELEMENTS || mn > MAX_TASK_ELEMENTS {
                 return Err(Error::SizeOverflow(
                     "task activations or output exceed MAX_TASK_ELEMENTS",
                 ));
             }
-            let x = generate_uniform(&task.input_seed, STREAM_MATMUL_A, m * k)?;
+            let x = generate_uniform(&task.input_seed, STREAM_MATMUL_A, mk)?;
             let y = matmul(&x, m, &w, backend, threads)?;
             Tensor::from_f32(&[m, n], y)?
         }

@@ -6,7 +6,13 @@
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
 )]
 
 //! ## Crate map
@@ -14,7 +20,8 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`error`] | the one [`Error`] enum, each variant with a stable `code()` |
-//! | [`cpu`] | run-time CPU feature detection, the scalar reference and the AVX2 kernels |
+//! | [`cpu`] | run-time CPU feature detection, the scalar reference, the AVX2, AVX-VNNI and AVX-512 VNNI matmul paths, and the worker pool ([`cpu::pool`]) |
+//! | [`cuda`] | the CUDA backend (feature `cuda`; NVRTC at run time, no toolkit needed to build); without the feature the same API returns [`Error::BackendUnavailable`] |
 //! | `quant` | GGML-compatible Q8_0 / Q4_0 blocks, quantize / dequantize |
 //! | `tensor` | dtype + shape checked tensors and their commitment |
 //! | `philox` | Philox4x32-10 and the normative `u32 → f32` mapping for task inputs |
@@ -23,7 +30,15 @@
 //! | `exec` | executing a protocol `TaskSpec`: output tensor, commitment, tile root |
 //!
 //! Every operation takes a [`Backend`]. `Backend::Auto` picks the fastest CPU path found at run
-//! time; all CPU paths give identical bits, so the choice never changes a result.
+//! time (AVX2 or scalar; the matmul also AVX-VNNI and AVX-512 VNNI where the CPU has them); all
+//! paths, CUDA included, give identical bits, so the choice never changes a result.
+//!
+//! Whatever the host does, the results stay the same: every entry point runs with the default
+//! floating-point environment (round to nearest even, no flush-to-zero, no denormals-are-zero)
+//! and restores the caller's afterwards; the worker pool never holds more threads than
+//! [`cpu::pool::max_workers`] (the machine's parallelism minus the caller), however many
+//! threads a call asks for (the work is still split that many ways); and no input makes a
+//! kernel panic: every failure is a typed [`Error`] with a stable `code()`.
 
 pub mod attention;
 pub mod cpu;
@@ -38,6 +53,7 @@ pub mod cuda;
 pub mod cuda;
 pub mod error;
 pub mod exec;
+pub(crate) mod fpenv;
 pub mod matmul;
 pub mod philox;
 pub mod quant;
@@ -65,24 +81,32 @@ pub enum Backend {
     /// spec/kernels.md).
     #[default]
     Auto,
-    /// The CUDA device with this ordinal. Not available yet in this build: resolving it returns
-    /// [`Error::BackendUnavailable`] (the CUDA backend arrives behind the `cuda` feature).
+    /// The CUDA device with this ordinal (feature `cuda`). The matmul, attention and task
+    /// entry points send the work to the device; without the feature, without a driver, or
+    /// without a device of this ordinal, every one of them returns
+    /// [`Error::BackendUnavailable`].
     Cuda(u32),
 }
 
 impl Backend {
     /// The CPU instruction set this backend runs with on this machine.
     ///
-    /// `Auto` never fails; `Avx2` fails when the CPU lacks AVX2, FMA or F16C; `Cuda` fails in
-    /// this build.
+    /// `Auto` never fails; `Avx2` fails when the CPU lacks AVX2, FMA or F16C. `Cuda(i)` has
+    /// no CPU instruction set: it fails with the same "no device" error as every CUDA entry
+    /// point when the device is missing (no `cuda` feature, no driver, no device `i`), and,
+    /// where the device exists, with a [`Error::BackendUnavailable`] saying that only the
+    /// matmul, attention and task entry points run on it.
     pub fn resolve(self) -> Result<Isa> {
         match self {
             Backend::Scalar => Ok(Isa::Scalar),
             Backend::Avx2 => cpu::require_avx2(),
             Backend::Auto => Ok(cpu::best_isa()),
-            Backend::Cuda(_) => Err(Error::BackendUnavailable(
-                "cuda: not compiled into this build",
-            )),
+            Backend::Cuda(ordinal) => {
+                cuda::probe(ordinal)?;
+                Err(Error::BackendUnavailable(
+                    "cuda: a device backend has no CPU instruction set; only matmul, attention and task execution run on it",
+                ))
+            }
         }
     }
 

@@ -77,7 +77,7 @@ impl<'a> Weights<'a> {
             QuantFormat::Q8_0 => QWeights::Q8_0(bytemuck::try_cast_slice(bytes).map_err(cast_err)?),
             QuantFormat::Q4_0 => QWeights::Q4_0(bytemuck::try_cast_slice(bytes).map_err(cast_err)?),
         };
-        Weights::new(blocks, bytes.len() / row, k)
+        Weights::new(blocks, bytes.len().checked_div(row).unwrap_or(0), k)
     }
 
     fn format_of(blocks: QWeights<'_>) -> QuantFormat {
@@ -116,14 +116,18 @@ impl<'a> Weights<'a> {
     }
 }
 
-/// Quantized activations: `m` rows of `nb` Q8_0 blocks, plus per-block f32 scales and i32 sums
-/// (derived values the SIMD kernels use; they do not change any result).
+/// Quantized activations: `m` rows of `nb` Q8_0 blocks, plus per-block f32 scales, i32 sums and
+/// whether the block holds a −128 (derived values the SIMD kernels use; they do not change any
+/// result).
 #[derive(Debug)]
 pub(crate) struct Acts<'a> {
     pub blocks: &'a [BlockQ8_0],
     pub nb: usize,
     pub dx: Vec<f32>,
     pub sx: Vec<i32>,
+    /// Block `j` holds the value −128 (the reference quantizer never writes it, raw Q8_0
+    /// activations may): the plain AVX2 Q8_0 path adds an exact correction for such blocks.
+    pub has_min: Vec<bool>,
 }
 
 impl<'a> Acts<'a> {
@@ -133,7 +137,14 @@ impl<'a> Acts<'a> {
             .iter()
             .map(|b| b.qs.iter().map(|&q| i32::from(q)).sum())
             .collect();
-        Acts { blocks, nb, dx, sx }
+        let has_min = blocks.iter().map(|b| b.qs.contains(&i8::MIN)).collect();
+        Acts {
+            blocks,
+            nb,
+            dx,
+            sx,
+            has_min,
+        }
     }
 }
 
@@ -154,6 +165,7 @@ pub fn matmul(
     if let Backend::Cuda(ordinal) = backend {
         return crate::cuda::matmul(ordinal, x, m, w);
     }
+    let _fp = crate::fpenv::Guard::new();
     let path = Path::new(backend)?;
     let k = w.k();
     let need = m
@@ -183,24 +195,22 @@ pub fn matmul(
     if qthreads <= 1 {
         quantize_q8_0_into(x, &mut xq)?;
     } else {
-        let rows_per = m.div_ceil(qthreads);
+        // rows_per · k ≤ m · k = need: no overflow (saturating only to say so).
+        let rows_per = m.div_ceil(qthreads).saturating_mul(k);
         /// One thread's rows: input, output blocks, outcome.
         type Slot<'s> = Mutex<(&'s [f32], &'s mut [BlockQ8_0], Result<()>)>;
         let slots: Vec<Slot<'_>> = x
-            .chunks(rows_per * k)
-            .zip(xq.chunks_mut(rows_per * k / BLOCK_LEN))
+            .chunks(rows_per)
+            .zip(xq.chunks_mut(rows_per / BLOCK_LEN))
             .map(|(xs, qs)| Mutex::new((xs, qs, Ok(()))))
             .collect();
-        let ok = cpu::pool::for_each(slots.len(), &|i| {
+        cpu::pool::for_each(slots.len(), &|i| {
             if let Some(slot) = slots.get(i) {
                 let mut g = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 let (xs, qs, r) = &mut *g;
                 *r = quantize_q8_0_into(xs, qs);
             }
-        });
-        if !ok {
-            return Err(Error::BackendUnavailable("a worker thread failed"));
-        }
+        })?;
         for slot in slots {
             slot.into_inner()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -222,6 +232,7 @@ pub fn matmul_q8(
     if let Backend::Cuda(ordinal) = backend {
         return crate::cuda::matmul_q8(ordinal, xq, m, w);
     }
+    let _fp = crate::fpenv::Guard::new();
     let path = Path::new(backend)?;
     let nb = w.k() / BLOCK_LEN;
     if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
@@ -334,6 +345,7 @@ pub fn matmul_q8_kernel(
     kernel: CpuKernel,
     threads: usize,
 ) -> Result<Vec<f32>> {
+    let _fp = crate::fpenv::Guard::new();
     let path = Path::of(kernel)?;
     let nb = w.k() / BLOCK_LEN;
     if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
@@ -358,7 +370,7 @@ fn run(
         .ok_or(Error::SizeOverflow("output element count"))?;
     let nb = w.k() / BLOCK_LEN;
     let acts = Acts::new(xq, nb);
-    let mut out = vec![0.0f32; total];
+    let mut out = crate::tensor::try_filled(total, 0.0f32, "matmul output: allocation refused")?;
     // An explicit thread count is honoured (tests rely on it); `0` picks all CPUs, or one
     // thread when the work is too small for spawning to pay off.
     let work = total.saturating_mul(nb);
@@ -373,7 +385,7 @@ fn run(
     // output is computed by exactly one thread with the contract's operation order.
     // 16 rows per pass on the AVX-512 path, 8 elsewhere.
     let nr = if path.kernel(w.format()) == CpuKernel::Avx512Vnni {
-        2 * cpu::NR
+        cpu::NR.saturating_mul(2)
     } else {
         cpu::NR
     };
@@ -381,57 +393,61 @@ fn run(
     if threads <= 1 {
         compute(path, &acts, w, 0, m, 0, n, &mut out);
     } else if groups >= threads {
-        let per = groups.div_ceil(threads) * nr;
+        // Every product and sum below is at most n or m · n (= total, checked above).
+        let per = groups.div_ceil(threads).saturating_mul(nr);
         let ranges: Vec<(usize, usize)> = (0..n)
             .step_by(per)
-            .map(|n0| (n0, (n0 + per).min(n)))
+            .map(|n0| (n0, n0.saturating_add(per).min(n)))
             .collect();
         if m == 1 {
             // One output row: each range writes its own piece of `out` directly.
             let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per).map(Mutex::new).collect();
-            let ok = cpu::pool::for_each(ranges.len(), &|i| {
+            cpu::pool::for_each(ranges.len(), &|i| {
                 if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), slots.get(i)) {
                     let mut dst = slot.lock().unwrap_or_else(PoisonError::into_inner);
                     compute(path, &acts, w, 0, 1, n0, n1, &mut dst);
                 }
-            });
-            if !ok {
-                return Err(Error::BackendUnavailable("a worker thread failed"));
-            }
+            })?;
         } else {
             let parts: Vec<Mutex<Vec<f32>>> =
                 ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
-            let ok = cpu::pool::for_each(ranges.len(), &|i| {
+            cpu::pool::for_each(ranges.len(), &|i| {
                 if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
-                    let mut part = vec![0.0f32; m * (n1 - n0)];
+                    let mut part = vec![0.0f32; m.saturating_mul(n1.saturating_sub(n0))];
                     compute(path, &acts, w, 0, m, n0, n1, &mut part);
                     *slot.lock().unwrap_or_else(PoisonError::into_inner) = part;
                 }
-            });
+            })?;
             for (&(n0, n1), part) in ranges.iter().zip(parts) {
                 let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
-                if !ok || part.len() != m * (n1 - n0) {
-                    return Err(Error::BackendUnavailable("a worker thread failed"));
+                let width = n1.saturating_sub(n0);
+                if width == 0 || part.len() != m.saturating_mul(width) {
+                    return Err(Error::WorkerPanicked(
+                        "a matmul job left its part of the output unwritten".into(),
+                    ));
                 }
-                for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(n1 - n0)) {
-                    row_out[n0..n1].copy_from_slice(row_part);
+                for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(width)) {
+                    if let Some(dst) = row_out.get_mut(n0..n1) {
+                        dst.copy_from_slice(row_part);
+                    }
                 }
             }
         }
     } else {
         let per_m = m.div_ceil(threads);
-        let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per_m * n).map(Mutex::new).collect();
-        let ok = cpu::pool::for_each(slots.len(), &|i| {
+        let slots: Vec<Mutex<&mut [f32]>> = out
+            .chunks_mut(per_m.saturating_mul(n))
+            .map(Mutex::new)
+            .collect();
+        cpu::pool::for_each(slots.len(), &|i| {
             if let Some(slot) = slots.get(i) {
                 let mut chunk = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                let m0 = i * per_m;
-                let m1 = m0 + chunk.len() / n;
+                // m0 < m1 ≤ m: no overflow.
+                let m0 = i.saturating_mul(per_m);
+                let m1 = m0.saturating_add(chunk.len().checked_div(n).unwrap_or(0));
                 compute(path, &acts, w, m0, m1, 0, n, &mut chunk);
             }
-        });
-        if !ok {
-            return Err(Error::BackendUnavailable("a worker thread failed"));
-        }
+        })?;
     }
     Ok(out)
 }
@@ -450,8 +466,11 @@ fn compute(
     out: &mut [f32],
 ) {
     let nb = acts.nb;
-    let xs = acts.blocks.get(m0 * nb..m1 * nb).unwrap_or_default();
-    let n_len = n1 - n0;
+    let xs = acts
+        .blocks
+        .get(m0.saturating_mul(nb)..m1.saturating_mul(nb))
+        .unwrap_or_default();
+    let n_len = n1.saturating_sub(n0);
     match path.isa {
         Isa::Scalar => match w.blocks() {
             QWeights::Q8_0(wb) => cpu::scalar::matmul_q8_0(xs, wb, nb, 0, n0, n_len, out),

@@ -18,6 +18,11 @@ fn unavailable<T>() -> Result<T> {
     Err(Error::BackendUnavailable(UNAVAILABLE))
 }
 
+/// Always [`Error::BackendUnavailable`] in this build.
+pub(crate) fn probe(_ordinal: u32) -> Result<()> {
+    unavailable()
+}
+
 /// Always `false`: this build has no CUDA backend.
 pub fn driver_available() -> bool {
     false

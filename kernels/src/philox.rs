@@ -33,7 +33,8 @@ pub const STREAM_WEIGHTS: u32 = 0x5747_4854; // "WGHT"
 
 #[inline]
 fn mulhilo(a: u32, b: u32) -> (u32, u32) {
-    let p = u64::from(a) * u64::from(b);
+    // (2^32 − 1)² < 2^64: no overflow.
+    let p = u64::from(a).wrapping_mul(u64::from(b));
     ((p >> 32) as u32, p as u32)
 }
 
@@ -67,7 +68,8 @@ pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 /// `k · 2^-23` in `[-1, 1)`. Every step is exact in f32 (no rounding anywhere).
 #[inline]
 pub fn u32_to_f32(u: u32) -> f32 {
-    ((u >> 8) as i32 - (1 << 23)) as f32 * (1.0 / 8_388_608.0)
+    // u >> 8 < 2^24, so the difference lies in −2^23..2^23: no overflow.
+    ((u >> 8) as i32).wrapping_sub(1 << 23) as f32 * (1.0 / 8_388_608.0)
 }
 
 /// Key and counter-high words derived from a seed and a stream (spec/kernels.md §3):
@@ -90,10 +92,13 @@ impl StreamKey {
         h.update(seed);
         h.update(stream.to_le_bytes());
         let h: [u8; 32] = h.finalize().into();
-        let w = |i: usize| u32::from_le_bytes([h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]]);
+        let mut w = [0u32; 4];
+        for (word, bytes) in w.iter_mut().zip(h.chunks_exact(4)) {
+            *word = <[u8; 4]>::try_from(bytes).map_or(0, u32::from_le_bytes);
+        }
         StreamKey {
-            key: [w(0), w(1)],
-            hi: [w(2), w(3)],
+            key: [w[0], w[1]],
+            hi: [w[2], w[3]],
         }
     }
 
@@ -115,7 +120,7 @@ pub fn fill_uniform(seed: &[u8; 32], stream: u32, offset: u64, out: &mut [f32]) 
     let len = u64::try_from(out.len()).map_err(|_| Error::SizeOverflow("generated length"))?;
     offset
         .checked_add(len)
-        .filter(|end| *end <= (1u64 << 62))
+        .filter(|end| *end <= MAX_GENERATED)
         .ok_or(Error::SizeOverflow("generated element index"))?;
     let sk = StreamKey::derive(seed, stream);
     let mut cached: Option<(u64, [u32; 4])> = None;
@@ -129,14 +134,24 @@ pub fn fill_uniform(seed: &[u8; 32], stream: u32, offset: u64, out: &mut [f32]) 
                 w
             }
         };
-        *o = u32_to_f32(words[(i % 4) as usize]);
+        *o = u32_to_f32(words.get((i % 4) as usize).copied().unwrap_or(0));
     }
     Ok(())
 }
 
+/// Most elements one generated stream has (element indices are below 2^62).
+pub const MAX_GENERATED: u64 = 1 << 62;
+
 /// A freshly allocated generated tensor of `len` elements (see [`fill_uniform`]).
+///
+/// The length is checked before anything is allocated: more than [`MAX_GENERATED`] elements,
+/// or more bytes than an allocation may hold, is [`Error::SizeOverflow`], and so is an
+/// allocation the system refuses (nothing aborts or panics).
 pub fn generate_uniform(seed: &[u8; 32], stream: u32, len: usize) -> Result<Vec<f32>> {
-    let mut v = vec![0.0f32; len];
+    if u64::try_from(len).is_ok_and(|l| l > MAX_GENERATED) {
+        return Err(Error::SizeOverflow("generated length"));
+    }
+    let mut v = crate::tensor::try_filled(len, 0.0f32, "generated length")?;
     fill_uniform(seed, stream, 0, &mut v)?;
     Ok(v)
 }

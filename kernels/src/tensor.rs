@@ -78,16 +78,36 @@ impl DType {
         }
     }
 
-    /// Bytes for `numel` elements (quantized: `numel / 32` blocks), checked.
+    /// Bytes for `numel` elements (quantized: `numel / 32` blocks), checked: no overflow, and
+    /// at most `isize::MAX` (the most any buffer can hold).
     fn bytes_for(self, numel: usize) -> Result<usize> {
-        let overflow = Error::SizeOverflow("tensor byte length");
-        match self {
-            DType::F32 => numel.checked_mul(4).ok_or(overflow),
-            DType::F16 | DType::BF16 => numel.checked_mul(2).ok_or(overflow),
-            DType::Q8_0 => Ok(numel / BLOCK_LEN * 34),
-            DType::Q4_0 => Ok(numel / BLOCK_LEN * 18),
-        }
+        let bytes = match self {
+            DType::F32 => numel.checked_mul(4),
+            DType::F16 | DType::BF16 => numel.checked_mul(2),
+            DType::Q8_0 => (numel / BLOCK_LEN).checked_mul(34),
+            DType::Q4_0 => (numel / BLOCK_LEN).checked_mul(18),
+        };
+        bytes
+            .filter(|&b| isize::try_from(b).is_ok())
+            .ok_or(Error::SizeOverflow("tensor byte length"))
     }
+}
+
+/// A vector of `len` copies of `value`, or [`Error::SizeOverflow`] (naming `what`) when the
+/// byte size overflows or the allocation is refused: a size computed from input never panics
+/// or aborts the process.
+pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &'static str) -> Result<Vec<T>> {
+    let fits = len
+        .checked_mul(core::mem::size_of::<T>())
+        .is_some_and(|b| isize::try_from(b).is_ok());
+    if !fits {
+        return Err(Error::SizeOverflow(what));
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| Error::SizeOverflow(what))?;
+    v.resize(len, value);
+    Ok(v)
 }
 
 /// Checks a shape: rank 1..=[`MAX_RANK`], no zero dimension, the element count fits `usize`,
@@ -198,7 +218,11 @@ impl Tensor {
             });
         }
         fn copy<T: bytemuck::Pod>(bytes: &[u8]) -> Vec<T> {
-            let mut v = vec![T::zeroed(); bytes.len() / core::mem::size_of::<T>()];
+            let n = bytes
+                .len()
+                .checked_div(core::mem::size_of::<T>())
+                .unwrap_or(0);
+            let mut v = vec![T::zeroed(); n];
             bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(bytes);
             v
         }

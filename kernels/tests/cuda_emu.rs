@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use mycel_kernels::attention::{AttentionMode, AttentionParams, AttnInput, attention};
-use mycel_kernels::matmul::{QWeights, Weights, matmul};
+use mycel_kernels::matmul::{QWeights, Weights, matmul, matmul_q8};
 use mycel_kernels::philox::{StreamKey, fill_uniform, generate_uniform};
 use mycel_kernels::quant::{BlockQ4_0, BlockQ8_0, QuantFormat, quantize_q4_0, quantize_q8_0};
 use mycel_kernels::{Backend, cuda::MATVEC_MAX_M};
@@ -238,6 +238,79 @@ fn emulated_kernels_match_cpu_scalar() {
         "{} emulated cases equal the CPU scalar reference",
         2 * shapes.len()
     );
+}
+
+/// Raw Q8_0 activations (as `matmul_q8` uploads them) holding −128, against raw weights that
+/// hold −128 and negative values, through both kernels and both formats: the emulated device
+/// result equals the CPU scalar reference bit for bit (the CPU AVX2 path once got this wrong).
+#[test]
+fn emulated_kernels_exact_for_minus_128_activations() {
+    let Some(bin) = emulator() else { return };
+    let mut rng = Rng(0x2d31_3238_2d31_3238);
+    for (m, n, k) in [
+        (1usize, 9usize, 64usize),
+        (5, 33, 96),
+        (9, 17, 32),
+        (70, 65, 160),
+    ] {
+        for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+            let nb = k / 32;
+            let mut xb = vec![0u8; m * nb * 34];
+            for (i, blk) in xb.chunks_exact_mut(34).enumerate() {
+                blk[..2]
+                    .copy_from_slice(&half::f16::from_f32(0.01 * (1 + i % 7) as f32).to_le_bytes());
+                for v in &mut blk[2..] {
+                    // a third −128, the rest random
+                    *v = if rng.below(3) == 0 {
+                        0x80
+                    } else {
+                        rng.next() as u8
+                    };
+                }
+            }
+            let mut wb = vec![0u8; n * nb * format.block_bytes()];
+            for (i, blk) in wb.chunks_exact_mut(format.block_bytes()).enumerate() {
+                blk[..2]
+                    .copy_from_slice(&half::f16::from_f32(0.03 * (1 + i % 5) as f32).to_le_bytes());
+                for v in &mut blk[2..] {
+                    *v = if rng.below(4) == 0 {
+                        0x80
+                    } else {
+                        rng.next() as u8
+                    };
+                }
+            }
+            let mut req = Vec::new();
+            req.extend_from_slice(&4u32.to_le_bytes());
+            req.extend_from_slice(&u32::from(format == QuantFormat::Q4_0).to_le_bytes());
+            for d in [m, n, k] {
+                req.extend_from_slice(&(d as u32).to_le_bytes());
+            }
+            req.extend_from_slice(&wb);
+            req.extend_from_slice(&xb);
+            let reply = run_emu(bin, &req);
+            let qlen = m * nb * 34;
+            assert_eq!(reply.len(), qlen + m * n * 4);
+            assert_eq!(&reply[..qlen], &xb[..], "activations round-trip");
+            let xq: &[BlockQ8_0] = bytemuck::cast_slice(&xb);
+            let blocks = match format {
+                QuantFormat::Q8_0 => QWeights::Q8_0(bytemuck::cast_slice::<u8, BlockQ8_0>(&wb)),
+                QuantFormat::Q4_0 => QWeights::Q4_0(bytemuck::cast_slice::<u8, BlockQ4_0>(&wb)),
+            };
+            let w = Weights::new(blocks, n, k).unwrap();
+            let want: Vec<u32> = matmul_q8(xq, m, &w, Backend::Scalar, 1)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            assert_eq!(
+                f32_bits(&reply[qlen..]),
+                want,
+                "{} m={m} n={n} k={k}",
+                format.name()
+            );
+        }
+    }
 }
 
 fn other(f: QuantFormat) -> QuantFormat {

@@ -49,6 +49,10 @@ pub(crate) fn item(
 const SROW: usize = FAST_TILE + 8;
 
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: every offset is a row, key or column of the validated geometry (`Geom`:
+// head_dim 64 or 128, rows and keys within the inputs' checked lengths), so the index
+// arithmetic cannot overflow and every index is in bounds.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn item_impl<const D: usize, const FAST: bool>(
     g: &Geom,
     item: &Item,
@@ -260,6 +264,10 @@ unsafe fn item_impl<const D: usize, const FAST: bool>(
 /// f16: `vcvtph2ps`). The caller guarantees `t0 + nrows <= kv_len` and `buf.len() >= nrows·D`
 /// for non-f32 input; a tensor too short for that gives a pointer to zeros in `buf`.
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: every offset is a row, key or column of the validated geometry (`Geom`:
+// head_dim 64 or 128, rows and keys within the inputs' checked lengths), so the index
+// arithmetic cannot overflow and every index is in bounds.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn tile_rows<const D: usize>(
     x: AttnInput<'_>,
     t0: usize,
@@ -348,6 +356,10 @@ fn hmax(x: __m256) -> f32 {
 /// Each pointer must be valid for `D` f32 reads.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
+// SIMD hot loop: every offset is a row, key or column of the validated geometry (`Geom`:
+// head_dim 64 or 128, rows and keys within the inputs' checked lengths), so the index
+// arithmetic cannot overflow and every index is in bounds.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn qk_4x2<const D: usize>(
     q: [*const f32; 4],
     k0: *const f32,
@@ -388,6 +400,10 @@ unsafe fn qk_4x2<const D: usize>(
 /// # Safety
 /// `o` valid for `D` f32 reads and writes.
 #[target_feature(enable = "avx2,fma")]
+// SIMD hot loop: every offset is a row, key or column of the validated geometry (`Geom`:
+// head_dim 64 or 128, rows and keys within the inputs' checked lengths), so the index
+// arithmetic cannot overflow and every index is in bounds.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn scale_row<const D: usize>(o: *mut f32, a: __m256) {
     let mut c = 0;
     while c < D {
@@ -402,6 +418,10 @@ unsafe fn scale_row<const D: usize>(o: *mut f32, a: __m256) {
 /// # Safety
 /// `o` valid for 4·D f32, `v` for n·D f32, `n <= SROW`.
 #[target_feature(enable = "avx2,fma")]
+// SIMD hot loop: every offset is a row, key or column of the validated geometry (`Geom`:
+// head_dim 64 or 128, rows and keys within the inputs' checked lengths), so the index
+// arithmetic cannot overflow and every index is in bounds.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn pv_4<const D: usize>(o: *mut f32, s: &[[f32; SROW]; 4], v: *const f32, n: usize) {
     let mut c = 0;
     while c < D {
@@ -435,6 +455,10 @@ unsafe fn pv_4<const D: usize>(o: *mut f32, s: &[[f32; SROW]; 4], v: *const f32,
 /// # Safety
 /// `o` valid for D f32, `v` for `p.len()·D` f32.
 #[target_feature(enable = "avx2,fma")]
+// SIMD hot loop: every offset is a row, key or column of the validated geometry (`Geom`:
+// head_dim 64 or 128, rows and keys within the inputs' checked lengths), so the index
+// arithmetic cannot overflow and every index is in bounds.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn pv_1<const D: usize>(o: *mut f32, p: &[f32], v: *const f32) {
     let mut c = 0;
     while c < D {

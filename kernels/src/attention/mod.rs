@@ -203,14 +203,19 @@ impl AttentionParams {
     /// `4 · head_dim` times this: two multiply-adds per element for QKᵀ and for PV).
     pub fn unmasked_pairs(&self) -> u128 {
         let per_head: u128 = if self.causal {
-            let offset = (self.kv_len - self.q_len.min(self.kv_len)) as u128;
+            let offset = self.kv_len.saturating_sub(self.q_len) as u128;
             (0..self.q_len as u128)
-                .map(|i| (offset + i + 1).min(self.kv_len as u128))
-                .sum()
+                .map(|i| {
+                    offset
+                        .saturating_add(i)
+                        .saturating_add(1)
+                        .min(self.kv_len as u128)
+                })
+                .fold(0u128, u128::saturating_add)
         } else {
-            self.q_len as u128 * self.kv_len as u128
+            (self.q_len as u128).saturating_mul(self.kv_len as u128)
         };
-        per_head * self.n_heads as u128
+        per_head.saturating_mul(self.n_heads as u128)
     }
 }
 
@@ -319,6 +324,7 @@ pub fn attention(
         // without the `cuda` feature this is a typed `BackendUnavailable`.
         return crate::cuda::attention(ordinal, params, q, k, v, mode);
     }
+    let _fp = crate::fpenv::Guard::new();
     let isa = backend.resolve()?;
     let mut out = vec![0.0f32; q_elems];
     let geom = Geom::new(params, scale);
@@ -331,19 +337,19 @@ pub fn attention(
     // item (in parallel, into a small reused buffer); the reference gets them widened first.
     let per_tile = isa != Isa::Scalar && item_blocks(&geom) <= 2;
     if isa == Isa::Scalar {
-        let [qw, kw, vw] = widen_all([q, k, v], isa, threads);
+        let [qw, kw, vw] = widen_all([q, k, v], isa, threads)?;
         let (q, k, v) = (
             AttnInput::F32(&qw),
             AttnInput::F32(&kw),
             AttnInput::F32(&vw),
         );
-        run(&geom, isa, mode, q, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads)?;
     } else if !per_tile {
-        let [kw, vw] = widen_all([k, v], isa, threads);
+        let [kw, vw] = widen_all([k, v], isa, threads)?;
         let (k, v) = (AttnInput::F32(&kw), AttnInput::F32(&vw));
-        run(&geom, isa, mode, q, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads)?;
     } else {
-        run(&geom, isa, mode, q, k, v, &mut out, threads);
+        run(&geom, isa, mode, q, k, v, &mut out, threads)?;
     }
     Ok(out)
 }
@@ -359,7 +365,7 @@ fn widen_all<'a, const N: usize>(
     inputs: [AttnInput<'a>; N],
     isa: Isa,
     threads: usize,
-) -> [Cow<'a, [f32]>; N] {
+) -> Result<[Cow<'a, [f32]>; N]> {
     let mut bufs: [Vec<f32>; N] = core::array::from_fn(|t| match inputs.get(t) {
         Some(AttnInput::F32(_)) | None => Vec::new(),
         Some(x) => vec![0.0f32; x.len()],
@@ -372,8 +378,9 @@ fn widen_all<'a, const N: usize>(
                 continue;
             }
             for (c, dst) in buf.chunks_mut(WIDEN_CHUNK).enumerate() {
-                let a = c * WIDEN_CHUNK;
-                jobs.push(Mutex::new((x.slice(a..a + dst.len()), dst)));
+                // Within the buffer's length (chunks of it): no overflow.
+                let a = c.saturating_mul(WIDEN_CHUNK);
+                jobs.push(Mutex::new((x.slice(a..a.saturating_add(dst.len())), dst)));
             }
         }
         let convert = |job: &Mutex<(AttnInput<'_>, &mut [f32])>| {
@@ -382,23 +389,22 @@ fn widen_all<'a, const N: usize>(
             widen_into(*src, dst, isa);
         };
         let workers = threads.clamp(1, jobs.len().max(1));
-        let all_ran = workers == 1
-            || crate::cpu::pool::for_each(workers, &|t| {
+        if workers == 1 {
+            jobs.iter().for_each(convert);
+        } else {
+            crate::cpu::pool::for_each(workers, &|t| {
                 for job in jobs.iter().skip(t).step_by(workers) {
                     convert(job);
                 }
-            });
-        if workers == 1 || !all_ran {
-            // Single-threaded, or a worker failed (conversions never panic): convert here.
-            jobs.iter().for_each(convert);
+            })?;
         }
     }
     let mut bufs = bufs.into_iter();
-    inputs.map(|x| match (x, bufs.next()) {
+    Ok(inputs.map(|x| match (x, bufs.next()) {
         (AttnInput::F32(x), _) => Cow::Borrowed(x),
         (_, Some(buf)) => Cow::Owned(buf),
         (x, None) => x.to_f32(),
-    })
+    }))
 }
 
 /// Widen `src` into `dst` (same length) exactly.
@@ -413,7 +419,9 @@ fn widen_into(src: AttnInput<'_>, dst: &mut [f32], isa: Isa) {
 }
 
 /// Attention on f32 inputs into a caller's buffer `out` (`n_heads · q_len · head_dim`
-/// elements). On error `out` is left untouched.
+/// elements). `Backend::Cuda(i)` runs on the device as [`attention`] does (the result is
+/// copied into `out`). On an input error `out` is left untouched; after
+/// [`Error::WorkerPanicked`] (a bug, never an input) its contents are unspecified.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_f32_into(
     params: &AttentionParams,
@@ -432,9 +440,21 @@ pub fn attention_f32_into(
     AttnInput::F32(k).check_len(kv_elems)?;
     AttnInput::F32(v).check_len(kv_elems)?;
     AttnInput::F32(out).check_len(q_elems)?;
+    let (q, k, v) = (AttnInput::F32(q), AttnInput::F32(k), AttnInput::F32(v));
+    if let Backend::Cuda(ordinal) = backend {
+        let y = crate::cuda::attention(ordinal, params, q, k, v, mode)?;
+        if y.len() != out.len() {
+            return Err(Error::BufferLength {
+                expected: out.len().saturating_mul(4),
+                actual: y.len().saturating_mul(4),
+            });
+        }
+        out.copy_from_slice(&y);
+        return Ok(());
+    }
+    let _fp = crate::fpenv::Guard::new();
     let isa = backend.resolve()?;
     let geom = Geom::new(params, scale);
-    let (q, k, v) = (AttnInput::F32(q), AttnInput::F32(k), AttnInput::F32(v));
     run(
         &geom,
         isa,
@@ -444,8 +464,7 @@ pub fn attention_f32_into(
         v,
         out,
         crate::cpu::resolve_threads(threads),
-    );
-    Ok(())
+    )
 }
 
 /// Validated geometry shared by the kernels.
@@ -464,7 +483,8 @@ impl Geom {
     fn new(p: &AttentionParams, scale: f32) -> Geom {
         Geom {
             n_heads: p.n_heads,
-            group: p.n_heads / p.n_kv_heads,
+            // Validated: n_kv_heads ≥ 1 divides n_heads.
+            group: p.n_heads.checked_div(p.n_kv_heads).unwrap_or(1).max(1),
             q_len: p.q_len,
             kv_len: p.kv_len,
             d: p.head_dim,
@@ -474,14 +494,19 @@ impl Geom {
     }
 
     fn n_kv(&self) -> usize {
-        self.n_heads / self.group
+        self.n_heads.checked_div(self.group).unwrap_or(0)
     }
 
     /// Keys query `i` sees: `0..n_valid(i)`.
     #[inline]
     pub fn n_valid(&self, i: usize) -> usize {
         if self.causal {
-            (self.kv_len - self.q_len + i + 1).min(self.kv_len)
+            // Validated: q_len ≤ kv_len under the mask, i < q_len.
+            self.kv_len
+                .saturating_sub(self.q_len)
+                .saturating_add(i)
+                .saturating_add(1)
+                .min(self.kv_len)
         } else {
             self.kv_len
         }
@@ -498,14 +523,21 @@ pub(crate) struct Item {
 }
 
 impl Item {
+    // Items come from validated geometry (`run`): every row, head and position below is
+    // within the call's shapes, so the saturating forms never saturate.
     pub fn rows(&self, g: &Geom) -> usize {
-        (self.i1 - self.i0) * g.group
+        self.i1.saturating_sub(self.i0).saturating_mul(g.group)
     }
 
     /// (head, position) of row `r`.
     #[inline]
     pub fn row(&self, g: &Geom, r: usize) -> (usize, usize) {
-        (self.kvh * g.group + r % g.group, self.i0 + r / g.group)
+        (
+            self.kvh
+                .saturating_mul(g.group)
+                .saturating_add(r.checked_rem(g.group).unwrap_or(0)),
+            self.i0.saturating_add(r.checked_div(g.group).unwrap_or(0)),
+        )
     }
 }
 
@@ -517,7 +549,7 @@ fn item_blocks(g: &Geom) -> usize {
 /// Query positions per work item: enough rows to reuse each K/V tile many times while it is
 /// in cache. Not normative: rows never interact, so grouping cannot change a bit.
 fn positions_per_item(g: &Geom) -> usize {
-    (64 / g.group).clamp(1, 16)
+    64usize.checked_div(g.group).unwrap_or(1).clamp(1, 16)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -530,27 +562,29 @@ fn run(
     v: AttnInput<'_>,
     out: &mut [f32],
     threads: usize,
-) {
+) -> Result<()> {
     let per = positions_per_item(g);
     let blocks = item_blocks(g);
     // Largest (latest, under the causal mask) blocks first for better load balance.
-    let mut items = Vec::with_capacity(blocks * g.n_kv());
+    // Sizes from validated parameters (products bounded by the inputs' lengths).
+    let mut items = Vec::with_capacity(blocks.saturating_mul(g.n_kv()));
     for b in (0..blocks).rev() {
         for kvh in 0..g.n_kv() {
-            let i0 = b * per;
+            let i0 = b.saturating_mul(per);
             items.push(Item {
                 kvh,
                 i0,
-                i1: (i0 + per).min(g.q_len),
+                i1: i0.saturating_add(per).min(g.q_len),
             });
         }
     }
-    let kv_stride = g.kv_len * g.d;
+    let kv_stride = g.kv_len.saturating_mul(g.d);
     let run_item = |item: &Item, buf: &mut Vec<f32>| {
         let rows = item.rows(g);
         buf.clear();
-        buf.resize(rows * g.d, 0.0);
-        let range = item.kvh * kv_stride..(item.kvh + 1) * kv_stride;
+        buf.resize(rows.saturating_mul(g.d), 0.0);
+        let start = item.kvh.saturating_mul(kv_stride);
+        let range = start..start.saturating_add(kv_stride);
         let (kh, vh) = (k.slice(range.clone()), v.slice(range));
         match (isa, q, kh, vh) {
             #[cfg(target_arch = "x86_64")]
@@ -568,8 +602,13 @@ fn run(
     let scatter = |item: &Item, buf: &[f32], out: &mut [f32]| {
         for (r, row) in buf.chunks_exact(g.d).enumerate() {
             let (h, i) = item.row(g, r);
-            let at = (h * g.q_len + i) * g.d;
-            out[at..at + g.d].copy_from_slice(row);
+            let at = h
+                .saturating_mul(g.q_len)
+                .saturating_add(i)
+                .saturating_mul(g.d);
+            if let Some(dst) = out.get_mut(at..at.saturating_add(g.d)) {
+                dst.copy_from_slice(row);
+            }
         }
     };
     let threads = threads.clamp(1, items.len().max(1));
@@ -579,12 +618,12 @@ fn run(
             run_item(item, &mut buf);
             scatter(item, &buf, out);
         }
-        return;
+        return Ok(());
     }
     // The persistent worker pool (no thread start per call, which a decode step would feel).
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Vec<f32>)>> = Mutex::new(Vec::with_capacity(items.len()));
-    let all_ran = crate::cpu::pool::for_each(threads, &|_| {
+    crate::cpu::pool::for_each(threads, &|_| {
         let mut done = Vec::new();
         loop {
             let idx = next.fetch_add(1, Ordering::Relaxed);
@@ -597,24 +636,14 @@ fn run(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(done);
-    });
-    if !all_ran {
-        // A worker can only fail by panicking, which these kernels never do on validated
-        // input; if one did, every item is run again here (same bits), so nothing is missing
-        // and a panic that repeats reaches the caller as before.
-        let mut buf = Vec::new();
-        for item in &items {
-            run_item(item, &mut buf);
-            scatter(item, &buf, out);
-        }
-        return;
-    }
+    })?;
     let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
     for (idx, buf) in results {
         if let Some(item) = items.get(idx) {
             scatter(item, &buf, out);
         }
     }
+    Ok(())
 }
 
 /// Replace a NaN by the canonical NaN (spec step F).
@@ -644,6 +673,7 @@ pub fn exp_verifiable_slice(xs: &[f32], out: &mut [f32], backend: Backend) -> Re
         });
     }
     let isa = backend.resolve()?;
+    let _fp = crate::fpenv::Guard::new();
     let mut xc = xs.chunks_exact(8);
     let mut oc = out.chunks_exact_mut(8);
     match isa {

@@ -67,6 +67,8 @@ pub fn generate_inputs(
     seed: &[u8; 32],
 ) -> Result<TaskTensors> {
     params.validate()?;
+    // The f16/bf16 rounding below must not see a host's flush-to-zero settings.
+    let _fp = crate::fpenv::Guard::new();
     let q = generate_uniform(seed, STREAM_ATTN_Q, params.q_elems()?)?;
     let k = generate_uniform(seed, STREAM_ATTN_K, params.kv_elems()?)?;
     let v = generate_uniform(seed, STREAM_ATTN_V, params.kv_elems()?)?;

@@ -1,9 +1,11 @@
 //! The AVX2 (+FMA, +F16C) matmul. Same bits as [`super::scalar`] by construction:
 //!
-//! * block sums are exact in i32 whatever the order of the integer adds (|sumi| ≤ 32·128·127,
-//!   and every `vpmaddubsw` pair sum stays below 2^15: ≤ 2·128·127 for Q8_0, where the weight is
-//!   the unsigned operand as `|w|` so that −128 is exact, and ≤ 2·15·127 for Q4_0, where the
-//!   raw nibble is the unsigned operand and `8·Σq_x` is subtracted afterwards);
+//! * block sums are exact in i32 whatever the order of the integer adds (|sumi| ≤ 32·128·128,
+//!   and no `vpmaddubsw` pair sum saturates: for Q8_0 the weight is the unsigned operand as
+//!   `|w|` (exact for w = −128) against `sign(x, w)`, which is −128 for x = −128 whatever the
+//!   sign of w, so pair sums lie in −2·128·128..=2·128·127, and blocks holding x = −128 add
+//!   `256·|w|` where w < 0 afterwards; for Q4_0 the raw nibble is the unsigned operand,
+//!   pair sums ≤ 2·15·128, and `8·Σq_x` is subtracted afterwards);
 //! * each output lane then gets exactly the contract's float operations, in block order:
 //!   `acc = fma(d_w·d_x, f32(sumi), acc)` with `vmulps` (exact) and `vfmadd231ps`;
 //! * NaN outputs are canonicalised as in the scalar reference.
@@ -120,6 +122,10 @@ unsafe fn dpbusd(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
 const PERM: [usize; NR] = [0, 2, 4, 6, 1, 3, 5, 7];
 
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), and the
+// integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn run<W: WBlock, const V: bool>(
     acts: &Acts<'_>,
     m0: usize,
@@ -146,6 +152,10 @@ fn run<W: WBlock, const V: bool>(
 /// Rows `mc0..mc1` of the output (`m0` is the first row of `out`) for all weight rows.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), and the
+// integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn group_pass<W: WBlock, const V: bool>(
     acts: &Acts<'_>,
     m0: usize,
@@ -217,6 +227,23 @@ fn group_pass<W: WBlock, const V: bool>(
     }
 }
 
+/// `256·Σ|w_j|` per i32 lane (four bytes each) over the bytes where `x_j = −128` and `w_j < 0`:
+/// the exact correction of the `|w| · sign(x, w)` product for `x = −128` (see [`tile`]).
+/// Each masked `|w_j|` ≤ 128, pair sums ≤ 256, lane sums ≤ 2·256·256: no overflow anywhere.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn min_fix(x: __m256i, w: __m256i) -> __m256i {
+    let bad = _mm256_and_si256(
+        _mm256_cmpeq_epi8(x, _mm256_set1_epi8(i8::MIN)),
+        _mm256_cmpgt_epi8(_mm256_setzero_si256(), w),
+    );
+    let aw = _mm256_and_si256(bad, _mm256_abs_epi8(w));
+    _mm256_madd_epi16(
+        _mm256_maddubs_epi16(aw, _mm256_set1_epi8(1)),
+        _mm256_set1_epi16(256),
+    )
+}
+
 /// `[a | b]`: two 16-byte loads in one register.
 #[inline]
 #[target_feature(enable = "avx2")]
@@ -246,6 +273,10 @@ unsafe fn load_pair(a: *const u8, b: *const u8) -> __m256i {
 /// With `V`, the CPU has AVX-VNNI: products use `vpdpbusd` (Q8_0: `x + 128` unsigned against
 /// signed `w`, the accumulator started at `−128·Σw` so the result is `Σ x·w` exactly).
 #[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), and the
+// integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     acts: &Acts<'_>,
     m: usize,
@@ -255,10 +286,11 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     acc_out: &mut [[f32; NR]; MR],
 ) {
     let nb = scales.len();
-    let (Some(xs), Some(dxs), Some(sxs)) = (
+    let (Some(xs), Some(dxs), Some(sxs), Some(mins)) = (
         acts.blocks.get(m * nb..(m + MR_) * nb),
         acts.dx.get(m * nb..(m + MR_) * nb),
         acts.sx.get(m * nb..(m + MR_) * nb),
+        acts.has_min.get(m * nb..(m + MR_) * nb),
     ) else {
         return;
     };
@@ -329,12 +361,13 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
         };
         for (i, a) in acc.iter_mut().enumerate() {
             let j = i * nb + b;
-            // SAFETY: j < MR_ * nb = xs.len() = dxs.len() = sxs.len().
-            let (xb, dx, sx) = unsafe {
+            // SAFETY: j < MR_ * nb = xs.len() = dxs.len() = sxs.len() = mins.len().
+            let (xb, dx, sx, has_min) = unsafe {
                 (
                     xs.get_unchecked(j),
                     *dxs.get_unchecked(j),
                     *sxs.get_unchecked(j),
+                    *mins.get_unchecked(j),
                 )
             };
             let xp: *const u8 = xb.qs.as_ptr().cast();
@@ -365,12 +398,26 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
                         ones,
                     )
                 } else {
-                    // |w| unsigned (exact for −128), sign moved onto x; pair sums ≤ 2·128·127.
+                    // |w| unsigned (exact for w = −128), sign moved onto x. `vpsignb` maps
+                    // x = −128 to −128 whatever the sign of w, so each signed operand lies in
+                    // −128..=127 and pair sums in −2·128·128..=2·128·127: no saturation.
                     let l =
                         _mm256_maddubs_epi16(_mm256_abs_epi8(lo[p]), _mm256_sign_epi8(xl, lo[p]));
                     let h =
                         _mm256_maddubs_epi16(_mm256_abs_epi8(hi[p]), _mm256_sign_epi8(xh, hi[p]));
-                    _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones))
+                    let s =
+                        _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones));
+                    if has_min {
+                        // Where x = −128 and w < 0 the product came out as −128·|w| instead of
+                        // +128·|w|: add 256·|w| for each such pair (blocks without −128, all
+                        // that the quantizer writes, skip this).
+                        _mm256_add_epi32(
+                            s,
+                            _mm256_add_epi32(min_fix(xl, lo[p]), min_fix(xh, hi[p])),
+                        )
+                    } else {
+                        s
+                    }
                 }
             });
             let mut s =

@@ -103,6 +103,10 @@ struct Packed {
 
 /// Row of the group held by accumulator lane `j`.
 #[inline(always)]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), lane
+// numbers are below 16, and `8·Σx` of a block is at most 8·32·128 < 2^31: nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 const fn lane_row(j: usize) -> usize {
     4 * (j % 4) + j / 4
 }
@@ -140,6 +144,10 @@ pub(crate) fn matmul(
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), lane
+// numbers are below 16, and `8·Σx` of a block is at most 8·32·128 < 2^31: nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn run<W: WBlock>(
     acts: &Acts<'_>,
     m0: usize,
@@ -234,6 +242,10 @@ fn run<W: WBlock>(
 /// `b` < every row's length; the CPU has the features of `run`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), lane
+// numbers are below 16, and `8·Σx` of a block is at most 8·32·128 < 2^31: nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn build<W: WBlock>(wrows: &[&[W]; NW], b: usize) -> Packed {
     // SAFETY: b < every row's length (caller contract).
     let blk = |r: usize| unsafe { wrows[r].get_unchecked(b) };
@@ -345,6 +357,10 @@ fn finish(acc: __m512, dst: &mut [f32; NW]) {
 /// row `4p + L`, exact (see the module doc). `sx` = Σ of the activation block's values.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), lane
+// numbers are below 16, and `8·Σx` of a block is at most 8·32·128 < 2^31: nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn sums<W: WBlock>(xb: &BlockQ8_0, sx: i32, pk: &Packed) -> __m512i {
     let xp: *const u8 = xb.qs.as_ptr().cast();
     // SAFETY: a Q8_0 block has 32 bytes of values.
@@ -376,6 +392,10 @@ fn sums<W: WBlock>(xb: &BlockQ8_0, sx: i32, pk: &Packed) -> __m512i {
 /// # Safety
 /// `acts` has rows `m..m + MR_`, `pack` has `acts.nb` entries; the CPU has the features.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), lane
+// numbers are below 16, and `8·Σx` of a block is at most 8·32·128 < 2^31: nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn tile<W: WBlock, const MR_: usize>(
     acts: &Acts<'_>,
     m: usize,
@@ -418,6 +438,10 @@ unsafe fn tile<W: WBlock, const MR_: usize>(
 /// # Safety
 /// `acts` has row `m`; every `wrows[r]` has `acts.nb` entries; the CPU has the features.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
+// (`m1·nb ≤ acts.blocks.len()`, `n1·nb ≤ w.len()`, `out.len() = (m1 − m0)·(n1 − n0)`), lane
+// numbers are below 16, and `8·Σx` of a block is at most 8·32·128 < 2^31: nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn decode<W: WBlock>(
     acts: &Acts<'_>,
     m: usize,

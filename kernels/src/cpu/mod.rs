@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
-pub(crate) mod pool;
+pub mod pool;
 pub mod scalar;
 
 /// Weight rows the SIMD kernels process per pass (one accumulator lane each).
@@ -121,6 +121,11 @@ pub fn default_threads() -> usize {
 }
 
 /// Turn a caller's thread request into a count ≥ 1 (`0` means [`default_threads`]).
+///
+/// The count is how many ways a call splits its work, not how many OS threads it starts: the
+/// pieces run on the calling thread and the persistent pool ([`pool`]), which never holds more
+/// than [`pool::max_workers`] threads (the machine's parallelism minus the caller, at least
+/// one), whatever count is asked for. Any count gives the same bits.
 pub fn resolve_threads(threads: usize) -> usize {
     if threads == 0 {
         default_threads()

@@ -1,145 +1,388 @@
-//! A small persistent worker pool for the matmul, so a call does not pay for spawning threads
-//! (tens of microseconds each on a VM, a measurable part of a decode matvec).
+//! The crate's persistent worker pool: the matmul, the quantizer and attention spread their
+//! work over it, so a call does not pay for spawning threads (tens of microseconds each on a
+//! VM, a measurable part of a decode matvec).
 //!
-//! [`for_each`] runs `f(0)` on the calling thread and `f(1) .. f(n − 1)` on parked workers,
-//! and returns only once every call has finished (also when one of them panicked), which is
-//! what makes lending the borrowed closure to the workers sound. The workers are created on
-//! first use, as many as the largest `n − 1` asked for, and live for the rest of the process.
-//! Which thread runs which index never changes a result: the callers give each index its own
-//! disjoint piece of work.
+//! [`for_each`]`(n, f)` runs `f(i)` once for every `i in 0..n` and returns once every call has
+//! finished. The work is split `n` ways whatever the machine (a 7-way split stays a 7-way split
+//! on two cores), but the OS threads that run it are bounded: the calling thread plus at most
+//! [`max_workers`] pool threads, created on first use and kept for the life of the process, so
+//! no call ever spawns a thread per request. Which thread runs which index never changes a
+//! result: the kernels give each index its own disjoint piece of work.
+//!
+//! Hazards it handles (spec/kernels.md §1, "Threads"):
+//! * **Re-entry.** A job that calls [`for_each`] again (from a pool thread, or from the caller's
+//!   own share of the work) runs that inner call inline on its own thread, so it can never wait
+//!   for a pool thread that is waiting for it.
+//! * **`fork()` without `exec`.** The pool remembers the process id that built it; a forked
+//!   child (which has none of the parent's threads) builds a fresh pool on first use and never
+//!   touches the parent's (whose locks may have been held at the fork).
+//! * **Lost jobs.** Indices are claimed from a shared counter by whichever thread is free, the
+//!   caller included, and the caller keeps claiming until none is left, so no index waits on a
+//!   particular pool thread: a pool thread that is busy, slow or gone cannot strand work. A
+//!   claimed index is always reported finished (a drop guard), even if its thread unwinds.
+//! * **Panics.** A panicking `f(i)` is caught; the other indices still run, and the call
+//!   returns [`Error::WorkerPanicked`] with the panic message of the lowest panicking index. A
+//!   panic payload whose own `drop` panics is contained too, so a job cannot kill a pool thread.
+//! * **Floating-point state.** Each job on a pool thread runs with the default floating-point
+//!   environment (crate::fpenv), whatever the thread inherited from the thread that created it.
 
 #![allow(unsafe_code)]
 
-use std::sync::mpsc::{Sender, channel};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use core::cell::Cell;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
-/// A borrowed task with its lifetime erased; see [`for_each`] for why that is sound.
-struct Job {
-    f: &'static (dyn Fn(usize) + Sync),
-    index: usize,
-    latch: Arc<Latch>,
+use crate::error::{Error, Result};
+
+std::thread_local! {
+    /// Whether this thread is running [`for_each`] work (a pool thread, or a caller inside its
+    /// own share): a nested call then runs inline.
+    static IN_POOL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Counts the unfinished calls of one [`for_each`] and records whether any panicked.
-struct Latch {
-    state: Mutex<(usize, bool)>,
+/// The most pool threads this process will ever have at once: the CPUs this process may run on
+/// (`std::thread::available_parallelism`) minus one for the calling thread, and at least one.
+/// Requests for more threads than that still split the work that many ways; the pieces then
+/// share these threads.
+pub fn max_workers() -> usize {
+    static MAX: OnceLock<usize> = OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, core::num::NonZeroUsize::get)
+            .saturating_sub(1)
+            .max(1)
+    })
+}
+
+/// How many pool threads this process has now (never more than [`max_workers`]).
+pub fn live_workers() -> usize {
+    current_pool().map_or(0, |p| p.live.load(Ordering::Acquire))
+}
+
+/// One [`for_each`] call, shared by every thread that works on it.
+struct Call {
+    /// The borrowed closure with its lifetime erased; see [`for_each`] for why that is sound.
+    f: &'static (dyn Fn(usize) + Sync),
+    /// The number of indices.
+    n: usize,
+    /// The next index to claim (`n` once all are claimed or skipped).
+    next: AtomicUsize,
+    /// Finished (or skipped) indices and the lowest panicking one.
+    state: Mutex<CallState>,
+    /// Signalled when `state.finished` reaches `n`.
     done: Condvar,
 }
 
-impl Latch {
-    fn finish(&self, panicked: bool) {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        s.0 = s.0.saturating_sub(1);
-        s.1 |= panicked;
-        if s.0 == 0 {
+struct CallState {
+    finished: usize,
+    panic: Option<(usize, String)>,
+}
+
+impl Call {
+    fn lock(&self) -> MutexGuard<'_, CallState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Claims the next index, if any is left.
+    fn claim(&self) -> Option<usize> {
+        let n = self.n;
+        self.next
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                v.checked_add(1).filter(|_| v < n)
+            })
+            .ok()
+    }
+
+    /// Records `count` more finished indices, and a panic of index `index` if any.
+    fn finish(&self, count: usize, panic: Option<(usize, String)>) {
+        let mut s = self.lock();
+        s.finished = s.finished.saturating_add(count);
+        if let Some((i, msg)) = panic
+            && s.panic.as_ref().is_none_or(|(j, _)| i < *j)
+        {
+            s.panic = Some((i, msg));
+        }
+        if s.finished >= self.n {
             self.done.notify_all();
         }
     }
 
-    /// Blocks until every call has finished; returns whether one panicked.
-    fn wait(&self) -> bool {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while s.0 > 0 {
+    /// Stops further claims and blocks until every claimed index has finished.
+    fn close_and_wait(&self) {
+        let before = self.next.swap(self.n, Ordering::AcqRel);
+        if before < self.n {
+            // Never claimed: count them as finished without running them (only reached while
+            // unwinding; the normal path claims every index first).
+            self.finish(self.n.saturating_sub(before), None);
+        }
+        let mut s = self.lock();
+        while s.finished < self.n {
             s = self.done.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
-        s.1
     }
 }
 
-/// Waits for the workers' calls even while the caller's own call unwinds.
-struct WaitOnDrop<'a>(&'a Latch);
+/// Reports its index finished when dropped: after `f` returned normally, after a caught panic,
+/// or while the thread unwinds for any other reason.
+struct Finish<'a> {
+    call: &'a Call,
+    index: usize,
+    panic: Option<String>,
+}
 
-impl Drop for WaitOnDrop<'_> {
+impl Drop for Finish<'_> {
     fn drop(&mut self) {
-        self.0.wait();
+        let msg = if std::thread::panicking() && self.panic.is_none() {
+            Some("a pool thread died while running a job".to_owned())
+        } else {
+            self.panic.take()
+        };
+        self.call.finish(1, msg.map(|m| (self.index, m)));
     }
 }
 
-fn workers() -> &'static Mutex<Vec<Sender<Job>>> {
-    static WORKERS: OnceLock<Mutex<Vec<Sender<Job>>>> = OnceLock::new();
-    WORKERS.get_or_init(|| Mutex::new(Vec::new()))
+/// The panic message of a caught payload; the payload is dropped with its own panic (if its
+/// `drop` panics) contained, so that a job cannot kill the thread that ran it.
+fn take_message(payload: Box<dyn core::any::Any + Send>) -> String {
+    let msg = if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a job panicked with a payload that is not a string".to_owned()
+    };
+    if let Err(again) = std::panic::catch_unwind(core::panic::AssertUnwindSafe(move || {
+        drop(payload);
+    })) {
+        // A second panicking drop would unwind out of here: leak it instead.
+        core::mem::forget(again);
+    }
+    msg
 }
 
-/// A new parked worker, or `None` when the OS refuses a thread.
-fn spawn_worker() -> Option<Sender<Job>> {
-    let (tx, rx) = channel::<Job>();
-    std::thread::Builder::new()
-        .name("mycel-matmul".into())
-        .spawn(move || {
-            while let Ok(job) = rx.recv() {
-                let Job { f, index, latch } = job;
-                let ok = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| f(index)));
-                latch.finish(ok.is_err());
+/// Claims and runs indices of `call` until none is left.
+fn run_indices(call: &Call) {
+    while let Some(index) = call.claim() {
+        let mut done = Finish {
+            call,
+            index,
+            panic: None,
+        };
+        let f = call.f;
+        if let Err(p) = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| f(index))) {
+            done.panic = Some(take_message(p));
+        }
+    }
+}
+
+/// The pool of one process.
+struct Pool {
+    /// The process that built it (a forked child builds its own).
+    pid: u32,
+    /// Calls waiting for a pool thread to help (one entry per helper wanted).
+    queue: Mutex<VecDeque<Arc<Call>>>,
+    /// Signalled when `queue` gets an entry.
+    ready: Condvar,
+    /// Pool threads alive.
+    live: AtomicUsize,
+}
+
+/// The current process's pool; pointers stored here come from `Box::leak` and are never freed.
+static POOL: AtomicPtr<Pool> = AtomicPtr::new(core::ptr::null_mut());
+
+/// This process's id where processes can fork (unix); elsewhere a constant (there is no fork,
+/// and `std::process::id` panics on targets without processes, such as wasm32).
+fn current_pid() -> u32 {
+    #[cfg(unix)]
+    {
+        std::process::id()
+    }
+    #[cfg(not(unix))]
+    {
+        0
+    }
+}
+
+/// The pool if this process has built one.
+fn current_pool() -> Option<&'static Pool> {
+    // SAFETY: a non-null pointer in POOL comes from `Box::leak` (below) and is never freed.
+    let p = unsafe { POOL.load(Ordering::Acquire).as_ref() }?;
+    (p.pid == current_pid()).then_some(p)
+}
+
+/// This process's pool, built on first use (and again in a forked child).
+fn pool() -> &'static Pool {
+    let pid = current_pid();
+    let cur = POOL.load(Ordering::Acquire);
+    // SAFETY: as in `current_pool`.
+    if let Some(p) = unsafe { cur.as_ref() }
+        && p.pid == pid
+    {
+        return p;
+    }
+    // A parent's pool (after fork) is left alone: its threads do not exist here and its locks
+    // may be held; it is leaked, which costs a few bytes once per fork.
+    let fresh: *mut Pool = Box::into_raw(Box::new(Pool {
+        pid,
+        queue: Mutex::new(VecDeque::new()),
+        ready: Condvar::new(),
+        live: AtomicUsize::new(0),
+    }));
+    match POOL.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: `fresh` was just leaked into POOL and is never freed.
+        Ok(_) => unsafe { &*fresh },
+        Err(other) => {
+            // Another thread of this process installed a pool first: use it, free ours (it was
+            // never shared).
+            // SAFETY: `fresh` came from Box::into_raw above and nobody else has seen it.
+            drop(unsafe { Box::from_raw(fresh) });
+            // SAFETY: as in `current_pool`; `other` is non-null (it differs from `cur`, and
+            // only non-null pointers are ever stored).
+            match unsafe { other.as_ref() } {
+                Some(p) => p,
+                None => pool(),
             }
-        })
-        .ok()?;
-    Some(tx)
+        }
+    }
 }
 
-/// Runs `f(i)` for every `i in 0..n`, `f(0)` on this thread and the rest on pool workers (or
-/// on this thread too, after `f(0)`, when a worker cannot be had). Returns `false` if any call
-/// panicked (the panic is caught; nothing is left running).
-pub(crate) fn for_each(n: usize, f: &(dyn Fn(usize) + Sync)) -> bool {
-    if n == 0 {
-        return true;
+impl Pool {
+    fn queue(&self) -> MutexGuard<'_, VecDeque<Arc<Call>>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    let latch = Arc::new(Latch {
-        state: Mutex::new((n - 1, false)),
-        done: Condvar::new(),
-    });
-    // SAFETY: the erased reference is only used by jobs counted in `latch`, and this function
-    // does not return (nor unwind past `_guard`) before `latch` reports all of them finished,
-    // so every use happens while `f` is still borrowed.
+
+    /// Makes sure up to `want` pool threads exist (bounded by [`max_workers`]); returns how
+    /// many exist.
+    fn ensure_workers(&'static self, want: usize) -> usize {
+        let want = want.min(max_workers());
+        loop {
+            let reserved = self
+                .live
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |l| {
+                    l.checked_add(1).filter(|_| l < want)
+                });
+            if reserved.is_err() {
+                break;
+            }
+            let spawned = std::thread::Builder::new()
+                .name("mycel-pool".into())
+                .spawn(move || self.work());
+            if spawned.is_err() {
+                // The OS refused a thread: the caller does the work itself.
+                self.live.fetch_sub(1, Ordering::AcqRel);
+                break;
+            }
+        }
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// A pool thread's life: take a call, help with it, repeat.
+    fn work(&self) {
+        /// Counts this thread out of `live` however it ends.
+        struct Alive<'a>(&'a AtomicUsize);
+        impl Drop for Alive<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _alive = Alive(&self.live);
+        IN_POOL.with(|c| c.set(true));
+        loop {
+            let call = {
+                let mut q = self.queue();
+                loop {
+                    if let Some(c) = q.pop_front() {
+                        break c;
+                    }
+                    q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            let _fp = crate::fpenv::Guard::new();
+            run_indices(&call);
+        }
+    }
+}
+
+/// Waits for every claimed index of a call even while the caller unwinds, then restores the
+/// caller's re-entry flag.
+struct Close<'a> {
+    call: &'a Arc<Call>,
+    pool: Option<&'static Pool>,
+    was_in_pool: bool,
+}
+
+impl Drop for Close<'_> {
+    fn drop(&mut self) {
+        self.call.close_and_wait();
+        if let Some(pool) = self.pool {
+            // Helper requests nobody picked up are stale now: drop them.
+            pool.queue().retain(|c| !Arc::ptr_eq(c, self.call));
+        }
+        let was = self.was_in_pool;
+        IN_POOL.with(|c| c.set(was));
+    }
+}
+
+/// Runs `f(i)` once for every `i in 0..n` on this thread and the pool's threads, and returns
+/// once every call has finished.
+///
+/// The order and the thread of each call are unspecified; at most [`max_workers`] pool threads
+/// help, however large `n` is. Called from inside another `for_each` (a nested call), it runs
+/// inline on the current thread. Every index runs even when some panic.
+///
+/// Errors: [`Error::WorkerPanicked`] with the message of the lowest index whose call panicked.
+pub fn for_each(n: usize, f: &(dyn Fn(usize) + Sync)) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    // SAFETY: the erased reference is only called after a successful `claim`, claims succeed
+    // only before `close_and_wait` (run by `Close` when this function returns or unwinds)
+    // swaps the counter to `n`, and `close_and_wait` returns only after every claimed call has
+    // finished. So every use happens while `f` is still borrowed; later helpers find nothing to
+    // claim and never touch `f`.
     let f_static: &'static (dyn Fn(usize) + Sync) = unsafe {
         core::mem::transmute::<&(dyn Fn(usize) + Sync), &'static (dyn Fn(usize) + Sync)>(f)
     };
-    let _guard = WaitOnDrop(&latch);
-    let mut local = Vec::new();
-    {
-        let mut ws = workers().lock().unwrap_or_else(PoisonError::into_inner);
-        for index in 1..n {
-            let slot = index - 1;
-            if slot >= ws.len() {
-                match spawn_worker() {
-                    Some(tx) => ws.push(tx),
-                    None => {
-                        local.push(index);
-                        continue;
-                    }
-                }
-            }
-            let job = Job {
-                f: f_static,
-                index,
-                latch: latch.clone(),
-            };
-            // A worker that died (it never should: panics are caught) is replaced.
-            let sent = match ws.get(slot) {
-                Some(tx) => tx.send(job).map_err(|e| e.0),
-                None => Err(job),
-            };
-            if let Err(job) = sent {
-                match spawn_worker() {
-                    Some(tx) => {
-                        let resent = tx.send(job);
-                        if let Some(w) = ws.get_mut(slot) {
-                            *w = tx;
-                        }
-                        if resent.is_err() {
-                            local.push(index);
-                        }
-                    }
-                    None => local.push(index),
-                }
-            }
+    let call = Arc::new(Call {
+        f: f_static,
+        n,
+        next: AtomicUsize::new(0),
+        state: Mutex::new(CallState {
+            finished: 0,
+            panic: None,
+        }),
+        done: Condvar::new(),
+    });
+    let was_in_pool = IN_POOL.with(Cell::get);
+    let pool = if was_in_pool || n == 1 {
+        None
+    } else {
+        Some(pool())
+    };
+    let close = Close {
+        call: &call,
+        pool,
+        was_in_pool,
+    };
+    if let Some(p) = pool {
+        let helpers = p
+            .ensure_workers(n.saturating_sub(1))
+            .min(n.saturating_sub(1));
+        if helpers > 0 {
+            let mut q = p.queue();
+            q.extend(core::iter::repeat_n(Arc::clone(&call), helpers));
+            drop(q);
+            p.ready.notify_all();
         }
     }
-    let mut ok = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| f(0))).is_ok();
-    for index in local {
-        ok &= std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| f(index))).is_ok();
-        latch.finish(false);
+    IN_POOL.with(|c| c.set(true));
+    run_indices(&call);
+    drop(close);
+    match call.lock().panic.take() {
+        Some((_, msg)) => Err(Error::WorkerPanicked(msg)),
+        None => Ok(()),
     }
-    !latch.wait() && ok
 }
 
 #[cfg(test)]
@@ -151,9 +394,12 @@ mod tests {
     fn every_index_runs_once_and_borrows_end_with_the_call() {
         for n in [0usize, 1, 2, 3, 7] {
             let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
-            assert!(for_each(n, &|i| {
-                hits[i].fetch_add(1, Ordering::SeqCst);
-            }));
+            assert!(
+                for_each(n, &|i| {
+                    hits[i].fetch_add(1, Ordering::SeqCst);
+                })
+                .is_ok()
+            );
             assert!(
                 hits.iter().all(|h| h.load(Ordering::SeqCst) == 1),
                 "n = {n}"
@@ -165,18 +411,26 @@ mod tests {
     #[allow(clippy::panic)]
     fn a_panicking_call_is_reported_and_the_rest_still_finish() {
         let done = AtomicUsize::new(0);
-        let ok = for_each(4, &|i| {
+        let r = for_each(4, &|i| {
             if i == 2 {
                 panic!("index 2 fails on purpose");
             }
             done.fetch_add(1, Ordering::SeqCst);
         });
-        assert!(!ok);
+        assert_eq!(
+            r,
+            Err(crate::Error::WorkerPanicked(
+                "index 2 fails on purpose".into()
+            ))
+        );
         assert_eq!(done.load(Ordering::SeqCst), 3);
         // The pool still works afterwards.
-        assert!(for_each(4, &|_| {
-            done.fetch_add(1, Ordering::SeqCst);
-        }));
+        assert!(
+            for_each(4, &|_| {
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+            .is_ok()
+        );
         assert_eq!(done.load(Ordering::SeqCst), 7);
     }
 }

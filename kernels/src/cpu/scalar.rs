@@ -8,7 +8,8 @@ use crate::quant::{BlockQ4_0, BlockQ8_0};
 pub fn block_dot_q8_0(w: &BlockQ8_0, x: &BlockQ8_0) -> i32 {
     w.qs.iter()
         .zip(&x.qs)
-        .map(|(&a, &b)| i32::from(a) * i32::from(b))
+        // |a·b| ≤ 2^14 and the sum of 32 of them ≤ 2^19: no overflow.
+        .map(|(&a, &b)| i32::from(a).wrapping_mul(i32::from(b)))
         .sum()
 }
 
@@ -18,7 +19,8 @@ pub fn block_dot_q4_0(w: &BlockQ4_0, x: &BlockQ8_0) -> i32 {
     w.values()
         .iter()
         .zip(&x.qs)
-        .map(|(&a, &b)| i32::from(a) * i32::from(b))
+        // |a·b| ≤ 2^14 and the sum of 32 of them ≤ 2^19: no overflow.
+        .map(|(&a, &b)| i32::from(a).wrapping_mul(i32::from(b)))
         .sum()
 }
 
@@ -60,13 +62,13 @@ pub(crate) fn matmul_q8_0(
     n_len: usize,
     out: &mut [f32],
 ) {
-    for (i, o) in out.iter_mut().enumerate() {
-        let (m, n) = (m0 + i / n_len, n0 + i % n_len);
-        let (Some(xr), Some(wr)) = (x.get(m * nb..(m + 1) * nb), w.get(n * nb..(n + 1) * nb))
-        else {
-            continue;
-        };
-        *o = dot_row(wr, xr, |b| b.d().to_f32(), block_dot_q8_0);
+    if nb == 0 || n_len == 0 {
+        return;
+    }
+    for (orow, xr) in out.chunks_mut(n_len).zip(x.chunks_exact(nb).skip(m0)) {
+        for (o, wr) in orow.iter_mut().zip(w.chunks_exact(nb).skip(n0)) {
+            *o = dot_row(wr, xr, |b| b.d().to_f32(), block_dot_q8_0);
+        }
     }
 }
 
@@ -80,12 +82,12 @@ pub(crate) fn matmul_q4_0(
     n_len: usize,
     out: &mut [f32],
 ) {
-    for (i, o) in out.iter_mut().enumerate() {
-        let (m, n) = (m0 + i / n_len, n0 + i % n_len);
-        let (Some(xr), Some(wr)) = (x.get(m * nb..(m + 1) * nb), w.get(n * nb..(n + 1) * nb))
-        else {
-            continue;
-        };
-        *o = dot_row(wr, xr, |b| b.d().to_f32(), block_dot_q4_0);
+    if nb == 0 || n_len == 0 {
+        return;
+    }
+    for (orow, xr) in out.chunks_mut(n_len).zip(x.chunks_exact(nb).skip(m0)) {
+        for (o, wr) in orow.iter_mut().zip(w.chunks_exact(nb).skip(n0)) {
+            *o = dot_row(wr, xr, |b| b.d().to_f32(), block_dot_q4_0);
+        }
     }
 }

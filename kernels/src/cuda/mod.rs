@@ -3,7 +3,7 @@
 //!
 //! Nothing about CUDA is needed to build: cudarc loads the driver (`libcuda.so.1`) and NVRTC
 //! (`libnvrtc.so.13`) at run time. Without a driver or a device every call returns a typed
-//! [`Error::Cuda`]; the CPU backends are unaffected. The kernels are CUDA C++ sources embedded in
+//! [`Error::BackendUnavailable`]; the CPU backends are unaffected. The kernels are CUDA C++ sources embedded in
 //! the crate, compiled by NVRTC on first use for the device's exact architecture (a CUBIN) with
 //! the options in [`crate::cuda::nvrtc::compile_options`], and cached per device.
 //!
@@ -15,7 +15,7 @@
 //! let (n, k) = (64, 256);
 //! let w: Vec<f32> = (0..n * k).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
 //! let wq = quantize_q8_0(&w, k)?;
-//! let dev = CudaDevice::open(0)?; // Error::Cuda(CudaError::NoDriver) on a machine without one
+//! let dev = CudaDevice::open(0)?; // Error::BackendUnavailable on a machine without one
 //! let weights = dev.upload_weights(QuantFormat::Q8_0, n, k, bytemuck::cast_slice(&wq))?;
 //! let x = vec![0.5f32; k];
 //! let y = dev.matmul_f32(&weights, &x, 1)?; // [1, n], the same bits as the CPU reference
@@ -59,10 +59,17 @@ pub fn driver_available() -> bool {
     *PRESENT.get_or_init(|| unsafe { sys::is_culib_present() })
 }
 
-/// The number of CUDA devices; [`CudaError::NoDriver`] without a driver.
+/// The message of [`Error::BackendUnavailable`] when no CUDA driver can be loaded.
+pub(crate) const NO_DRIVER: &str =
+    "cuda: no CUDA driver on this machine (libcuda could not be loaded)";
+/// The message of [`Error::BackendUnavailable`] for an ordinal past the device count.
+pub(crate) const NO_DEVICE: &str = "cuda: no CUDA device with this ordinal on this machine";
+
+/// The number of CUDA devices (0 for a driver that sees none); [`Error::BackendUnavailable`]
+/// without a driver.
 pub fn device_count() -> Result<u32> {
     if !driver_available() {
-        return Err(CudaError::NoDriver.into());
+        return Err(Error::BackendUnavailable(NO_DRIVER));
     }
     match CudaContext::device_count() {
         Ok(n) => Ok(u32::try_from(n).unwrap_or(0)),
@@ -75,6 +82,15 @@ pub fn device_count() -> Result<u32> {
 /// Whether at least one CUDA device is usable (driver present, one or more devices).
 pub fn available() -> bool {
     device_count().is_ok_and(|n| n > 0)
+}
+
+/// `Ok` when device `ordinal` exists; otherwise the one "no device" error,
+/// [`Error::BackendUnavailable`] (no driver, or no device with that ordinal).
+pub(crate) fn probe(ordinal: u32) -> Result<()> {
+    if ordinal >= device_count()? {
+        return Err(Error::BackendUnavailable(NO_DEVICE));
+    }
+    Ok(())
 }
 
 fn drv(call: &'static str) -> impl Fn(DriverError) -> Error {
@@ -172,7 +188,9 @@ impl DeviceWeights {
     }
     /// Bytes of quantized weight data a product reads (values plus scales): the GGML size.
     pub fn bytes(&self) -> usize {
-        self.wq.len() + 2 * self.wd.len()
+        self.wq
+            .len()
+            .saturating_add(self.wd.len().saturating_mul(2))
     }
 }
 
@@ -248,15 +266,13 @@ fn check_dims(m: usize, n: usize, k: usize) -> Result<()> {
 impl CudaDevice {
     /// Open device `ordinal` (or return the already open handle).
     ///
-    /// Errors: [`CudaError::NoDriver`] when no driver can be loaded (checked before touching
-    /// cudarc, whose context constructor would panic), [`CudaError::NoDevice`] for an ordinal
-    /// past the device count, [`CudaError::UnsupportedDevice`] below compute capability 8.0,
-    /// [`CudaError::Driver`] for anything else the driver reports.
+    /// Errors: [`Error::BackendUnavailable`] when no driver can be loaded (checked before
+    /// touching cudarc, whose context constructor would panic) or for an ordinal past the
+    /// device count (the same "no device" error as every other entry point),
+    /// [`CudaError::UnsupportedDevice`] below compute capability 8.0, [`CudaError::Driver`] for
+    /// anything else the driver reports.
     pub fn open(ordinal: u32) -> Result<CudaDevice> {
-        let count = device_count()?;
-        if ordinal >= count {
-            return Err(CudaError::NoDevice { ordinal, count }.into());
-        }
+        probe(ordinal)?;
         let mut table = devices().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(inner) = table.get(&ordinal) {
             return Ok(CudaDevice {
@@ -402,7 +418,7 @@ impl CudaDevice {
                 actual: bytes.len(),
             });
         }
-        let nblocks = n * (k / BLOCK_LEN);
+        let nblocks = n.saturating_mul(k / BLOCK_LEN);
         let (qs, ds): (Vec<u8>, Vec<u16>) = match format {
             QuantFormat::Q8_0 => {
                 let blocks: &[BlockQ8_0] =
@@ -410,7 +426,7 @@ impl CudaDevice {
                         expected,
                         actual: bytes.len(),
                     })?;
-                let mut qs = Vec::with_capacity(nblocks * 32);
+                let mut qs = Vec::with_capacity(nblocks.saturating_mul(32));
                 let mut ds = Vec::with_capacity(nblocks);
                 for b in blocks {
                     qs.extend_from_slice(bytemuck::cast_slice(&b.qs));
@@ -424,7 +440,7 @@ impl CudaDevice {
                         expected,
                         actual: bytes.len(),
                     })?;
-                let mut qs = Vec::with_capacity(nblocks * 16);
+                let mut qs = Vec::with_capacity(nblocks.saturating_mul(16));
                 let mut ds = Vec::with_capacity(nblocks);
                 for b in blocks {
                     qs.extend_from_slice(&b.qs);
@@ -492,8 +508,8 @@ impl CudaDevice {
         self.same_device(dst.ordinal)?;
         if src.len() != dst.len() {
             return Err(Error::BufferLength {
-                expected: dst.len() * 4,
-                actual: src.len() * 4,
+                expected: dst.len().saturating_mul(4),
+                actual: src.len().saturating_mul(4),
             });
         }
         self.inner
@@ -524,7 +540,9 @@ impl CudaDevice {
             buf: self.alloc::<f32>(len)?,
         };
         let sk = StreamKey::derive(seed, stream);
-        let blocks = (end - 1) / 4 - offset / 4 + 1;
+        let blocks = (end.saturating_sub(1) / 4)
+            .saturating_sub(offset / 4)
+            .saturating_add(1);
         let grid =
             u32::try_from(blocks.div_ceil(256)).map_err(|_| Error::SizeOverflow("philox grid"))?;
         let f = self.function(&nvrtc::PHILOX, "mycel_philox_f32")?;
@@ -559,8 +577,8 @@ impl CudaDevice {
             .ok_or(Error::SizeOverflow("activation length"))?;
         if x.len() != len {
             return Err(Error::BufferLength {
-                expected: len * 4,
-                actual: x.len() * 4,
+                expected: len.saturating_mul(4),
+                actual: x.len().saturating_mul(4),
             });
         }
         let mut a = DeviceActivations {
@@ -578,10 +596,10 @@ impl CudaDevice {
     pub fn quantize_q8_0_into(&self, x: &DeviceTensor, a: &mut DeviceActivations) -> Result<()> {
         self.same_device(x.ordinal)?;
         self.same_device(a.ordinal)?;
-        if x.len() != a.m * a.k {
+        if x.len() != a.m.saturating_mul(a.k) {
             return Err(Error::BufferLength {
-                expected: a.m * a.k * 4,
-                actual: x.len() * 4,
+                expected: a.m.saturating_mul(a.k).saturating_mul(4),
+                actual: x.len().saturating_mul(4),
             });
         }
         let nblocks = to_u32(x.len() / BLOCK_LEN, "activation blocks")?;
@@ -621,7 +639,7 @@ impl CudaDevice {
                 blocks.len()
             )));
         }
-        let mut qs: Vec<i8> = Vec::with_capacity(nb * BLOCK_LEN);
+        let mut qs: Vec<i8> = Vec::with_capacity(nb.saturating_mul(BLOCK_LEN));
         let mut ds: Vec<u16> = Vec::with_capacity(nb);
         for b in blocks {
             qs.extend_from_slice(&b.qs);
@@ -651,7 +669,7 @@ impl CudaDevice {
             .clone_dtoh(&a.xd)
             .map_err(drv("cuMemcpyDtoH"))?;
         self.synchronize()?;
-        let mut out = Vec::with_capacity(ds.len() * 34);
+        let mut out = Vec::with_capacity(ds.len().saturating_mul(34));
         for (d, q) in ds.iter().zip(qs.chunks_exact(BLOCK_LEN)) {
             out.extend_from_slice(&d.to_le_bytes());
             out.extend(q.iter().map(|&v| v.to_le_bytes()[0]));
@@ -682,8 +700,8 @@ impl CudaDevice {
                 .ok_or(Error::SizeOverflow("output length"))?;
         if out.len() != len {
             return Err(Error::BufferLength {
-                expected: len * 4,
-                actual: out.len() * 4,
+                expected: len.saturating_mul(4),
+                actual: out.len().saturating_mul(4),
             });
         }
         let m = to_u32(a.m, "m")?;
@@ -765,8 +783,8 @@ impl CudaDevice {
             .ok_or(Error::SizeOverflow("activation length"))?;
         if x.len() != len {
             return Err(Error::BufferLength {
-                expected: len * 4,
-                actual: x.len() * 4,
+                expected: len.saturating_mul(4),
+                actual: x.len().saturating_mul(4),
             });
         }
         crate::quant::check_finite(x)?;
@@ -837,8 +855,8 @@ impl CudaDevice {
         for (t, n) in [(q, qn), (k, kn), (v, kn), (&*out, qn)] {
             if t.len() != n {
                 return Err(Error::BufferLength {
-                    expected: n * 4,
-                    actual: t.len() * 4,
+                    expected: n.saturating_mul(4),
+                    actual: t.len().saturating_mul(4),
                 });
             }
         }
@@ -847,7 +865,10 @@ impl CudaDevice {
             .checked_mul(params.q_len)
             .ok_or(Error::SizeOverflow("attention rows"))?;
         let n_heads = to_u32(params.n_heads, "n_heads")?;
-        let group = to_u32(params.n_heads / params.n_kv_heads, "group")?;
+        let group = to_u32(
+            params.n_heads.checked_div(params.n_kv_heads).unwrap_or(0),
+            "group",
+        )?;
         let q_len = to_u32(params.q_len, "q_len")?;
         let kv_len = to_u32(params.kv_len, "kv_len")?;
         let d = to_u32(params.head_dim, "head_dim")?;
@@ -858,7 +879,7 @@ impl CudaDevice {
             let plen = params
                 .n_heads
                 .checked_mul(n_splits)
-                .and_then(|x| x.checked_mul(params.head_dim + 2))
+                .and_then(|x| x.checked_mul(params.head_dim.saturating_add(2)))
                 .ok_or(Error::SizeOverflow("attention partials"))?;
             let mut partial = self.alloc::<f32>(plen)?;
             if n_heads > 65_535 {
@@ -898,7 +919,10 @@ impl CudaDevice {
             return Ok(());
         }
         if mode == AttentionMode::Fast {
-            let per_kv = (params.n_heads / params.n_kv_heads)
+            let per_kv = params
+                .n_heads
+                .checked_div(params.n_kv_heads)
+                .unwrap_or(0)
                 .checked_mul(params.q_len)
                 .ok_or(Error::SizeOverflow("attention rows"))?;
             to_u32(per_kv, "attention rows per KV head")?; // the kernel indexes rows in u32

@@ -77,7 +77,12 @@ pub const SOURCES: &[KernelSource] = &[QUANTIZE, MATVEC, MATMUL_MMA, PHILOX, ATT
 impl KernelSource {
     /// The full text handed to NVRTC: the prelude, then the file.
     pub fn full_source(&self) -> String {
-        let mut s = String::with_capacity(PRELUDE.len() + self.body.len() + 1);
+        let mut s = String::with_capacity(
+            PRELUDE
+                .len()
+                .saturating_add(self.body.len())
+                .saturating_add(1),
+        );
         s.push_str(PRELUDE);
         s.push('\n');
         s.push_str(self.body);

@@ -34,8 +34,9 @@ impl BlockQ4_0 {
         let mut v = [0i8; BLOCK_LEN];
         let (lo, hi) = v.split_at_mut(BLOCK_LEN / 2);
         for ((l, h), &b) in lo.iter_mut().zip(hi.iter_mut()).zip(&self.qs) {
-            *l = (b & 0x0F) as i8 - 8;
-            *h = (b >> 4) as i8 - 8;
+            // A nibble is 0..=15, so nibble − 8 lies in −8..=7: no overflow.
+            *l = ((b & 0x0F) as i8).wrapping_sub(8);
+            *h = ((b >> 4) as i8).wrapping_sub(8);
         }
         v
     }
@@ -85,6 +86,7 @@ pub fn quantize_q4_0(x: &[f32], k: usize) -> Result<Vec<BlockQ4_0>> {
         )));
     }
     check_finite(x)?;
+    let _fp = crate::fpenv::Guard::new();
     Ok(x.chunks_exact(BLOCK_LEN)
         .filter_map(|c| <&[f32; BLOCK_LEN]>::try_from(c).ok())
         .map(BlockQ4_0::quantize_finite)
@@ -93,6 +95,7 @@ pub fn quantize_q4_0(x: &[f32], k: usize) -> Result<Vec<BlockQ4_0>> {
 
 /// Dequantize Q4_0 blocks to f32 (`d * (nibble - 8)`, GGML's `dequantize_row_q4_0`).
 pub fn dequantize_q4_0(blocks: &[BlockQ4_0]) -> Vec<f32> {
+    let _fp = crate::fpenv::Guard::new();
     let mut out = Vec::with_capacity(blocks.len().saturating_mul(BLOCK_LEN));
     for b in blocks {
         let d = b.d().to_f32();

@@ -80,6 +80,7 @@ pub fn quantize_q8_0_into(x: &[f32], out: &mut [BlockQ8_0]) -> Result<()> {
         )));
     }
     check_finite(x)?;
+    let _fp = crate::fpenv::Guard::new();
     for (chunk, block) in x.chunks_exact(BLOCK_LEN).zip(out.iter_mut()) {
         if let Ok(c) = <&[f32; BLOCK_LEN]>::try_from(chunk) {
             *block = BlockQ8_0::quantize_finite(c);
@@ -90,6 +91,7 @@ pub fn quantize_q8_0_into(x: &[f32], out: &mut [BlockQ8_0]) -> Result<()> {
 
 /// Dequantize Q8_0 blocks to f32 (`d * q`, GGML's `dequantize_row_q8_0`): 32 values per block.
 pub fn dequantize_q8_0(blocks: &[BlockQ8_0]) -> Vec<f32> {
+    let _fp = crate::fpenv::Guard::new();
     let mut out = Vec::with_capacity(blocks.len().saturating_mul(BLOCK_LEN));
     for b in blocks {
         let d = b.d().to_f32();

@@ -317,8 +317,7 @@ fn errors_are_typed() {
         Err(Error::NonFinite { index: 70 })
     );
     // CUDA: the scalar bits where a device exists (both entry points dispatch to it), a typed
-    // error elsewhere (`backend_unavailable` without the `cuda` feature, `cuda_*` without a
-    // driver or device).
+    // error elsewhere (`backend_unavailable` without the `cuda` feature, a driver or a device).
     let want = matmul(&x, 2, &w, Backend::Scalar, 1).unwrap();
     let xq = quantize_q8_0(&x, 64).unwrap();
     for got in [
@@ -332,7 +331,7 @@ fn errors_are_typed() {
                     matches!(e, Error::BackendUnavailable(_) | Error::Cuda(_)),
                     "{e:?}"
                 );
-                if !cfg!(feature = "cuda") {
+                if !mycel_kernels::cuda::available() {
                     assert_eq!(e.code(), "backend_unavailable");
                 }
             }

@@ -13,6 +13,8 @@
 //            f32 scale, f32 q[n_heads*q_len*d], k[n_kv*kv_len*d], v[same]
 //     reply: f32 out[n_heads*q_len*d]
 //   u32 op = 3 (fast attention): as op 2
+//   u32 op = 4 (matmul of raw Q8_0 activations, as upload_q8_0 + matmul_into): as op 0 but with
+//            GGML Q8_0 activation blocks (m*k/32 blocks) instead of f32 x; same reply
 #include "emu.h"
 #include <cstdio>
 #include <cstdlib>
@@ -93,13 +95,16 @@ int main() {
         wr(out.p(), qn * 4);
         return 0;
     }
+    const bool raw_acts = op == 4;
     unsigned fmt = rd<unsigned>(), m = rd<unsigned>(), n = rd<unsigned>(), k = rd<unsigned>();
     unsigned nb = k / 32;
     size_t bb = fmt == 0 ? 34 : 18;
     std::vector<uint8_t> ggml((size_t)n * nb * bb);
     rd_bytes(ggml.data(), ggml.size());
-    Buf<float> x((size_t)m * k);
-    rd_bytes(x.p(), (size_t)m * k * 4);
+    Buf<float> x(raw_acts ? 1 : (size_t)m * k);
+    std::vector<uint8_t> xraw(raw_acts ? (size_t)m * nb * 34 : 0);
+    if (raw_acts) rd_bytes(xraw.data(), xraw.size());
+    else rd_bytes(x.p(), (size_t)m * k * 4);
 
     // upload_weights: split GGML blocks into values and binary16 scales
     size_t qbytes = fmt == 0 ? 32 : 16;
@@ -114,8 +119,17 @@ int main() {
     Buf<i8> xq((size_t)m * k);
     Buf<u16> xd((size_t)m * nb);
     u32 nblocks = m * nb;
-    emu_launch({(nblocks + 7) / 8, 1, 1}, 256,
-               [&] { mycel_quantize_q8_0(x.p(), xq.p(), xd.p(), nblocks); });
+    if (raw_acts) {
+        // upload_q8_0: split GGML blocks into values and binary16 scales
+        for (size_t b = 0; b < (size_t)nblocks; ++b) {
+            const uint8_t* blk = &xraw[b * 34];
+            xd.p()[b] = (u16)(blk[0] | (blk[1] << 8));
+            std::memcpy(xq.p() + b * 32, blk + 2, 32);
+        }
+    } else {
+        emu_launch({(nblocks + 7) / 8, 1, 1}, 256,
+                   [&] { mycel_quantize_q8_0(x.p(), xq.p(), xd.p(), nblocks); });
+    }
     // matmul_into
     Buf<float> out((size_t)m * n);
     for (size_t i = 0; i < (size_t)m * n; ++i) out.p()[i] = -12345.0f;  // poison
