@@ -120,12 +120,28 @@ impl<'py> Inputs<'_, 'py> {
 
     fn bools(&self, key: &str) -> PyResult<Vec<bool>> {
         let v = self.required(key)?;
-        let ints: Vec<u8> = self.vector(key, &v)?;
-        ints.into_iter()
-            .map(|i| match i {
-                0 => Ok(false),
-                1 => Ok(true),
-                other => Err(errors::argument(format!("{key}: {other} is not a bool"))),
+        if let Ok(a) = v.cast::<PyUntypedArray>()
+            && a.ndim() != 1
+        {
+            return Err(errors::shape(
+                key,
+                format!("expected 1 dimension, got shape {:?}", a.shape()),
+            ));
+        }
+        let items = v
+            .try_iter()
+            .map_err(|_| errors::dtype(key, "a 1-D bool array or sequence", &type_name(&v)))?;
+        items
+            .map(|item| {
+                let item = item?;
+                if let Ok(b) = item.extract::<bool>() {
+                    return Ok(b);
+                }
+                match self.int::<u8>(key, &item)? {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    other => Err(errors::argument(format!("{key}: {other} is not a bool"))),
+                }
             })
             .collect()
     }

@@ -412,3 +412,106 @@ pub fn weights_digest<'py>(
     let d = py.detach(|| mycel_kernels::exec::weights_digest(data));
     Ok(bytes(py, &d.0))
 }
+
+/// Benchmark support (`bench/bench.py`): runs one operation `iters` times entirely in Rust and
+/// returns the median seconds per call, so that the Python call's overhead is measured against
+/// the Rust call in the same process, on the same inputs. `op` is `"leaf_hash"` (args: data),
+/// `"matmul"` (x, w, format, threads) or `"attention"` (q, k, v, causal, threads); the GIL is
+/// released while timing.
+#[pyfunction]
+#[pyo3(signature = (op, iters, *args))]
+pub fn _time_rust(
+    py: Python<'_>,
+    op: &str,
+    iters: usize,
+    args: &Bound<'_, pyo3::types::PyTuple>,
+) -> PyResult<f64> {
+    use std::time::Instant;
+    let iters = iters.max(1);
+    let mut samples = Vec::with_capacity(iters);
+    let arg = |i: usize| args.get_item(i);
+    match op {
+        "leaf_hash" => {
+            let data: Vec<u8> = arg(0)?.extract()?;
+            py.detach(|| {
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    core::hint::black_box(mycel_protocol::commit::leaf_hash(
+                        core::hint::black_box(&data),
+                    ));
+                    samples.push(t.elapsed().as_secs_f64());
+                }
+            });
+        }
+        "matmul" => {
+            let x = FloatArray::extract_f32("x", &arg(0)?)?;
+            let win = ByteInput::extract("w", &arg(1)?)?;
+            let format = parse_format(&arg(2)?.extract::<String>()?)?;
+            let threads: usize = arg(3)?.extract()?;
+            let k = *x.shape().last().unwrap_or(&0);
+            let m = x.shape().first().copied().unwrap_or(1);
+            let w = weights_of("w", &win, format, Some(k))?;
+            let xs = x.as_slice().map_err(|_| errors::not_contiguous("x"))?;
+            py.detach(|| -> mycel_kernels::Result<()> {
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    core::hint::black_box(r_matmul(xs, m, &w, Backend::Auto, threads)?);
+                    samples.push(t.elapsed().as_secs_f64());
+                }
+                Ok(())
+            })
+            .py()?;
+        }
+        "attention" => {
+            let (q, k, v) = (
+                FloatArray::extract("q", &arg(0)?)?,
+                FloatArray::extract("k", &arg(1)?)?,
+                FloatArray::extract("v", &arg(2)?)?,
+            );
+            let causal: bool = arg(3)?.extract()?;
+            let threads: usize = arg(4)?.extract()?;
+            let (qs, ks) = (q.shape(), k.shape());
+            let params = AttentionParams::new(
+                qs.first().copied().unwrap_or(0),
+                ks.first().copied().unwrap_or(0),
+                qs.get(1).copied().unwrap_or(0),
+                ks.get(1).copied().unwrap_or(0),
+                qs.get(2).copied().unwrap_or(0),
+            )
+            .causal(causal);
+            let (qi, ki, vi) = (q.input()?, k.input()?, v.input()?);
+            py.detach(|| -> mycel_kernels::Result<()> {
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    core::hint::black_box(r_attention(
+                        &params,
+                        qi,
+                        ki,
+                        vi,
+                        AttentionMode::Verifiable,
+                        Backend::Auto,
+                        threads,
+                    )?);
+                    samples.push(t.elapsed().as_secs_f64());
+                }
+                Ok(())
+            })
+            .py()?;
+        }
+        "verify_batch" => {
+            let receipts: Vec<PyRef<'_, crate::messages::SignedReceipt>> = arg(0)?.extract()?;
+            let items: Vec<_> = receipts.iter().map(|r| r.inner.clone()).collect();
+            py.detach(|| -> PyResult<()> {
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    core::hint::black_box(mycel_protocol::sign::verify_signed_batch(&items).py()?);
+                    samples.push(t.elapsed().as_secs_f64());
+                }
+                Ok(())
+            })?;
+        }
+        other => return Err(errors::argument(format!("op: unknown {other:?}"))),
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples.get(samples.len() / 2).copied().unwrap_or(0.0))
+}

@@ -67,5 +67,7 @@ fn _mycel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kernels::execute_task, m)?)?;
     m.add_function(wrap_pyfunction!(kernels::generate_weights, m)?)?;
     m.add_function(wrap_pyfunction!(kernels::weights_digest, m)?)?;
+    // Benchmark support.
+    m.add_function(wrap_pyfunction!(kernels::_time_rust, m)?)?;
     Ok(())
 }

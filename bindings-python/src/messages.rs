@@ -7,9 +7,7 @@ use mycel_protocol::receipt::{
     SignedVerdict as RSignedVerdict, Verdict as RVerdict, WorkReceipt as RWorkReceipt,
 };
 use mycel_protocol::sign::{Signable, Signed, verify_signed_batch};
-use mycel_protocol::task::{
-    AttnDtype, AttnMode, KERNEL_VERSION, KernelId, KernelParams, TaskSpec as RTaskSpec,
-};
+use mycel_protocol::task::{AttnDtype, AttnMode, KernelId, KernelParams, TaskSpec as RTaskSpec};
 use mycel_protocol::wire::{AnyMessage, decode, encode};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -100,7 +98,7 @@ impl TaskSpec {
     #[pyo3(signature = (kernel, *, network=None, subnet=0, epoch=0, weights_digest=None,
         input_seed=None, m=None, n=None, k=None, n_heads=None, n_kv_heads=None, q_len=None,
         kv_len=None, head_dim=None, causal=false, dtype="f32", mode="verifiable",
-        kernel_version=KERNEL_VERSION))]
+        kernel_version=1))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         kernel: &str,
