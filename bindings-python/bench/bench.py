@@ -2,7 +2,7 @@
 
 For each case the same inputs are timed twice: through the Python API (``time.perf_counter``
 around each call) and inside Rust (``mycel._mycel._time_rust``: the same Rust function in a
-loop, timed with ``Instant``, GIL released). Medians per call; the difference is what the
+loop, timed with ``Instant``, GIL released). Python and Rust samples alternate (ABAB); medians per call; the difference is what the
 binding costs (argument conversion, output array, GIL hand-off). Cases:
 
 * per-call overhead: ``leaf_hash(b"")``, the smallest call there is;
@@ -37,6 +37,19 @@ def py_median(fn: Callable[[], Any], iters: int) -> float:
     return statistics.median(samples)
 
 
+def interleaved(fn: Callable[[], Any], op: str, iters: int, *args: Any) -> tuple[float, float]:
+    """Medians of Python-timed calls and Rust-timed calls, alternated one by one (ABAB) so that
+    load drifting during the run hits both alike."""
+    py, rust = [], []
+    fn()  # warm-up
+    for _ in range(iters):
+        t = time.perf_counter()
+        fn()
+        py.append(time.perf_counter() - t)
+        rust.append(_mycel._time_rust(op, 1, *args))
+    return statistics.median(py), statistics.median(rust)
+
+
 def overhead(iters: int) -> None:
     # Many calls per sample: one call is below the timer's resolution.
     reps = 1000
@@ -47,11 +60,12 @@ def overhead(iters: int) -> None:
 
     py = py_median(batch, iters) / reps
     rust = _mycel._time_rust("leaf_hash", iters * reps, b"")
-    print(f"| tiny call (leaf_hash of b'') | {py * 1e6:.2f} µs | {rust * 1e6:.2f} µs | +{(py - rust) * 1e6:.2f} µs |")
+    print(f"| tiny call (leaf_hash of b'') | {py * 1e6:.2f} µs | {rust * 1e6:.2f} µs | {(py - rust) * 1e6:+.2f} µs |")
 
 
 def row(name: str, py: float, rust: float, unit: Callable[[float], str]) -> None:
-    print(f"| {name} | {unit(py)} | {unit(rust)} | {100 * (py / rust - 1):+.1f} % |")
+    # Positive: the call through Python takes longer than the Rust call.
+    print(f"| {name} | {unit(py)} | {unit(rust)} | {100 * (py / rust - 1):+.1f} % time |")
 
 
 def matmul_cases(quick: bool, iters: int) -> None:
@@ -61,8 +75,7 @@ def matmul_cases(quick: bool, iters: int) -> None:
         w = mycel.generate_weights(bytes(32), fmt, n, k)
         for m in (1, 16) if quick else (1, 16, 64):
             x = rng.standard_normal((m, k)).astype(np.float32)
-            py = py_median(lambda: mycel.matmul(x, w, fmt, threads=2), iters)
-            rust = _mycel._time_rust("matmul", iters, x, w, fmt, 2)
+            py, rust = interleaved(lambda: mycel.matmul(x, w, fmt, threads=2), "matmul", iters, x, w, fmt, 2)
             flops = 2.0 * m * n * k
             row(f"matmul {fmt} M={m} N={n} K={k}", py, rust, lambda s: f"{flops / s / 1e9:.1f} GFLOP/s")
 
@@ -75,8 +88,9 @@ def attention_cases(quick: bool, iters: int) -> None:
             q = rng.uniform(-1, 1, (32, q_len, 128)).astype(dtype)
             k = rng.uniform(-1, 1, (8, kv_len, 128)).astype(dtype)
             v = rng.uniform(-1, 1, (8, kv_len, 128)).astype(dtype)
-            py = py_median(lambda: mycel.attention(q, k, v, causal=causal, threads=2), iters)
-            rust = _mycel._time_rust("attention", iters, q, k, v, causal, 2)
+            py, rust = interleaved(
+                lambda: mycel.attention(q, k, v, causal=causal, threads=2), "attention", iters, q, k, v, causal, 2
+            )
             row(f"attention {dtype} q={q_len} kv={kv_len}", py, rust, lambda s: f"{s * 1e3:.2f} ms")
             if quick:
                 break
@@ -91,8 +105,7 @@ def receipts(iters: int) -> None:
             r = mycel.WorkReceipt.for_task(task, miner=kp.hotkey, assigner=bytes(32),
                                            output_commitment=bytes(32), output_tile_root=bytes(32), nonce=i)
             rs.append(r.sign(kp))
-        py = py_median(lambda: mycel.verify_batch(rs), iters)
-        rust = _mycel._time_rust("verify_batch", iters, rs)
+        py, rust = interleaved(lambda: mycel.verify_batch(rs), "verify_batch", iters, rs)
         row(f"verify_batch of {size}", py, rust, lambda s: f"{size / s:,.0f} receipts/s")
 
 
