@@ -86,6 +86,32 @@ def epoch() -> mycel.EpochResult:
     )
 
 
+def roles() -> None:
+    """The same flow with mycel-node's roles: a pool of public weights, issued tasks, a miner
+    that executes and signs, a validator that commits, samples, re-executes and judges."""
+    pool = mycel.WeightPool(7)
+    validator = mycel.Validator(mycel.Keypair.generate())
+    miner = mycel.Miner(mycel.Keypair.generate())
+    network, beacon = bytes(32), bytes(range(32))
+    tasks = [
+        validator.issue_task(pool, network=network, subnet=1, epoch=0, beacon=beacon,
+                             miner=miner.hotkey, index=i)
+        for i in range(2)
+    ]
+    receipts = [miner.run(t, pool.weights_for(t), assigner=validator.hotkey) for t in tasks]
+    batch: mycel.CommittedBatch = validator.commit_batch(receipts, network=network, subnet=1, epoch=0)
+    assert validator.verify_batch(batch) == []
+    seed = validator.sample_seed(beacon, batch)
+    for i in mycel.Validator.sample(seed, batch, [0, 1], rate=1.0):
+        truth: tuple[bytes, bytes] = validator.reexecute(tasks[i], pool.weights_for(tasks[i]))
+        verdict = validator.judge(receipts[i], truth)
+        assert verdict.body.outcome == "match"
+    sim: mycel.Simulation = mycel.simulate({"epochs": 1}, seed=1)
+    for _name, proof in sim.fraud_proofs:
+        confirmed: mycel.ConfirmedFraud = proof.check()
+        assert confirmed.recomputed != confirmed.receipt.body.output_commitment
+
+
 def main() -> None:
     validator, miner = mycel.Keypair.generate(), mycel.Keypair.from_seed(bytes(range(32)))
     task = mycel.TaskSpec(
@@ -96,6 +122,7 @@ def main() -> None:
     verdicts = validator_checks(task, [receipt], validator)
     assert [v.body.outcome for v in verdicts] == ["match"]
     kernels()
+    roles()
     result = epoch()
     incentive: npt.NDArray[np.int64] = result.incentive
     print("mycel", mycel.__version__, "incentive (Q32):", incentive.tolist())

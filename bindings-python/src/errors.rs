@@ -155,6 +155,34 @@ pub fn kernel(e: mycel_kernels::Error) -> PyErr {
     error(class, e.code(), e.to_string())
 }
 
+/// Converts a fraud-proof error (codes `fraud.*`).
+pub fn fraud(e: mycel_node::FraudError) -> PyErr {
+    error("FraudError", e.code(), e.to_string())
+}
+
+/// Converts a mycel-node error: wrapped protocol, scoring, emission, kernel and fraud errors
+/// keep their own class and code; the node's own (`node.*`) get theirs.
+pub fn node(e: mycel_node::Error) -> PyErr {
+    use mycel_node::Error as E;
+    match e {
+        E::Protocol(e) => protocol(e),
+        E::Scoring(e) => scoring(e),
+        E::Emission(e) => emission(e),
+        E::Kernels(e) => kernel(e),
+        E::Fraud(e) => fraud(e),
+        other => {
+            let class = match &other {
+                E::Scenario(_) => "ScenarioError",
+                E::State(_) => "StateError",
+                E::InvalidArgument(_) => "ArgumentError",
+                E::Json(_) => "EncodeError",
+                _ => "MycelError",
+            };
+            error(class, other.code(), other.to_string())
+        }
+    }
+}
+
 /// `?`-friendly conversions for the two crates' results.
 pub trait IntoPyResult<T> {
     /// Maps the error to its Python exception.

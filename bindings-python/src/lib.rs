@@ -5,7 +5,8 @@
 //! re-exports what is registered here; `python/mycel/_mycel.pyi` types it.
 //!
 //! This crate is thin on purpose: it converts between Python objects (bytes, numpy arrays,
-//! dicts) and the types of `mycel-protocol` and `mycel-kernels`, and maps their errors by
+//! dicts) and the types of `mycel-protocol`, `mycel-kernels` and `mycel-node`, and maps their
+//! errors by
 //! their stable `code()` onto the exception classes of `mycel.exceptions`. Kernels run with
 //! the GIL released. It holds no protocol or kernel logic of its own.
 //!
@@ -22,6 +23,7 @@ mod kernels;
 mod keys;
 mod merkle;
 mod messages;
+mod roles;
 
 use pyo3::prelude::*;
 
@@ -67,6 +69,15 @@ fn _mycel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kernels::execute_task, m)?)?;
     m.add_function(wrap_pyfunction!(kernels::generate_weights, m)?)?;
     m.add_function(wrap_pyfunction!(kernels::weights_digest, m)?)?;
+    // Roles (mycel-node).
+    m.add_class::<roles::Miner>()?;
+    m.add_class::<roles::Validator>()?;
+    m.add_class::<roles::WeightPool>()?;
+    m.add_class::<roles::CommittedBatch>()?;
+    m.add_class::<roles::FraudProof>()?;
+    m.add_class::<roles::ConfirmedFraud>()?;
+    m.add_class::<roles::Simulation>()?;
+    m.add_function(wrap_pyfunction!(roles::simulate, m)?)?;
     // Benchmark support.
     m.add_function(wrap_pyfunction!(kernels::_time_rust, m)?)?;
     Ok(())

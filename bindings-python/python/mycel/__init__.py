@@ -1,6 +1,6 @@
 """mycel: sign, verify and re-execute decentralised-AI work from Python.
 
-Everything here wraps the Rust crates ``mycel-protocol`` and ``mycel-kernels`` (the native
+Everything here wraps the Rust crates ``mycel-protocol``, ``mycel-kernels`` and ``mycel-node`` (the native
 module ``mycel._mycel``): the same bytes, verdicts and commitments as the ``mycel`` CLI on
 every host.
 
@@ -13,6 +13,8 @@ every host.
 * Emission: :func:`yuma_epoch` on numpy arrays.
 * Kernels: :func:`quantize_q8_0`, :func:`quantize_q4_0`, :func:`dequantize`, :func:`matmul`,
   :func:`attention`, :func:`execute_task` (GIL released while they run).
+* Roles: :class:`Miner`, :class:`Validator` (each epoch step a method), :class:`WeightPool`,
+  :class:`FraudProof`, :func:`simulate` (the subnet simulation of ``mycel simulate``).
 * Errors: :class:`MycelError` and its subclasses (:mod:`mycel.exceptions`), each with ``code``.
 """
 
@@ -26,15 +28,22 @@ import numpy.typing as npt
 from . import _mycel
 from ._emission import EpochResult, yuma_epoch
 from ._mycel import (
+    CommittedBatch,
+    ConfirmedFraud,
+    FraudProof,
     InclusionProof,
     Keypair,
     MerkleTree,
+    Miner,
     ReceiptBatch,
     SignedReceipt,
     SignedVerdict,
+    Simulation,
     TaskResult,
     TaskSpec,
+    Validator,
     Verdict,
+    WeightPool,
     WorkReceipt,
     attention,
     dequantize,
@@ -47,6 +56,7 @@ from ._mycel import (
     node_hash,
     resolve_backend,
     signature_error,
+    simulate,
     validate_hotkey,
     verify_batch,
     verify_signature,
@@ -63,15 +73,18 @@ from .exceptions import (
     DtypeError,
     EmissionError,
     EncodeError,
+    FraudError,
     KernelError,
     KeyMaterialError,
     MerkleError,
     MycelError,
     NonFiniteError,
     ReceiptError,
+    ScenarioError,
     ScoringError,
     ShapeError,
     SignatureError,
+    StateError,
     TaskError,
     UnsupportedKernel,
     WeightsDigestError,
@@ -158,6 +171,15 @@ __all__ = [
     "TaskResult",
     "generate_weights",
     "weights_digest",
+    # roles
+    "Miner",
+    "Validator",
+    "WeightPool",
+    "CommittedBatch",
+    "FraudProof",
+    "ConfirmedFraud",
+    "simulate",
+    "Simulation",
     # errors
     "MycelError",
     "DecodeError",
@@ -179,4 +201,7 @@ __all__ = [
     "CudaError",
     "UnsupportedKernel",
     "WeightsDigestError",
+    "FraudError",
+    "ScenarioError",
+    "StateError",
 ]

@@ -1,5 +1,6 @@
 """Type stubs of the native module ``mycel._mycel`` (use the public names of ``mycel``)."""
 
+from os import PathLike
 from typing import Any, Optional, Sequence, Union, final
 
 import numpy as np
@@ -7,15 +8,22 @@ import numpy.typing as npt
 
 __version__: str
 __all__ = [
+    "CommittedBatch",
+    "ConfirmedFraud",
+    "FraudProof",
     "InclusionProof",
     "Keypair",
     "MerkleTree",
+    "Miner",
     "ReceiptBatch",
     "SignedReceipt",
     "SignedVerdict",
+    "Simulation",
     "TaskResult",
     "TaskSpec",
+    "Validator",
     "Verdict",
+    "WeightPool",
     "WorkReceipt",
     "__version__",
     "_time_rust",
@@ -34,6 +42,7 @@ __all__ = [
     "quantize_q8",
     "resolve_backend",
     "signature_error",
+    "simulate",
     "tensor_commitment_array",
     "tensor_commitment_bytes",
     "validate_hotkey",
@@ -362,6 +371,175 @@ def execute_task(
 ) -> TaskResult: ...
 def generate_weights(seed: bytes, format: str, n: int, k: int) -> npt.NDArray[np.uint8]: ...
 def weights_digest(weights: _ByteArray) -> bytes: ...
+
+# Roles (mycel-node).
+
+@final
+class Miner:
+    """A miner: executes tasks and signs receipts for them."""
+
+    def __new__(cls, keypair: Keypair) -> Miner: ...
+    @property
+    def hotkey(self) -> bytes: ...
+    def run(
+        self,
+        task: TaskSpec,
+        weights: Optional[_ByteArray] = None,
+        backend: str = "auto",
+        *,
+        assigner: bytes,
+        weights_seed: Optional[bytes] = None,
+        nonce: int = 0,
+        started_at_ms: int = 0,
+        finished_at_ms: int = 0,
+        label: str = "cpu",
+        threads: int = 0,
+    ) -> SignedReceipt: ...
+    def sign(
+        self,
+        task: TaskSpec,
+        commitment: bytes,
+        tile_root: bytes,
+        *,
+        assigner: bytes,
+        nonce: int = 0,
+        started_at_ms: int = 0,
+        finished_at_ms: int = 0,
+        label: str = "cpu",
+    ) -> SignedReceipt: ...
+
+@final
+class WeightPool:
+    """The subnet's public weight matrices for a run seed and a task mix."""
+
+    def __new__(cls, seed: int, tasks: Optional[dict[str, Any]] = None) -> WeightPool: ...
+    def weights_for(self, task: TaskSpec) -> Optional[bytes]: ...
+    def source_for(self, task: TaskSpec) -> Optional[dict[str, Any]]: ...
+    @property
+    def tasks(self) -> dict[str, Any]: ...
+
+@final
+class CommittedBatch:
+    """A receipt batch as a validator committed it."""
+
+    @property
+    def root(self) -> bytes: ...
+    @property
+    def ids(self) -> list[bytes]: ...
+    @property
+    def batch(self) -> ReceiptBatch: ...
+    def encode(self) -> bytes: ...
+    def proof(self, index: int) -> InclusionProof: ...
+    def __len__(self) -> int: ...
+
+@final
+class Validator:
+    """A validator: each step of an epoch is a method."""
+
+    def __new__(cls, keypair: Keypair, ema_alpha: Optional[float] = None) -> Validator: ...
+    @staticmethod
+    def from_state(keypair: Keypair, state: str) -> Validator: ...
+    def state(self) -> str: ...
+    @property
+    def hotkey(self) -> bytes: ...
+    def issue_task(
+        self,
+        pool: WeightPool,
+        *,
+        network: bytes,
+        subnet: int,
+        epoch: int,
+        beacon: bytes,
+        miner: bytes,
+        index: int,
+    ) -> TaskSpec: ...
+    def commit_batch(
+        self, receipts: Sequence[SignedReceipt], *, network: bytes, subnet: int, epoch: int
+    ) -> CommittedBatch: ...
+    def verify_batch(
+        self, batch: CommittedBatch, seed: Optional[bytes] = None
+    ) -> list[tuple[int, str]]: ...
+    def sample_seed(self, beacon: bytes, batch: CommittedBatch) -> bytes: ...
+    @staticmethod
+    def sample(
+        seed: bytes, batch: CommittedBatch, indices: Sequence[int], rate: float, min: int = 0
+    ) -> list[int]: ...
+    def reexecute(
+        self,
+        task: TaskSpec,
+        weights: Optional[_ByteArray] = None,
+        backend: str = "auto",
+        *,
+        weights_seed: Optional[bytes] = None,
+        threads: int = 0,
+    ) -> tuple[bytes, bytes]: ...
+    def judge(self, receipt: SignedReceipt, truth: tuple[bytes, bytes]) -> SignedVerdict: ...
+    def unchecked(self, receipt: SignedReceipt) -> SignedVerdict: ...
+    def fraud_proof(
+        self,
+        batch: CommittedBatch,
+        index: int,
+        task: TaskSpec,
+        verdict: SignedVerdict,
+        weights_source: Optional[dict[str, Any]] = None,
+        note: str = "",
+    ) -> FraudProof: ...
+    def ban(self, miner: bytes, until: int) -> None: ...
+    def is_banned(self, miner: bytes, epoch: int) -> bool: ...
+    def update_scores(self, scores: Sequence[tuple[int, int]]) -> None: ...
+    def weights(self, keep: Optional[Sequence[int]] = None) -> list[tuple[int, int]]: ...
+    def commit_weights(
+        self, subnet: int, epoch: int, weights: Sequence[tuple[int, int]], salt: bytes
+    ) -> bytes: ...
+    def due_reveals(self, epoch: int, delay: int) -> list[dict[str, Any]]: ...
+
+@final
+class ConfirmedFraud:
+    """What a fraud proof that holds establishes."""
+
+    @property
+    def task(self) -> TaskSpec: ...
+    @property
+    def receipt(self) -> SignedReceipt: ...
+    @property
+    def verdict(self) -> SignedVerdict: ...
+    @property
+    def recomputed(self) -> bytes: ...
+    @property
+    def batch_root(self) -> Optional[bytes]: ...
+
+@final
+class FraudProof:
+    """A fraud proof (mycel-fraud-proof/v1 JSON)."""
+
+    @staticmethod
+    def from_json(text: str) -> FraudProof: ...
+    def to_json(self) -> str: ...
+    def check(self) -> ConfirmedFraud: ...
+    @property
+    def note(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Simulation:
+    """The result of simulate: the epoch log and the files a run writes."""
+
+    @property
+    def log(self) -> dict[str, Any]: ...
+    @property
+    def log_json(self) -> str: ...
+    @property
+    def fraud_proofs(self) -> list[tuple[str, FraudProof]]: ...
+    @property
+    def receipt_batches(self) -> list[tuple[str, bytes]]: ...
+
+def simulate(
+    scenario: Union[dict[str, Any], str, PathLike[str], None] = None,
+    *,
+    seed: Optional[int] = None,
+    epochs: Optional[int] = None,
+    threads: int = 0,
+) -> Simulation: ...
 
 # Benchmark support (bench/bench.py).
 

@@ -29,6 +29,9 @@ __all__ = [
     "CudaError",
     "UnsupportedKernel",
     "WeightsDigestError",
+    "FraudError",
+    "ScenarioError",
+    "StateError",
 ]
 
 
@@ -123,3 +126,15 @@ class UnsupportedKernel(KernelError):
 
 class WeightsDigestError(KernelError, ValueError):
     """Weights whose SHA-256 differs from the task's weights digest (``weights_digest``)."""
+
+
+class FraudError(MycelError):
+    """A fraud proof that does not hold, naming the first rule that fails (codes ``fraud.*``)."""
+
+
+class ScenarioError(MycelError, ValueError):
+    """A simulation scenario that breaks a rule or cannot be read (``node.scenario``)."""
+
+
+class StateError(MycelError, ValueError):
+    """A saved validator state that cannot be restored (``node.state``)."""
