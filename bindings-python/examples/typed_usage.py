@@ -101,11 +101,15 @@ def roles() -> None:
     receipts = [miner.run(t, pool.weights_for(t), assigner=validator.hotkey) for t in tasks]
     batch: mycel.CommittedBatch = validator.commit_batch(receipts, network=network, subnet=1, epoch=0)
     assert validator.verify_batch(batch) == []
-    seed = validator.sample_seed(beacon, batch)
+    secret = bytes(32)
+    seed = validator.sample_seed(beacon, batch, secret)
     for i in mycel.Validator.sample(seed, batch, [0, 1], rate=1.0):
         truth: tuple[bytes, bytes] = validator.reexecute(tasks[i], pool.weights_for(tasks[i]))
-        verdict = validator.judge(receipts[i], truth)
-        assert verdict.body.outcome == "match"
+        judgement: mycel.Judgement = validator.judge(receipts[i], truth)
+        verdict = judgement.verdict
+        assert verdict is not None and verdict.body.outcome == "match"
+    task = mycel.new_task("matmul-q4_0", bytes(range(32)), m=2, n=32, k=64)
+    assert mycel.execute_task(task).output.shape == (2, 32)
     sim: mycel.Simulation = mycel.simulate({"epochs": 1}, seed=1)
     for _name, proof in sim.fraud_proofs:
         confirmed: mycel.ConfirmedFraud = proof.check()

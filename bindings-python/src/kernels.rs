@@ -303,9 +303,10 @@ impl TaskResult {
 }
 
 /// Executes a task (a `TaskSpec` or its envelope bytes) and returns its output commitment, tile
-/// root and output: the same commitment as `mycel task run` on every host. Matmul tasks need
-/// their weights: `weights` (GGML block bytes) or `weights_seed` (32 bytes, weights generated
-/// as `generate_weights` does); their SHA-256 must equal the task's weights digest.
+/// root and output: the same commitment as `mycel task run` on every host. A self-contained
+/// task (`new_task`, `mycel task new`) needs nothing else; a matmul task that names other
+/// weights takes them as `weights` (GGML block bytes) or `weights_seed` (32 bytes, weights
+/// generated as `generate_weights` does); their SHA-256 must equal the task's weights digest.
 #[pyfunction]
 #[pyo3(signature = (task, backend="auto", *, weights=None, weights_seed=None, threads=0))]
 pub fn execute_task<'py>(
@@ -352,6 +353,11 @@ pub fn execute_task<'py>(
                 "weights_seed: applies to matmul tasks only",
             ));
         }
+        // No weights given: a self-contained task's weights derive from its own seed
+        // (spec/kernels.md section 5, "Seeded weights"), as `mycel task run` does.
+        (None, _, _) if input.is_none() => py
+            .detach(|| mycel_node::task::seeded_weights(&spec))
+            .map_err(errors::node)?,
         (None, _, _) => None,
     };
     let w: Option<&[u8]> = match (&input, &generated) {

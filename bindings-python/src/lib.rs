@@ -76,6 +76,9 @@ fn _mycel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<roles::CommittedBatch>()?;
     m.add_class::<roles::FraudProof>()?;
     m.add_class::<roles::ConfirmedFraud>()?;
+    m.add_class::<roles::Judgement>()?;
+    m.add_class::<roles::IssuedTasks>()?;
+    m.add_function(wrap_pyfunction!(roles::new_task, m)?)?;
     m.add_class::<roles::Simulation>()?;
     m.add_function(wrap_pyfunction!(roles::simulate, m)?)?;
     // Benchmark support.

@@ -5,9 +5,14 @@ use mycel_kernels::exec::weight_format;
 use mycel_node::fraud::{Confirmed, FraudProof as RFraud, WeightsSource};
 use mycel_node::miner::{Claim, Miner as RMiner, ReceiptFields};
 use mycel_node::sim::{NoClock, Scenario, SimLog, Subnet, to_json};
-use mycel_node::validator::sample::{sample, sample_seed};
+use mycel_node::validator::intake::IssuedTasks as RIssued;
+use mycel_node::validator::sample::{
+    check_secret, rate_ppm, sample, sample_seed, secret_commitment,
+};
 use mycel_node::validator::tasks::{TaskConfig, TaskContext, WeightPool as RPool, issue_task};
-use mycel_node::validator::{CommittedBatch as RCommitted, Validator as RValidator};
+use mycel_node::validator::{
+    CommittedBatch as RCommitted, Judgement as RJudgement, Validator as RValidator,
+};
 use mycel_protocol::ids::{Digest, Epoch, Hotkey, NetworkId, SubnetId};
 use mycel_protocol::receipt::BackendLabel;
 use mycel_protocol::sign::verify_signed_batch;
@@ -44,9 +49,10 @@ fn to_py<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound
     json_to_py(py, &text)
 }
 
-/// The weights of a matmul task: given bytes, or generated from a 32-byte seed (`None` for
-/// attention). Returns owned bytes so the caller can release the GIL.
-fn task_weights(
+/// The weights of a matmul task: given bytes, generated from a 32-byte seed, or (neither
+/// given) the task's seeded weights; `None` for attention. Returns owned bytes so the caller
+/// can release the GIL.
+pub fn task_weights(
     py: Python<'_>,
     task: &mycel_protocol::task::TaskSpec,
     weights: Option<&Bound<'_, PyAny>>,
@@ -71,7 +77,11 @@ fn task_weights(
                 )),
             }
         }
-        (None, None) => Ok(None),
+        // Neither given: a self-contained task's weights derive from its own seed
+        // (spec/kernels.md section 5, "Seeded weights"); attention has none.
+        (None, None) => py
+            .detach(|| mycel_node::task::seeded_weights(task))
+            .map_err(errors::node),
     }
 }
 
@@ -388,22 +398,44 @@ impl Validator {
             .collect())
     }
 
-    /// The sample seed: fixed by the beacon, the committed root and this validator's hotkey.
+    /// The sample seed: `SHA-256("mycel/v1/sample" ‖ 0x00 ‖ beacon ‖ root ‖ hotkey ‖ secret)`,
+    /// computable once the batch root is committed and the secret (committed before any
+    /// receipt arrived, see `secret_commitment`) revealed.
     fn sample_seed<'py>(
         &self,
         py: Python<'py>,
         beacon: &[u8],
         batch: &CommittedBatch,
+        secret: &[u8],
     ) -> PyResult<Bound<'py, PyBytes>> {
         let beacon = array::<32>("beacon", beacon)?;
+        let secret = array::<32>("secret", secret)?;
         Ok(bytes(
             py,
-            &sample_seed(&beacon, &batch.inner.root, &self.inner.hotkey()),
+            &sample_seed(&beacon, &batch.inner.root, &self.inner.hotkey(), &secret),
+        ))
+    }
+
+    /// The commitment to a 32-byte sample secret, published with the tasks before receipts
+    /// arrive: `SHA-256("mycel/v1/sample-secret" ‖ 0x00 ‖ secret)`.
+    #[staticmethod]
+    fn secret_commitment<'py>(py: Python<'py>, secret: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let secret = array::<32>("secret", secret)?;
+        Ok(bytes(py, &secret_commitment(&secret).0))
+    }
+
+    /// Whether a revealed `secret` opens `commitment`.
+    #[staticmethod]
+    fn check_secret(commitment: &[u8], secret: &[u8]) -> PyResult<bool> {
+        Ok(check_secret(
+            &Digest(array("commitment", commitment)?),
+            &array::<32>("secret", secret)?,
         ))
     }
 
     /// The spot-check sample among one miner's receipts (`indices` into the batch): `rate`
-    /// of them rounded stochastically from `seed`, at least `min`.
+    /// (in `[0, 1]`, taken in parts per million) of them rounded stochastically from `seed`, at
+    /// least `min`.
     #[staticmethod]
     #[pyo3(signature = (seed, batch, indices, rate, min=0))]
     fn sample(
@@ -414,7 +446,13 @@ impl Validator {
         min: u32,
     ) -> PyResult<Vec<usize>> {
         let seed = array::<32>("seed", seed)?;
-        Ok(sample(&seed, &batch.inner.ids, &indices, rate, min))
+        Ok(sample(
+            &seed,
+            &batch.inner.ids,
+            &indices,
+            rate_ppm(rate),
+            min,
+        ))
     }
 
     /// Re-executes a task; returns `(commitment, tile_root)`. The GIL is released.
@@ -440,15 +478,17 @@ impl Validator {
         ))
     }
 
-    /// Signs the verdict on `receipt` given the re-executed truth `(commitment, tile_root)`:
-    /// `"match"` when the receipt's commitment equals the truth's, else `"mismatch"`.
-    fn judge(&self, receipt: &SignedReceipt, truth: (Vec<u8>, Vec<u8>)) -> PyResult<SignedVerdict> {
+    /// Judges `receipt` against the re-executed truth `(commitment, tile_root)`: a signed
+    /// `"match"` verdict when both equal the receipt's, a signed `"mismatch"` (the core of a
+    /// fraud proof) when the commitment differs, and `"tile_root_mismatch"` (no verdict: the
+    /// receipt earns nothing) when only the tile root differs.
+    fn judge(&self, receipt: &SignedReceipt, truth: (Vec<u8>, Vec<u8>)) -> PyResult<Judgement> {
         let claim = Claim {
             commitment: Digest(array("truth[0]", &truth.0)?),
             tile_root: Digest(array("truth[1]", &truth.1)?),
         };
         let id = receipt.inner.id().py()?;
-        Ok(SignedVerdict {
+        Ok(Judgement {
             inner: self
                 .inner
                 .judge(id, &receipt.inner, claim)
@@ -553,6 +593,188 @@ impl Validator {
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, items)
     }
+}
+
+/// What re-executing a receipt found (`Validator.judge`).
+#[pyclass(frozen, module = "mycel._mycel")]
+#[derive(Debug)]
+pub struct Judgement {
+    inner: RJudgement,
+}
+
+#[pymethods]
+impl Judgement {
+    /// `"match"`, `"mismatch"` or `"tile_root_mismatch"`.
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        match self.inner {
+            RJudgement::Match(_) => "match",
+            RJudgement::Mismatch(_) => "mismatch",
+            RJudgement::TileRootMismatch { .. } => "tile_root_mismatch",
+        }
+    }
+    /// Whether the receipt is correct (commitment and tile root both match).
+    #[getter]
+    fn is_match(&self) -> bool {
+        self.inner.is_match()
+    }
+    /// The signed verdict (None for a tile-root mismatch, which a v1 verdict cannot carry).
+    #[getter]
+    fn verdict(&self) -> Option<SignedVerdict> {
+        self.inner
+            .verdict()
+            .map(|v| SignedVerdict { inner: v.clone() })
+    }
+    /// The tile root re-execution gave, for a tile-root mismatch.
+    #[getter]
+    fn recomputed_tile_root<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        match &self.inner {
+            RJudgement::TileRootMismatch { recomputed } => Some(bytes(py, &recomputed.0)),
+            _ => None,
+        }
+    }
+}
+
+/// The tasks a validator issued in one epoch: receipts are credited only for these, to the
+/// miner they were issued to, once per task (spec/receipts.md, "Crediting receipts").
+#[pyclass(module = "mycel._mycel")]
+#[derive(Debug)]
+pub struct IssuedTasks {
+    inner: RIssued,
+}
+
+#[pymethods]
+impl IssuedTasks {
+    /// An empty book for one epoch of one subnet of one network.
+    #[new]
+    #[pyo3(signature = (*, network, subnet, epoch))]
+    fn new(network: &[u8], subnet: u16, epoch: u64) -> PyResult<Self> {
+        Ok(Self {
+            inner: RIssued::new(
+                NetworkId(array("network", network)?),
+                SubnetId(subnet),
+                Epoch(epoch),
+            ),
+        })
+    }
+    /// Records `task` as issued to `miner` at `issued_ms`; returns the task digest.
+    #[pyo3(signature = (miner, task, issued_ms=0))]
+    fn issue<'py>(
+        &mut self,
+        py: Python<'py>,
+        miner: &[u8],
+        task: &TaskSpec,
+        issued_ms: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let d = self
+            .inner
+            .issue(Hotkey(array("miner", miner)?), task.inner, issued_ms)
+            .map_err(errors::node)?;
+        Ok(bytes(py, &d.0))
+    }
+    /// Admits `receipt` for crediting by the validator `me`: None when admitted, else the
+    /// rejection's code (`"wrong_epoch"`, `"unknown_task"`, `"wrong_miner"`, `"duplicate"`,
+    /// ...). The signature is checked separately, in a batch.
+    fn admit(&mut self, me: &[u8], receipt: &SignedReceipt) -> PyResult<Option<&'static str>> {
+        let me = Hotkey(array("me", me)?);
+        Ok(self
+            .inner
+            .admit(&me, &receipt.inner)
+            .err()
+            .map(|r| r.code()))
+    }
+    /// The task digests admitted so far.
+    fn credited<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyBytes>> {
+        self.inner
+            .credited()
+            .iter()
+            .map(|d| bytes(py, &d.0))
+            .collect()
+    }
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+/// A self-contained task, as `mycel task new` makes it: inputs and (for matmul) weights derive
+/// from `seed`, so any host executes it from the task bytes alone (`execute_task(task)`). The
+/// defaults are the CLI's.
+#[pyfunction]
+#[pyo3(signature = (kernel, seed, *, m=8, n=256, k=256, heads=4, kv_heads=2, q_len=16,
+    kv_len=256, head_dim=64, dtype="f32", mode="verifiable", causal=false, network=None,
+    subnet=1, epoch=0))]
+#[allow(clippy::too_many_arguments)]
+pub fn new_task(
+    kernel: &str,
+    seed: &[u8],
+    m: u32,
+    n: u32,
+    k: u32,
+    heads: u32,
+    kv_heads: u32,
+    q_len: u32,
+    kv_len: u32,
+    head_dim: u32,
+    dtype: &str,
+    mode: &str,
+    causal: bool,
+    network: Option<&[u8]>,
+    subnet: u16,
+    epoch: u64,
+) -> PyResult<TaskSpec> {
+    use mycel_kernels::quant::QuantFormat;
+    use mycel_node::task::{AttentionShape, TaskScope, attention_task, matmul_task};
+    use mycel_protocol::task::{AttnDtype, AttnMode};
+    let seed = array::<32>("seed", seed)?;
+    let scope = TaskScope {
+        network: NetworkId(network.map_or(Ok([0; 32]), |b| array("network", b))?),
+        subnet: SubnetId(subnet),
+        epoch: Epoch(epoch),
+    };
+    let task = match kernel {
+        "matmul-q8_0" => matmul_task(scope, QuantFormat::Q8_0, m, n, k, seed),
+        "matmul-q4_0" => matmul_task(scope, QuantFormat::Q4_0, m, n, k, seed),
+        "attention" => {
+            let dtype = match dtype {
+                "f32" => AttnDtype::F32,
+                "f16" => AttnDtype::F16,
+                "bf16" => AttnDtype::Bf16,
+                other => {
+                    return Err(errors::argument(format!(
+                        "dtype: expected 'f32', 'f16' or 'bf16', got {other:?}"
+                    )));
+                }
+            };
+            let mode = match mode {
+                "verifiable" => AttnMode::Verifiable,
+                "fast" => AttnMode::Fast,
+                other => {
+                    return Err(errors::argument(format!(
+                        "mode: expected 'verifiable' or 'fast', got {other:?}"
+                    )));
+                }
+            };
+            let shape = AttentionShape {
+                n_heads: heads,
+                n_kv_heads: kv_heads,
+                q_len,
+                kv_len,
+                head_dim,
+                causal,
+                dtype,
+                mode,
+            };
+            attention_task(scope, shape, seed)
+        }
+        other => {
+            return Err(errors::argument(format!(
+                "kernel: expected 'matmul-q8_0', 'matmul-q4_0' or 'attention', got {other:?}"
+            )));
+        }
+    };
+    Ok(TaskSpec {
+        inner: task.map_err(errors::node)?,
+    })
 }
 
 /// What a fraud proof that holds establishes.

@@ -55,10 +55,31 @@ def test_python_validator_catches_lazy_miner_and_copier(cli, tmp_path: Path) -> 
     everything = [r for name in order for r in receipts[name]]
     all_tasks = [t for name in order for t in tasks[name]]
 
+    # Intake: every receipt is for a task this validator issued to that miner, once.
+    book = mycel.IssuedTasks(network=NETWORK, subnet=1, epoch=0)
+    for name, miner in (("honest", honest), ("lazy", lazy), ("copier", copier)):
+        for t in tasks[name]:
+            assert book.issue(miner.hotkey, t) == t.digest
+    assert len(book) == 3 * TASKS
+    assert [book.admit(v, r) for r in everything] == [None] * len(everything)
+    assert book.admit(v, everything[0]) == "duplicate"
+    assert len(book.credited()) == 3 * TASKS
+    # A copier that re-signs the honest miner's own task is refused at intake.
+    stolen = copier.sign(tasks["honest"][1], *claims_of(receipts["honest"])[1], assigner=v)
+    fresh = mycel.IssuedTasks(network=NETWORK, subnet=1, epoch=0)
+    fresh.issue(honest.hotkey, tasks["honest"][1])
+    assert fresh.admit(v, stolen) == "wrong_miner"
+    assert fresh.admit(mycel.Keypair.generate().hotkey, receipts["honest"][1]) == "wrong_assigner"
+
     batch = validator.commit_batch(everything, network=NETWORK, subnet=1, epoch=0)
     assert len(batch) == 3 * TASKS and batch.root == batch.batch.root
     assert validator.verify_batch(batch) == [] and validator.verify_batch(batch, b"\x07" * 32) == []
-    seed = validator.sample_seed(BEACON, batch)
+    secret = b"\x33" * 32
+    published = mycel.Validator.secret_commitment(secret)  # before any receipt arrives
+    assert mycel.Validator.check_secret(published, secret)
+    assert not mycel.Validator.check_secret(published, b"\x34" * 32)
+    seed = validator.sample_seed(BEACON, batch, secret)
+    assert seed != validator.sample_seed(BEACON, batch, b"\x34" * 32)
     outcomes: dict[str, list[str]] = {}
     for m, name in enumerate(order):
         indices = list(range(m * TASKS, (m + 1) * TASKS))
@@ -69,7 +90,9 @@ def test_python_validator_catches_lazy_miner_and_copier(cli, tmp_path: Path) -> 
         for i in picked:
             task = all_tasks[i]
             truth = validator.reexecute(task, pool.weights_for(task))
-            verdict = validator.judge(everything[i], truth)
+            judgement = validator.judge(everything[i], truth)
+            verdict = judgement.verdict
+            assert verdict is not None and judgement.is_match == (judgement.outcome == "match")
             verdict.verify()
             verdict.check_receipt(everything[i])
             outcomes[name].append(verdict.body.outcome)
@@ -86,8 +109,14 @@ def test_python_validator_catches_lazy_miner_and_copier(cli, tmp_path: Path) -> 
     assert outcomes["lazy"] == ["mismatch"] * TASKS
     assert outcomes["copier"] == ["mismatch"] * TASKS
 
-    # A validator that accuses an honest miner: its proof does not hold.
+    # The right commitment with a wrong tile root: no verdict, no pay.
     t0, r0 = tasks["honest"][0], receipts["honest"][0]
+    liar = honest.sign(t0, r0.body.output_commitment, os.urandom(32), assigner=v, nonce=99)
+    j = validator.judge(liar, validator.reexecute(t0, pool.weights_for(t0)))
+    assert j.outcome == "tile_root_mismatch" and j.verdict is None and not j.is_match
+    assert j.recomputed_tile_root == r0.body.output_tile_root
+
+    # A validator that accuses an honest miner: its proof does not hold.
     forged = mycel.Verdict(validator=v, receipt_id=r0.id, outcome="mismatch",
                            recomputed_commitment=os.urandom(32)).sign(mycel.Keypair.from_seed(b"\x01" * 32))
     bad = validator.fraud_proof(batch, 0, t0, forged, pool.source_for(t0))

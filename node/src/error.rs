@@ -115,6 +115,22 @@ pub enum FraudError {
         /// The regenerated weights' digest, hex.
         actual: String,
     },
+    /// The task is Fast-mode attention, whose output bits are not defined (spec/kernels.md):
+    /// it cannot be convicted by commitment (spec/receipts.md section 8).
+    #[error(
+        "task: Fast-mode work cannot be convicted by commitment (its output bits are not defined; spec/receipts.md section 8)"
+    )]
+    FastMode,
+    /// Re-executing the task would exceed the verifier's compute budget.
+    #[error(
+        "task: {units} compute units exceed this verifier's budget of {budget} (raise it with --max-units)"
+    )]
+    OverBudget {
+        /// The task's compute units.
+        units: u64,
+        /// The budget.
+        budget: u64,
+    },
     /// Re-executing the task failed.
     #[error("re-execution failed: {0}")]
     Execution(String),
@@ -152,6 +168,8 @@ impl FraudError {
             Self::WeightsSource { .. } => "fraud.weights_source",
             Self::WeightsMissing => "fraud.weights_missing",
             Self::WeightsDigest { .. } => "fraud.weights_digest",
+            Self::FastMode => "fraud.fast_mode",
+            Self::OverBudget { .. } => "fraud.over_budget",
             Self::Execution(_) => "fraud.execution",
             Self::ReceiptCorrect(_) => "fraud.receipt_correct",
             Self::VerdictWrong { .. } => "fraud.verdict_wrong",

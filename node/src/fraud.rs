@@ -26,10 +26,13 @@
 //! 1. the three envelopes decode canonically;
 //! 2. the receipt's signature is valid (spec/signatures.md) and the receipt belongs to the task
 //!    (network, subnet, epoch, task digest, compute units);
-//! 3. the verdict's signature is valid, it names this receipt, and its outcome is `Mismatch`;
-//! 4. if `batch` is present, its inclusion proof places the receipt id under its root;
-//! 5. the weights regenerate to the task's weights digest (matmul only);
-//! 6. re-executing the task gives a commitment that differs from the receipt's and equals the
+//! 3. the task is bit-defined: not Fast-mode attention ([`FraudError::FastMode`]: Fast-mode work
+//!    cannot be convicted by commitment), and its compute units are within the verifier's budget
+//!    ([`CheckOptions`], default [`DEFAULT_MAX_PROOF_UNITS`]);
+//! 4. the verdict's signature is valid, it names this receipt, and its outcome is `Mismatch`;
+//! 5. if `batch` is present, its inclusion proof places the receipt id under its root;
+//! 6. the weights regenerate to the task's weights digest (matmul only);
+//! 7. re-executing the task gives a commitment that differs from the receipt's and equals the
 //!    verdict's recomputed commitment.
 //!
 //! [`FraudProof::check`] returns what a proof that holds establishes, or the [`FraudError`] of
@@ -46,7 +49,7 @@ use mycel_kernels::quant::QuantFormat;
 use mycel_protocol::commit::InclusionProof;
 use mycel_protocol::ids::Digest;
 use mycel_protocol::receipt::{Outcome, SignedReceipt, SignedVerdict};
-use mycel_protocol::task::TaskSpec;
+use mycel_protocol::task::{AttnMode, KernelParams, TaskSpec};
 use mycel_protocol::wire::{decode, encode};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +64,26 @@ pub const MAX_FILE_LEN: u64 = 64 * 1024;
 /// Largest weight matrix (rows x cols values) [`WeightsSource::generate`] regenerates: 2^26
 /// (8192 x 8192 Q8_0 is about 71 MB).
 pub const MAX_REGENERATED_WEIGHTS: u64 = 1 << 26;
+
+/// The default compute budget of a fraud-proof check: 2^36 compute units (about 69 G
+/// operations, tens of seconds on one CPU core at worst).
+pub const DEFAULT_MAX_PROOF_UNITS: u64 = 1 << 36;
+
+/// Options of [`FraudProof::check_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Refuse to re-execute tasks of more compute units than this
+    /// ([`FraudError::OverBudget`]).
+    pub max_compute_units: u64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            max_compute_units: DEFAULT_MAX_PROOF_UNITS,
+        }
+    }
+}
 
 /// Where the public weights of a matmul task come from: the deterministic generator of the
 /// kernels crate, keyed by a seed.
@@ -227,6 +250,14 @@ impl FraudProof {
     /// # Errors
     /// The [`FraudError`] of the failing rule.
     pub fn check(&self) -> Result<Confirmed, FraudError> {
+        self.check_with(&CheckOptions::default())
+    }
+
+    /// [`FraudProof::check`] with explicit options (the compute budget).
+    ///
+    /// # Errors
+    /// The [`FraudError`] of the failing rule.
+    pub fn check_with(&self, options: &CheckOptions) -> Result<Confirmed, FraudError> {
         fn hexbytes(field: &'static str, s: &str) -> Result<Vec<u8>, FraudError> {
             hex::decode(s).map_err(|_| FraudError::NotHex { field })
         }
@@ -260,6 +291,24 @@ impl FraudProof {
             .body
             .check_receipt(&receipt)
             .map_err(|e| FraudError::VerdictReceipt(with_code(&e)))?;
+        if matches!(
+            task.params,
+            KernelParams::Attention {
+                mode: AttnMode::Fast,
+                ..
+            }
+        ) {
+            return Err(FraudError::FastMode);
+        }
+        let units = task
+            .compute_units()
+            .map_err(|e| FraudError::ReceiptTask(with_code(&e)))?;
+        if units > options.max_compute_units {
+            return Err(FraudError::OverBudget {
+                units,
+                budget: options.max_compute_units,
+            });
+        }
         match verdict.body.outcome {
             Outcome::Mismatch => {}
             Outcome::Match => return Err(FraudError::NotMismatch("Match")),

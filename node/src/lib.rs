@@ -18,6 +18,7 @@
 //! | [`validator`] | [`Validator`]: each epoch step as its own method; task issue, sampling, tallies |
 //! | [`fraud`] | [`FraudProof`] (`mycel-fraud-proof/v1` JSON) and its [`FraudProof::check`] |
 //! | [`sim`] | the subnet simulation: `Scenario`, `Subnet::step`, the JSON log |
+//! | [`task`] | self-contained tasks whose weights derive from their seed (`mycel task new`) |
 //! | [`rng`] | deterministic derivations (SHA-256 with a domain tag) the roles and the simulation use |
 //! | [`error`] | the crate's [`Error`], each variant with a stable `code()` |
 //!
@@ -52,11 +53,12 @@
 //! // Commit the batch, verify it, sample after the root, re-execute, judge.
 //! let batch = validator.commit_batch(ctx.network, ctx.subnet, Epoch(0), vec![receipt.clone()])?;
 //! assert!(validator.verify_batch(&batch, &[4; 32]).iter().all(Result::is_ok));
-//! let seed = sample::sample_seed(&ctx.beacon, &batch.root, &validator.hotkey());
-//! assert_eq!(sample::sample(&seed, &batch.ids, &[0], 1.0, 1), vec![0]);
+//! let secret = [8; 32]; // its commitment was published before the receipts arrived
+//! let seed = sample::sample_seed(&ctx.beacon, &batch.root, &validator.hotkey(), &secret);
+//! assert_eq!(sample::sample(&seed, &batch.ids, &[0], sample::PPM, 1), vec![0]);
 //! let truth = validator.reexecute(&task, weights, Backend::Auto, 1)?;
-//! let verdict = validator.judge(batch.ids[0], &receipt, truth)?;
-//! assert_eq!(verdict.body.outcome, Outcome::Match);
+//! let judgement = validator.judge(batch.ids[0], &receipt, truth)?;
+//! assert_eq!(judgement.verdict().unwrap().body.outcome, Outcome::Match);
 //! # Ok::<(), mycel_node::Error>(())
 //! ```
 #![deny(missing_docs)]
@@ -76,6 +78,7 @@ pub mod fraud;
 pub mod miner;
 pub mod rng;
 pub mod sim;
+pub mod task;
 pub mod validator;
 
 pub use error::{Error, FraudError, Result};

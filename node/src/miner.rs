@@ -112,6 +112,20 @@ impl Miner {
         self.run(task, Some(&weights), backend, threads, fields)
     }
 
+    /// Signs a receipt body as it is (e.g. after changing its nonce). The body must name this
+    /// miner.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for a body naming another miner; protocol errors.
+    pub fn sign_body(&self, body: WorkReceipt) -> Result<SignedReceipt> {
+        if body.miner != self.key.hotkey() {
+            return Err(crate::Error::InvalidArgument(
+                "receipt: the body names another miner".into(),
+            ));
+        }
+        Ok(Signed::sign(body, &self.key)?)
+    }
+
     /// Signs a receipt for `task` claiming `claim` (for hosts that executed the task
     /// themselves). The compute units come from the task's formula, never from the caller.
     ///

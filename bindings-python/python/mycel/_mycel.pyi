@@ -12,6 +12,8 @@ __all__ = [
     "ConfirmedFraud",
     "FraudProof",
     "InclusionProof",
+    "IssuedTasks",
+    "Judgement",
     "Keypair",
     "MerkleTree",
     "Miner",
@@ -36,6 +38,7 @@ __all__ = [
     "leaf_hash",
     "matmul",
     "merkle_root",
+    "new_task",
     "node_hash",
     "quantize",
     "quantize_q4",
@@ -459,7 +462,11 @@ class Validator:
     def verify_batch(
         self, batch: CommittedBatch, seed: Optional[bytes] = None
     ) -> list[tuple[int, str]]: ...
-    def sample_seed(self, beacon: bytes, batch: CommittedBatch) -> bytes: ...
+    def sample_seed(self, beacon: bytes, batch: CommittedBatch, secret: bytes) -> bytes: ...
+    @staticmethod
+    def secret_commitment(secret: bytes) -> bytes: ...
+    @staticmethod
+    def check_secret(commitment: bytes, secret: bytes) -> bool: ...
     @staticmethod
     def sample(
         seed: bytes, batch: CommittedBatch, indices: Sequence[int], rate: float, min: int = 0
@@ -473,7 +480,7 @@ class Validator:
         weights_seed: Optional[bytes] = None,
         threads: int = 0,
     ) -> tuple[bytes, bytes]: ...
-    def judge(self, receipt: SignedReceipt, truth: tuple[bytes, bytes]) -> SignedVerdict: ...
+    def judge(self, receipt: SignedReceipt, truth: tuple[bytes, bytes]) -> Judgement: ...
     def unchecked(self, receipt: SignedReceipt) -> SignedVerdict: ...
     def fraud_proof(
         self,
@@ -492,6 +499,49 @@ class Validator:
         self, subnet: int, epoch: int, weights: Sequence[tuple[int, int]], salt: bytes
     ) -> bytes: ...
     def due_reveals(self, epoch: int, delay: int) -> list[dict[str, Any]]: ...
+
+@final
+class Judgement:
+    """What re-executing a receipt found."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def is_match(self) -> bool: ...
+    @property
+    def verdict(self) -> Optional[SignedVerdict]: ...
+    @property
+    def recomputed_tile_root(self) -> Optional[bytes]: ...
+
+@final
+class IssuedTasks:
+    """The tasks a validator issued in one epoch."""
+
+    def __new__(cls, *, network: bytes, subnet: int, epoch: int) -> IssuedTasks: ...
+    def issue(self, miner: bytes, task: TaskSpec, issued_ms: int = 0) -> bytes: ...
+    def admit(self, me: bytes, receipt: SignedReceipt) -> Optional[str]: ...
+    def credited(self) -> list[bytes]: ...
+    def __len__(self) -> int: ...
+
+def new_task(
+    kernel: str,
+    seed: bytes,
+    *,
+    m: int = 8,
+    n: int = 256,
+    k: int = 256,
+    heads: int = 4,
+    kv_heads: int = 2,
+    q_len: int = 16,
+    kv_len: int = 256,
+    head_dim: int = 64,
+    dtype: str = "f32",
+    mode: str = "verifiable",
+    causal: bool = False,
+    network: Optional[bytes] = None,
+    subnet: int = 1,
+    epoch: int = 0,
+) -> TaskSpec: ...
 
 @final
 class ConfirmedFraud:

@@ -175,7 +175,7 @@ pub fn tables(log: &SimLog) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>8} {:>10} {:>12} {:>8}",
+        "{:>5}  {:<13} {:>7} {:>9} {:>7} {:>8} {:>10} {:>12} {:>8}",
         "uid",
         "behaviour",
         "tasks",
@@ -194,7 +194,7 @@ pub fn tables(log: &SimLog) -> String {
         };
         let _ = writeln!(
             s,
-            "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>8} {:>9.2}% {:>12} {:>7.2}%",
+            "{:>5}  {:<13} {:>7} {:>9} {:>7} {:>8} {:>9.2}% {:>12} {:>7.2}%",
             m.uid,
             m.behaviour,
             m.tasks,
@@ -250,7 +250,7 @@ pub fn tables(log: &SimLog) -> String {
                 .map_or_else(|| "-".to_string(), |x| format!("{x:.2}"));
             let _ = writeln!(
                 s,
-                "{:>5}  {:<8} {measured}; predicted detection {:.1}% per epoch, 1/p = {predicted} epochs",
+                "{:>5}  {:<13} {measured}; predicted detection {:.1}% per epoch, 1/p = {predicted} epochs",
                 m.uid,
                 m.behaviour,
                 100.0 * p

@@ -50,8 +50,11 @@ pub struct MinerRecord {
     pub caught: u32,
     /// Receipts accepted without re-execution.
     pub unchecked: u32,
-    /// Receipts rejected for a bad signature or task mismatch.
+    /// Receipts rejected: bad signature, or not for a task the validator issued to it this
+    /// epoch (replays, duplicates, wrong assigner).
     pub rejected: u32,
+    /// Fast-mode receipts (admitted, never paid or convicted: spec/scoring.md section 2.2).
+    pub unpaid_fast: u32,
     /// Compute units of its receipts.
     pub compute_units: u64,
     /// Median simulated latency over its receipts, ms.
@@ -89,6 +92,14 @@ pub struct ValidatorRecord {
     pub weights_commitment: String,
     /// The weights it revealed this epoch (committed `reveal_delay_epochs` earlier), if any.
     pub weights_revealed: Option<Vec<(u16, u16)>>,
+    /// What became of the reveal due this epoch: `revealed`, `missed` (no weights from it this
+    /// epoch), `dropped: <reason>` (a bad reveal, recorded, the epoch goes on), or `none due`.
+    pub reveal: String,
+    /// Extra weight commitments for the same (hotkey, subnet, epoch) slot, rejected as
+    /// equivocation (only the first commitment of a slot counts).
+    pub equivocations: u32,
+    /// Receipts it refused to credit, by reason (spec/receipts.md, "Crediting receipts").
+    pub rejections: std::collections::BTreeMap<String, u32>,
     /// Dividends (raw Q32 bits).
     pub dividends: i64,
     /// Dividends as a fraction.
@@ -117,6 +128,8 @@ pub struct ProofRecord {
     pub receipt_id: Digest,
     /// Whether the network-wide check accepted it.
     pub holds: bool,
+    /// Why the check refused it (the fraud error's code and message), if it did.
+    pub refused: Option<String>,
 }
 
 /// Everything one epoch produced that goes into the JSON log.

@@ -35,6 +35,15 @@ pub enum MinerBehaviour {
     Sloppy,
     /// Honest, but its simulated latency is `slow_factor` times longer.
     Slow,
+    /// Slow, and signs `finished_at_ms = started_at_ms` to look fast (validators measure
+    /// latency themselves, so it is paid as a slow miner).
+    ClockLiar,
+    /// Honest work, but sends each receipt to every validator, re-signs it with fresh nonces
+    /// and replays it the next epoch (admission rejects every copy).
+    DoubleDipper,
+    /// Lazy on every fourth task and re-rolls its nonces until the sample it can predict from
+    /// public data misses its fake receipts (the secret in the sample seed defeats it).
+    Grinder,
 }
 
 impl MinerBehaviour {
@@ -46,6 +55,9 @@ impl MinerBehaviour {
             Self::Copier => "copier",
             Self::Sloppy => "sloppy",
             Self::Slow => "slow",
+            Self::ClockLiar => "clock-liar",
+            Self::DoubleDipper => "double-dipper",
+            Self::Grinder => "grinder",
         }
     }
 }
@@ -61,6 +73,12 @@ pub enum ValidatorBehaviour {
     /// Scores like an honest validator, but gives one miner the largest weight and ignores
     /// fraud proofs against it.
     Colluder,
+    /// Scores honestly, but publishes fraud proofs against honest miners (a made-up mismatch,
+    /// Fast-mode tasks included); every one fails the network's check and says why.
+    Framer,
+    /// Commits two weight vectors per epoch and reveals the one that suits it (odd epochs), or
+    /// never reveals (even epochs); the extra commitment is rejected as equivocation.
+    Equivocator,
 }
 
 impl ValidatorBehaviour {
@@ -70,6 +88,8 @@ impl ValidatorBehaviour {
             Self::Honest => "honest",
             Self::WeightCopier => "weight-copier",
             Self::Colluder => "colluder",
+            Self::Framer => "framer",
+            Self::Equivocator => "equivocator",
         }
     }
 }
@@ -112,6 +132,12 @@ pub struct MinerConfig {
     pub sloppy: usize,
     /// Slow miners (honest, `slow_factor` times the latency).
     pub slow: usize,
+    /// Clock liars (slow, signing finished = started).
+    pub clock_liar: usize,
+    /// Double dippers (each result sent to every validator, re-signed, replayed).
+    pub double_dipper: usize,
+    /// Grinders (lazy on every fourth task, grinding nonces against the sample).
+    pub grinder: usize,
 }
 
 /// Validator population and stake.
@@ -124,6 +150,10 @@ pub struct ValidatorConfig {
     pub weight_copier: usize,
     /// Validators that boost one miner.
     pub colluder: usize,
+    /// Validators that publish fraud proofs against honest miners.
+    pub framer: usize,
+    /// Validators that commit several weight vectors per epoch.
+    pub equivocator: usize,
     /// Which miner colluders boost: a behaviour name (its first miner by uid) or a miner index.
     pub colluder_target: String,
     /// Stake of every validator in rao, unless `stakes` lists them.
@@ -174,6 +204,10 @@ pub struct ScoringConfig {
     pub reveal_delay_epochs: u64,
     /// Epochs a miner with a valid fraud proof against it gets zero weight from honest validators.
     pub fraud_ban_epochs: u64,
+    /// Whether the sample seed includes each validator's secret, committed before receipts
+    /// arrive (spec/sampling.md). `false` reproduces the pre-fix rule, where a miner can predict
+    /// the sample and grind its nonces against it (for demonstrations only).
+    pub sample_secret: bool,
 }
 
 /// Yuma consensus hyperparameters (spec/emission.md) and emission.
@@ -230,6 +264,9 @@ impl Default for MinerConfig {
             copier: 1,
             sloppy: 1,
             slow: 1,
+            clock_liar: 0,
+            double_dipper: 0,
+            grinder: 0,
         }
     }
 }
@@ -240,6 +277,8 @@ impl Default for ValidatorConfig {
             count: 4,
             weight_copier: 1,
             colluder: 1,
+            framer: 0,
+            equivocator: 0,
             colluder_target: "lazy".into(),
             stake_rao: 1_000_000_000_000,
             stakes: Vec::new(),
@@ -272,6 +311,7 @@ impl Default for ScoringConfig {
             ema_alpha: 0.5,
             reveal_delay_epochs: 1,
             fraud_ban_epochs: 1000,
+            sample_secret: true,
         }
     }
 }
@@ -322,10 +362,11 @@ impl Scenario {
                 "validators.count: must be in 1..={MAX_NEURONS}"
             )));
         }
-        let bad_miners = m.lazy + m.copier + m.sloppy + m.slow;
+        let bad_miners =
+            m.lazy + m.copier + m.sloppy + m.slow + m.clock_liar + m.double_dipper + m.grinder;
         if bad_miners > m.count {
             return Err(bad(format!(
-                "miners: lazy + copier + sloppy + slow = {bad_miners} exceeds miners.count = {}",
+                "miners: lazy + copier + sloppy + slow + clock_liar + double_dipper + grinder = {bad_miners} exceeds miners.count = {}",
                 m.count
             )));
         }
@@ -334,9 +375,9 @@ impl Scenario {
                 "miners.copier: copiers need at least one other miner to copy",
             ));
         }
-        if v.weight_copier + v.colluder > v.count {
+        if v.weight_copier + v.colluder + v.framer + v.equivocator > v.count {
             return Err(bad(
-                "validators: weight_copier + colluder exceeds validators.count",
+                "validators: weight_copier + colluder + framer + equivocator exceeds validators.count",
             ));
         }
         if !v.stakes.is_empty() && v.stakes.len() != v.count {
@@ -367,9 +408,9 @@ impl Scenario {
                 mycel_protocol::receipt::MAX_BATCH_RECEIPTS
             )));
         }
-        if t.matmul_q8_0 + t.matmul_q4_0 + t.attention == 0 {
+        if t.matmul_q8_0 + t.matmul_q4_0 + t.attention + t.attention_fast == 0 {
             return Err(bad(
-                "tasks: matmul_q8_0 + matmul_q4_0 + attention must not all be 0",
+                "tasks: matmul_q8_0 + matmul_q4_0 + attention + attention_fast must not all be 0",
             ));
         }
         if t.matmul_q8_0 + t.matmul_q4_0 > 0 {
@@ -388,7 +429,7 @@ impl Scenario {
                 return Err(bad("tasks.weight_matrices: must be in 1..=64"));
             }
         }
-        if t.attention > 0 {
+        if t.attention + t.attention_fast > 0 {
             if t.attention_heads == 0 || t.attention_heads > 64 {
                 return Err(bad("tasks.attention_heads: must be in 1..=64"));
             }
@@ -472,21 +513,34 @@ impl Scenario {
     /// The miner behaviours in miner order before shuffling: honest, lazy, copier, sloppy, slow.
     pub fn miner_behaviours(&self) -> Vec<MinerBehaviour> {
         let m = &self.miners;
-        let honest = m.count - (m.lazy + m.copier + m.sloppy + m.slow);
+        let honest = m.count.saturating_sub(
+            m.lazy + m.copier + m.sloppy + m.slow + m.clock_liar + m.double_dipper + m.grinder,
+        );
         let mut out = Vec::with_capacity(m.count);
         out.extend(core::iter::repeat_n(MinerBehaviour::Honest, honest));
         out.extend(core::iter::repeat_n(MinerBehaviour::Lazy, m.lazy));
         out.extend(core::iter::repeat_n(MinerBehaviour::Copier, m.copier));
         out.extend(core::iter::repeat_n(MinerBehaviour::Sloppy, m.sloppy));
         out.extend(core::iter::repeat_n(MinerBehaviour::Slow, m.slow));
+        out.extend(core::iter::repeat_n(
+            MinerBehaviour::ClockLiar,
+            m.clock_liar,
+        ));
+        out.extend(core::iter::repeat_n(
+            MinerBehaviour::DoubleDipper,
+            m.double_dipper,
+        ));
+        out.extend(core::iter::repeat_n(MinerBehaviour::Grinder, m.grinder));
         out
     }
 
     /// The validator behaviours and stakes in validator order: honest, weight copiers,
-    /// colluders.
+    /// colluders, framers, equivocators.
     pub fn validator_behaviours(&self) -> Vec<(ValidatorBehaviour, u64)> {
         let v = &self.validators;
-        let honest = v.count - (v.weight_copier + v.colluder);
+        let honest = v
+            .count
+            .saturating_sub(v.weight_copier + v.colluder + v.framer + v.equivocator);
         let kinds = core::iter::repeat_n(ValidatorBehaviour::Honest, honest)
             .chain(core::iter::repeat_n(
                 ValidatorBehaviour::WeightCopier,
@@ -495,6 +549,11 @@ impl Scenario {
             .chain(core::iter::repeat_n(
                 ValidatorBehaviour::Colluder,
                 v.colluder,
+            ))
+            .chain(core::iter::repeat_n(ValidatorBehaviour::Framer, v.framer))
+            .chain(core::iter::repeat_n(
+                ValidatorBehaviour::Equivocator,
+                v.equivocator,
             ));
         kinds
             .enumerate()
@@ -537,6 +596,9 @@ pub fn parse_miner_behaviour(s: &str) -> Option<MinerBehaviour> {
         "copier" => MinerBehaviour::Copier,
         "sloppy" => MinerBehaviour::Sloppy,
         "slow" => MinerBehaviour::Slow,
+        "clock-liar" | "clock_liar" => MinerBehaviour::ClockLiar,
+        "double-dipper" | "double_dipper" => MinerBehaviour::DoubleDipper,
+        "grinder" => MinerBehaviour::Grinder,
         _ => return None,
     })
 }

@@ -32,23 +32,26 @@ use std::vec::Vec;
 use mycel_kernels::Backend;
 use mycel_protocol::emission::{EpochInput, EpochOutput, U16Row, epoch as yuma_epoch};
 use mycel_protocol::ids::{Digest, Epoch, Hotkey, NetworkId, SigningKey, SubnetId};
-use mycel_protocol::receipt::{BackendLabel, Outcome, SignedReceipt};
-use mycel_protocol::scoring::{ScoreParams, score, verify_reveal, weights_from_scores};
-use mycel_protocol::task::{KernelId, TaskSpec};
+use mycel_protocol::receipt::{BackendLabel, SignedReceipt};
+use mycel_protocol::scoring::{
+    ScoreParams, WeightCommit, score, verify_reveal, weights_from_scores,
+};
+use mycel_protocol::task::{AttnMode, KernelId, KernelParams, TaskSpec};
 
 use super::log::{
     Artifacts, EpochRecord, MinerRecord, PhaseTimes, ProofRecord, ValidatorRecord, q32_share,
 };
 use super::scenario::{MinerBehaviour, Scenario, ValidatorBehaviour};
-use super::work::{execute_as, latency_ms};
+use super::work::{execute_as, fakes, latency_ms};
 use crate::error::{Error, Result};
 use crate::fraud::FraudProof;
 use crate::miner::{Claim, Miner, ReceiptFields};
 use crate::rng::{DetRng, derive};
-use crate::validator::sample::{detection_probability, sample, sample_seed};
+use crate::validator::intake::{IssuedTask, IssuedTasks, Rejection};
+use crate::validator::sample::{detection_probability, rate_ppm, sample, sample_seed};
 use crate::validator::score::MinerTally;
 use crate::validator::tasks::{TaskContext, WeightPool, issue_task};
-use crate::validator::{CommittedBatch, Validator};
+use crate::validator::{CommittedBatch, Judgement, Validator};
 
 /// The backend label every simulated miner writes (diagnostic only).
 const BACKEND_LABEL: &str = "mycel-sim/cpu";
@@ -116,6 +119,11 @@ pub struct Subnet {
     permits: Vec<bool>,
     previous_consensus: Option<Vec<u16>>,
     next_epoch: u64,
+    /// The chain's weight book: the one accepted commitment per (uid, epoch) slot.
+    weight_book: BTreeMap<(u16, u64), WeightCommit>,
+    /// A double dipper's receipts of the last epoch, replayed this epoch: (validator, receipt,
+    /// arrival).
+    replays: Vec<(usize, SignedReceipt, u64)>,
 }
 
 /// What one epoch produced: the log record, the files to write, and the phase times.
@@ -146,11 +154,26 @@ struct Assignment {
 /// and finish (ms).
 type Worked = (Assignment, Option<Claim>, u64, u64);
 
-/// One executed task.
+/// One executed task: the receipt and when the validator sees it arrive.
 #[derive(Debug, Clone)]
 struct Done {
     assignment: Assignment,
     receipt: SignedReceipt,
+    arrived_ms: u64,
+}
+
+/// A receipt as a validator receives it: the bytes and the validator's own arrival time.
+#[derive(Debug, Clone)]
+struct Delivery {
+    receipt: SignedReceipt,
+    arrived_ms: u64,
+}
+
+/// Phase 2's output: each miner's assignments, and each validator's book of issued tasks.
+#[derive(Debug)]
+struct Issued {
+    by_miner: Vec<Vec<Assignment>>,
+    books: Vec<IssuedTasks>,
 }
 
 /// A validator's per-epoch outcome of phase 4.
@@ -162,14 +185,24 @@ struct Checked {
     spot_checked: u32,
     per_miner: BTreeMap<usize, MinerTally>,
     proofs: Vec<(usize, Digest, FraudProof)>,
+    rejections: BTreeMap<String, u32>,
     signatures_cpu: Duration,
     reexecution_cpu: Duration,
     /// Whether this validator re-executes anything.
     checks: bool,
-    /// Per miner index: (valid receipts, receipts its behaviour made wrong).
+    /// Per miner index: (admitted verifiable receipts, receipts its behaviour made wrong).
     exposure: BTreeMap<usize, (u32, u32)>,
     /// Compute units re-executed.
     reexecuted_units: u64,
+}
+
+/// What the chain-side weight book did with one validator's commitments and reveal.
+#[derive(Debug, Clone, Default)]
+struct Settled {
+    commitment: String,
+    revealed: Revealed,
+    reveal: String,
+    equivocations: u32,
 }
 
 /// Maps `f` over `items` on up to `threads` scoped threads (item `i` on thread `i % threads`),
@@ -213,6 +246,16 @@ fn at<'a, T>(items: &'a [T], i: usize, what: &str) -> Result<&'a T> {
     items
         .get(i)
         .ok_or_else(|| Error::InvalidArgument(format!("{what} index {i} out of range")))
+}
+
+fn is_fast(task: &TaskSpec) -> bool {
+    matches!(
+        task.params,
+        KernelParams::Attention {
+            mode: AttnMode::Fast,
+            ..
+        }
+    )
 }
 
 impl Subnet {
@@ -297,6 +340,8 @@ impl Subnet {
             permits,
             previous_consensus: None,
             next_epoch: 0,
+            weight_book: BTreeMap::new(),
+            replays: Vec::new(),
             scenario,
         })
     }
@@ -342,31 +387,28 @@ impl Subnet {
         self.beacon = derive("beacon-step", &[&self.beacon, &e.to_le_bytes()]);
         let beacon = self.beacon;
 
-        // 2-3. Issue and execute.
-        let by_miner = self.issue(e, beacon)?;
-        let n_tasks: u64 = by_miner.iter().map(|v| v.len() as u64).sum();
-        let done = self.execute(&by_miner, beacon, threads)?;
+        // 2. Issue tasks; each validator commits to its sample secret before any receipt.
+        let issued = self.issue(e, beacon)?;
+        let n_tasks: u64 = issued.by_miner.iter().map(|v| v.len() as u64).sum();
+        let secrets = self.sample_secrets(e);
+
+        // 3. Execute, sign, deliver (misbehaving miners add their copies, replays and grinding).
+        let done = self.execute(&issued.by_miner, beacon, threads)?;
+        let inboxes = self.deliver(&done)?;
+        let inboxes = self.grind(inboxes, e, beacon, &secrets)?;
         times.work = clock.now().saturating_sub(t0);
 
         // 4. Check, per validator in parallel.
         let t1 = clock.now();
-        let mut per_validator: Vec<Vec<&Done>> = vec![Vec::new(); self.validators.len()];
-        for d in done.iter().flatten() {
-            if let Some(list) = per_validator.get_mut(d.assignment.validator) {
-                list.push(d);
-            }
-        }
         let vidx: Vec<usize> = (0..self.validators.len()).collect();
         let checked: Vec<Result<Checked>> = par_map(&vidx, threads, |&vi| {
-            self.check(
-                vi,
-                e,
-                &beacon,
-                per_validator.get(vi).map_or(&[][..], |v| v),
-                clock,
-            )
+            let secret = secrets.get(vi).copied().unwrap_or([0; 32]);
+            let book = at(&issued.books, vi, "validator")?;
+            let inbox = at(&inboxes, vi, "validator")?;
+            self.check(vi, e, &beacon, &secret, book.clone(), inbox, clock)
         });
-        let checked: Vec<Checked> = checked.into_iter().collect::<Result<_>>()?;
+        let mut checked: Vec<Checked> = checked.into_iter().collect::<Result<_>>()?;
+        self.frame(e, &issued.books, &mut checked)?;
 
         // 5. Every fraud proof is checked once by the network (re-execution from the file alone).
         let all_proofs: Vec<(usize, usize, Digest, &FraudProof)> = checked
@@ -375,7 +417,12 @@ impl Subnet {
             .flat_map(|(vi, c)| c.proofs.iter().map(move |(mi, id, p)| (vi, *mi, *id, p)))
             .collect();
         let t_audit = clock.now();
-        let holds: Vec<bool> = par_map(&all_proofs, threads, |(_, _, _, p)| p.check().is_ok());
+        let verdicts: Vec<core::result::Result<(), String>> =
+            par_map(&all_proofs, threads, |(_, _, _, p)| {
+                p.check()
+                    .map(|_| ())
+                    .map_err(|e| format!("{}: {e}", e.code()))
+            });
         times.audit = clock.now().saturating_sub(t_audit);
         times.verify = clock.now().saturating_sub(t1);
         times.signatures_cpu = checked.iter().map(|c| c.signatures_cpu).sum();
@@ -384,8 +431,8 @@ impl Subnet {
         // 6. Bans, scores, commit-reveal; 7. Yuma.
         let t2 = clock.now();
         let ban_until = e.saturating_add(self.scenario.scoring.fraud_ban_epochs);
-        for ((_, mi, _, _), ok) in all_proofs.iter().zip(&holds) {
-            if !ok {
+        for ((_, mi, _, _), verdict) in all_proofs.iter().zip(&verdicts) {
+            if verdict.is_err() {
                 continue;
             }
             let miner = at(&self.miners, *mi, "miner")?.role.hotkey();
@@ -398,11 +445,13 @@ impl Subnet {
                 }
             }
         }
-        let (commitments, mut revealed) = self.settle(e, &checked)?;
+        let mut settled = self.settle(e, &checked)?;
         let out = self.run_yuma(e)?;
         times.emission = clock.now().saturating_sub(t2);
 
         // The record.
+        let rate = rate_ppm(self.scenario.scoring.spot_check_rate);
+        let min = self.scenario.scoring.min_checks_per_miner;
         let mut miners = Vec::with_capacity(self.miners.len());
         for (mi, m) in self.miners.iter().enumerate() {
             let mut t = MinerTally::default();
@@ -430,29 +479,21 @@ impl Subnet {
                 caught: t.mismatched,
                 unchecked: t.unchecked,
                 rejected: t.rejected,
+                unpaid_fast: t.unpaid_fast,
                 compute_units: t.units,
                 median_latency_ms: t.median_latency_ms(),
                 incentive,
                 incentive_share: q32_share(incentive),
                 emission_rao: out.server_emission.get(u).copied().unwrap_or(0),
                 cheated,
-                detection_probability: detection_probability(
-                    &exposure,
-                    self.scenario.scoring.spot_check_rate,
-                    self.scenario.scoring.min_checks_per_miner,
-                ),
+                detection_probability: detection_probability(&exposure, rate, min),
             });
         }
         let nv = self.validators.len();
         let mut validators = Vec::with_capacity(nv);
         let mut artifacts = Artifacts::default();
         let mut batch_files = Vec::with_capacity(nv);
-        for ((v, c), (commitment, revealed)) in self
-            .validators
-            .iter()
-            .zip(&checked)
-            .zip(commitments.into_iter().zip(revealed.iter_mut()))
-        {
+        for ((v, c), st) in self.validators.iter().zip(&checked).zip(settled.iter_mut()) {
             let u = usize::from(v.uid);
             let file = format!("epoch-{e:04}-validator-{:03}.bin", v.uid);
             artifacts
@@ -467,8 +508,11 @@ impl Subnet {
                 bad_signatures: c.bad_signatures,
                 spot_checked: c.spot_checked,
                 mismatches: c.proofs.len() as u32,
-                weights_commitment: commitment,
-                weights_revealed: revealed.take(),
+                weights_commitment: core::mem::take(&mut st.commitment),
+                weights_revealed: st.revealed.take(),
+                reveal: core::mem::take(&mut st.reveal),
+                equivocations: st.equivocations,
+                rejections: c.rejections.clone(),
                 dividends,
                 dividend_share: q32_share(dividends),
                 vtrust: out.validator_trust_u16.get(u).copied().unwrap_or(0),
@@ -480,7 +524,7 @@ impl Subnet {
             });
         }
         let mut fraud_proofs = Vec::with_capacity(all_proofs.len());
-        for ((vi, mi, id, proof), ok) in all_proofs.iter().zip(&holds) {
+        for ((vi, mi, id, proof), verdict) in all_proofs.iter().zip(&verdicts) {
             let vu = at(&self.validators, *vi, "validator")?.uid;
             let mu = at(&self.miners, *mi, "miner")?.uid;
             let short: String = id.to_string().chars().take(12).collect();
@@ -491,7 +535,8 @@ impl Subnet {
                 validator: vu,
                 miner: mu,
                 receipt_id: *id,
-                holds: *ok,
+                holds: verdict.is_ok(),
+                refused: verdict.clone().err(),
             });
         }
         self.next_epoch += 1;
@@ -513,8 +558,30 @@ impl Subnet {
         })
     }
 
-    /// Phase 2: the epoch's tasks, grouped per miner, each miner's in issue order.
-    fn issue(&self, e: u64, beacon: [u8; 32]) -> Result<Vec<Vec<Assignment>>> {
+    /// Each validator's sample secret for epoch `e`. A real validator draws it at random and
+    /// publishes only its commitment before receipts arrive; the simulation derives it from the
+    /// run seed so that a seed reproduces the run. With `scoring.sample_secret = false` it is
+    /// all zeros: the pre-fix rule, where anyone (a grinding miner) can predict the sample.
+    fn sample_secrets(&self, e: u64) -> Vec<[u8; 32]> {
+        let seed = self.scenario.seed.to_le_bytes();
+        self.validators
+            .iter()
+            .map(|v| {
+                if self.scenario.scoring.sample_secret {
+                    derive(
+                        "sample-secret",
+                        &[&seed, v.role.hotkey().as_bytes(), &e.to_le_bytes()],
+                    )
+                } else {
+                    [0; 32]
+                }
+            })
+            .collect()
+    }
+
+    /// Phase 2: the epoch's tasks, grouped per miner, each miner's in issue order, and each
+    /// validator's book of what it issued.
+    fn issue(&self, e: u64, beacon: [u8; 32]) -> Result<Issued> {
         let s = &self.scenario;
         let epoch_ms = s.emission.tempo.saturating_mul(s.timing.block_ms);
         let epoch_start = s
@@ -525,11 +592,17 @@ impl Subnet {
         let nv = self.validators.len() as u64;
         let slots = nv * u64::from(per);
         let gap = epoch_ms / slots.max(1) / 2;
+        let subnet = SubnetId(s.subnet);
+        let mut books: Vec<IssuedTasks> = self
+            .validators
+            .iter()
+            .map(|_| IssuedTasks::new(self.network, subnet, Epoch(e)))
+            .collect();
         let mut by_miner: Vec<Vec<Assignment>> = Vec::with_capacity(self.miners.len());
         for (mi, m) in self.miners.iter().enumerate() {
             let mut list = Vec::with_capacity(self.validators.len() * per as usize);
             for index in 0..per {
-                for (vi, v) in self.validators.iter().enumerate() {
+                for ((vi, v), book) in self.validators.iter().enumerate().zip(books.iter_mut()) {
                     let slot = u64::from(index) * nv + vi as u64;
                     let task = issue_task(
                         &s.tasks,
@@ -539,22 +612,25 @@ impl Subnet {
                         &m.role.hotkey(),
                         index,
                     )?;
+                    let issued_ms = epoch_start + slot * gap;
+                    book.issue(m.role.hotkey(), task, issued_ms)?;
                     list.push(Assignment {
                         validator: vi,
                         miner: mi,
                         index,
                         task,
-                        issued_ms: epoch_start + slot * gap,
+                        issued_ms,
                     });
                 }
             }
             by_miner.push(list);
         }
-        Ok(by_miner)
+        Ok(Issued { by_miner, books })
     }
 
     /// Phase 3: every non-copier miner works in parallel, then copiers take their sources'
-    /// claims; every miner signs its receipts through the miner role.
+    /// claims; every miner signs its receipts through the miner role. A clock liar signs
+    /// `finished = started`; the validator sees the receipt arrive at the true finish.
     fn execute(
         &self,
         by_miner: &[Vec<Assignment>],
@@ -579,7 +655,7 @@ impl Subnet {
                         &a.index.to_le_bytes(),
                     ],
                 );
-                let claim = execute_as(miner.behaviour, &self.pool, &a.task, &coord)?;
+                let claim = execute_as(miner.behaviour, &self.pool, &a.task, a.index, &coord)?;
                 let start = a.issued_ms.max(free_at);
                 let finish = start + latency_ms(s, miner.behaviour, units, &coord);
                 if miner.behaviour != MinerBehaviour::Copier {
@@ -621,6 +697,11 @@ impl Subnet {
                     let assigner = at(&self.validators, a.validator, "validator")?
                         .role
                         .hotkey();
+                    let signed_finish = if miner.behaviour == MinerBehaviour::ClockLiar {
+                        start
+                    } else {
+                        finish
+                    };
                     let receipt = miner.role.sign(
                         &a.task,
                         claim,
@@ -628,13 +709,14 @@ impl Subnet {
                             assigner,
                             nonce: u64::from(a.index),
                             started_at_ms: start,
-                            finished_at_ms: finish,
+                            finished_at_ms: signed_finish,
                             backend: label.clone(),
                         },
                     )?;
                     Ok(Done {
                         assignment: a.clone(),
                         receipt,
+                        arrived_ms: finish,
                     })
                 })
                 .collect()
@@ -642,18 +724,151 @@ impl Subnet {
         signed.into_iter().collect()
     }
 
-    /// Phase 4 for validator `vi`: commit, verify signatures, sample, re-execute, judge.
+    /// Delivers receipts to their assigners' inboxes, in miner order. A double dipper also
+    /// re-signs each receipt with a fresh nonce for the same validator, re-addresses it to every
+    /// other validator, and replays the previous epoch's receipts; all of these come last.
+    fn deliver(&mut self, done: &[Vec<Done>]) -> Result<Vec<Vec<Delivery>>> {
+        let nv = self.validators.len();
+        let mut inboxes: Vec<Vec<Delivery>> = vec![Vec::new(); nv];
+        let mut extras: Vec<Vec<Delivery>> = vec![Vec::new(); nv];
+        let mut replays = Vec::new();
+        for d in done.iter().flatten() {
+            let to = d.assignment.validator;
+            if let Some(inbox) = inboxes.get_mut(to) {
+                inbox.push(Delivery {
+                    receipt: d.receipt.clone(),
+                    arrived_ms: d.arrived_ms,
+                });
+            }
+            let miner = at(&self.miners, d.assignment.miner, "miner")?;
+            if miner.behaviour != MinerBehaviour::DoubleDipper {
+                continue;
+            }
+            for (vi, v) in self.validators.iter().enumerate() {
+                let mut body = d.receipt.body.clone();
+                body.nonce = body.nonce.wrapping_add(1 << 40);
+                if vi != to {
+                    body.assigner = v.role.hotkey();
+                }
+                let receipt = miner.role.sign_body(body)?;
+                if let Some(x) = extras.get_mut(vi) {
+                    x.push(Delivery {
+                        receipt,
+                        arrived_ms: d.arrived_ms,
+                    });
+                }
+            }
+            replays.push((to, d.receipt.clone(), d.arrived_ms));
+        }
+        for (vi, receipt, arrived_ms) in core::mem::replace(&mut self.replays, replays) {
+            if let Some(x) = extras.get_mut(vi) {
+                x.push(Delivery {
+                    receipt,
+                    arrived_ms,
+                });
+            }
+        }
+        for (inbox, x) in inboxes.iter_mut().zip(extras) {
+            inbox.extend(x);
+        }
+        Ok(inboxes)
+    }
+
+    /// A grinder sees each validator's whole inbox (the worst case: it submits last) and
+    /// re-rolls the nonce of its last receipt there, up to 256 times, until the sample it can
+    /// predict (the seed without the validator's secret) misses all its fake receipts.
+    fn grind(
+        &self,
+        mut inboxes: Vec<Vec<Delivery>>,
+        e: u64,
+        beacon: [u8; 32],
+        secrets: &[[u8; 32]],
+    ) -> Result<Vec<Vec<Delivery>>> {
+        let rate = rate_ppm(self.scenario.scoring.spot_check_rate);
+        let min = self.scenario.scoring.min_checks_per_miner;
+        let subnet = SubnetId(self.scenario.subnet);
+        for g in self
+            .miners
+            .iter()
+            .filter(|m| m.behaviour == MinerBehaviour::Grinder)
+        {
+            let me = g.role.hotkey();
+            for (vi, inbox) in inboxes.iter_mut().enumerate() {
+                let v = at(&self.validators, vi, "validator")?;
+                let mine: Vec<usize> = (0..inbox.len())
+                    .filter(|&i| inbox.get(i).is_some_and(|d| d.receipt.body.miner == me))
+                    .collect();
+                let Some(&last) = mine.last() else { continue };
+                let fake = |d: &Delivery| {
+                    fakes(
+                        MinerBehaviour::Grinder,
+                        (d.receipt.body.nonce & 0xffff_ffff) as u32,
+                    )
+                };
+                for attempt in 0..256u64 {
+                    let receipts: Vec<SignedReceipt> =
+                        inbox.iter().map(|d| d.receipt.clone()).collect();
+                    let batch = v
+                        .role
+                        .commit_batch(self.network, subnet, Epoch(e), receipts)?;
+                    // What the grinder can compute: the seed with an all-zero secret.
+                    let predicted = sample_seed(&beacon, &batch.root, &v.role.hotkey(), &[0; 32]);
+                    let picked = sample(&predicted, &batch.ids, &mine, rate, min);
+                    let exposed = picked.iter().any(|&i| inbox.get(i).is_some_and(&fake));
+                    if !exposed {
+                        break;
+                    }
+                    let Some(d) = inbox.get_mut(last) else { break };
+                    let mut body = d.receipt.body.clone();
+                    body.nonce = (body.nonce & 0xffff_ffff) | ((attempt + 1) << 32);
+                    d.receipt = g.role.sign_body(body)?;
+                }
+                // Nothing to grind against when the validator's secret is not the grinder's guess.
+                let _ = secrets;
+            }
+        }
+        Ok(inboxes)
+    }
+
+    /// Phase 4 for validator `vi`: commit, verify signatures, admit, reveal the sample secret,
+    /// sample, re-execute, judge.
+    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         vi: usize,
         e: u64,
         beacon: &[u8; 32],
-        got: &[&Done],
+        secret: &[u8; 32],
+        mut book: IssuedTasks,
+        inbox: &[Delivery],
         clock: &dyn Clock,
     ) -> Result<Checked> {
         let v = at(&self.validators, vi, "validator")?;
         let hotkey = v.role.hotkey();
-        let receipts: Vec<SignedReceipt> = got.iter().map(|d| d.receipt.clone()).collect();
+        let subnet = SubnetId(self.scenario.subnet);
+        // A batch holds only this epoch's receipts for this subnet and network: others (replays
+        // of old epochs, other subnets or networks) are rejected before the root is committed.
+        let mut early: Vec<(Hotkey, Rejection)> = Vec::new();
+        let inbox: Vec<&Delivery> = inbox
+            .iter()
+            .filter(|d| {
+                let b = &d.receipt.body;
+                let why = if b.network != self.network {
+                    Some(Rejection::WrongNetwork)
+                } else if b.subnet != subnet {
+                    Some(Rejection::WrongSubnet)
+                } else if b.epoch != Epoch(e) {
+                    Some(Rejection::WrongEpoch)
+                } else {
+                    None
+                };
+                if let Some(r) = why {
+                    early.push((b.miner, r));
+                }
+                why.is_none()
+            })
+            .collect();
+        let receipts: Vec<SignedReceipt> = inbox.iter().map(|d| d.receipt.clone()).collect();
         let batch = v.role.commit_batch(
             self.network,
             SubnetId(self.scenario.subnet),
@@ -665,19 +880,26 @@ impl Subnet {
         let sigs = v.role.verify_batch(&batch, &sig_seed);
         let signatures_cpu = clock.now().saturating_sub(t_sig);
 
-        // The sample is fixed only now, after the root.
-        let seed = sample_seed(beacon, &batch.root, &hotkey);
-        let rate = self.scenario.scoring.spot_check_rate;
+        // The sample is fixed only now, after the root, by the secret committed before it.
+        let seed = sample_seed(beacon, &batch.root, &hotkey, secret);
+        let rate = rate_ppm(self.scenario.scoring.spot_check_rate);
         let min_checks = self.scenario.scoring.min_checks_per_miner;
         let checks =
-            v.behaviour != ValidatorBehaviour::WeightCopier && (rate > 0.0 || min_checks > 0);
-        let mut by_miner: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            v.behaviour != ValidatorBehaviour::WeightCopier && (rate > 0 || min_checks > 0);
+        let miner_index: BTreeMap<Hotkey, usize> = self
+            .miners
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.role.hotkey(), i))
+            .collect();
+        let mut by_miner: BTreeMap<usize, Vec<(usize, IssuedTask)>> = BTreeMap::new();
         let mut out = Checked {
-            receipts: got.len() as u32,
+            receipts: inbox.len() as u32,
             bad_signatures: 0,
             spot_checked: 0,
             per_miner: BTreeMap::new(),
             proofs: Vec::new(),
+            rejections: BTreeMap::new(),
             signatures_cpu,
             reexecution_cpu: Duration::ZERO,
             batch,
@@ -685,48 +907,70 @@ impl Subnet {
             exposure: BTreeMap::new(),
             reexecuted_units: 0,
         };
-        for (i, (d, sig)) in got.iter().zip(&sigs).enumerate() {
-            let tally = out.per_miner.entry(d.assignment.miner).or_default();
-            tally.tasks += 1;
-            let valid = sig.is_ok() && d.receipt.body.check_task(&d.assignment.task).is_ok();
-            if !valid {
-                if sig.is_err() {
-                    out.bad_signatures += 1;
-                }
+        let miner_of = |hk: &Hotkey| miner_index.get(hk).copied();
+        for (hk, r) in &early {
+            *out.rejections.entry(r.code().into()).or_default() += 1;
+            if let Some(mi) = miner_of(hk) {
+                let tally = out.per_miner.entry(mi).or_default();
+                tally.tasks += 1;
                 tally.rejected += 1;
+            }
+        }
+        for (i, (d, sig)) in inbox.iter().zip(&sigs).enumerate() {
+            let Some(&mi) = miner_index.get(&d.receipt.body.miner) else {
+                *out.rejections.entry("unknown_miner".into()).or_default() += 1;
+                continue;
+            };
+            let tally = out.per_miner.entry(mi).or_default();
+            tally.tasks += 1;
+            let admitted = if sig.is_err() {
+                out.bad_signatures += 1;
+                Err(Rejection::BadSignature)
+            } else {
+                book.admit(&hotkey, &d.receipt).cloned()
+            };
+            let issued = match admitted {
+                Ok(issued) => issued,
+                Err(r) => {
+                    tally.rejected += 1;
+                    *out.rejections.entry(r.code().into()).or_default() += 1;
+                    continue;
+                }
+            };
+            // Latency is what the validator observed: issue to arrival, never receipt times.
+            tally
+                .latencies
+                .push(d.arrived_ms.saturating_sub(issued.issued_ms));
+            if is_fast(&issued.task) {
+                tally.unpaid_fast += 1;
                 continue;
             }
-            by_miner.entry(d.assignment.miner).or_default().push(i);
-            let behaviour = at(&self.miners, d.assignment.miner, "miner")?.behaviour;
+            let behaviour = at(&self.miners, mi, "miner")?.behaviour;
             let wrong = match behaviour {
-                MinerBehaviour::Lazy | MinerBehaviour::Copier => true,
-                MinerBehaviour::Sloppy => d.assignment.task.kernel == KernelId::Attention,
-                MinerBehaviour::Honest | MinerBehaviour::Slow => false,
+                MinerBehaviour::Sloppy => issued.task.kernel == KernelId::Attention,
+                b => fakes(b, (d.receipt.body.nonce & 0xffff_ffff) as u32),
             };
-            let x = out.exposure.entry(d.assignment.miner).or_default();
+            let x = out.exposure.entry(mi).or_default();
             x.0 += 1;
             x.1 += u32::from(wrong);
+            by_miner.entry(mi).or_default().push((i, issued));
         }
-        let mut sampled = vec![false; got.len()];
+        let mut sampled = vec![false; inbox.len()];
         if checks {
             for list in by_miner.values() {
-                for i in sample(&seed, &out.batch.ids, list, rate, min_checks) {
+                let idx: Vec<usize> = list.iter().map(|(i, _)| *i).collect();
+                for i in sample(&seed, &out.batch.ids, &idx, rate, min_checks) {
                     if let Some(s) = sampled.get_mut(i) {
                         *s = true;
                     }
                 }
             }
         }
-        for list in by_miner.values() {
-            for &i in list {
-                let d = *at(got, i, "receipt")?;
-                let tally = out.per_miner.entry(d.assignment.miner).or_default();
-                tally.latencies.push(
-                    d.receipt
-                        .body
-                        .finished_at_ms
-                        .saturating_sub(d.assignment.issued_ms),
-                );
+        for (&mi, list) in &by_miner {
+            for (i, issued) in list {
+                let i = *i;
+                let d = *at(&inbox, i, "receipt")?;
+                let tally = out.per_miner.entry(mi).or_default();
                 if !sampled.get(i).copied().unwrap_or(false) {
                     tally.unchecked += 1;
                     tally.units += d.receipt.body.compute_units;
@@ -737,54 +981,99 @@ impl Subnet {
                     .reexecuted_units
                     .saturating_add(d.receipt.body.compute_units);
                 let t_exec = clock.now();
-                let weights = self
-                    .pool
-                    .find(&d.assignment.task)
-                    .map(|w| w.bytes.as_slice());
-                let truth = v
-                    .role
-                    .reexecute(&d.assignment.task, weights, Backend::Auto, 1)?;
+                let weights = self.pool.find(&issued.task).map(|w| w.bytes.as_slice());
+                let truth = v.role.reexecute(&issued.task, weights, Backend::Auto, 1)?;
                 out.reexecution_cpu += clock.now().saturating_sub(t_exec);
                 let id = *at(&out.batch.ids, i, "receipt")?;
-                let verdict = v.role.judge(id, &d.receipt, truth)?;
-                if verdict.body.outcome == Outcome::Match {
-                    tally.verified += 1;
-                    tally.units += d.receipt.body.compute_units;
-                } else {
-                    tally.mismatched += 1;
-                    let weights = self.pool.find(&d.assignment.task).map(|w| w.source());
-                    let note = format!(
-                        "epoch {e}: validator uid {} re-executed the task of miner uid {} and got another output commitment",
-                        v.uid,
-                        at(&self.miners, d.assignment.miner, "miner")?.uid
-                    );
-                    let proof = v.role.fraud_proof(
-                        &out.batch,
-                        i,
-                        &d.assignment.task,
-                        &verdict,
-                        weights,
-                        note,
-                    )?;
-                    out.proofs.push((d.assignment.miner, id, proof));
+                match v.role.judge(id, &d.receipt, truth)? {
+                    Judgement::Match(_) => {
+                        tally.verified += 1;
+                        tally.units += d.receipt.body.compute_units;
+                    }
+                    Judgement::TileRootMismatch { .. } => tally.mismatched += 1,
+                    Judgement::Mismatch(verdict) => {
+                        tally.mismatched += 1;
+                        let weights = self.pool.find(&issued.task).map(|w| w.source());
+                        let note = format!(
+                            "epoch {e}: validator uid {} re-executed the task of miner uid {} and got another output commitment",
+                            v.uid,
+                            at(&self.miners, mi, "miner")?.uid
+                        );
+                        let proof = v.role.fraud_proof(
+                            &out.batch,
+                            i,
+                            &issued.task,
+                            &verdict,
+                            weights,
+                            note,
+                        )?;
+                        out.proofs.push((mi, id, proof));
+                    }
                 }
             }
         }
         Ok(out)
     }
 
-    /// Phase 6: each validator's weights, their commitments, and the reveals due this epoch.
-    /// Returns the commitments (hex) and the revealed weights per validator.
-    fn settle(&mut self, e: u64, checked: &[Checked]) -> Result<(Vec<String>, Vec<Revealed>)> {
+    /// Framers publish a fraud proof against the first receipt (a Fast-mode one if there is
+    /// one) of every honest or slow miner in their batch, with a made-up recomputed commitment.
+    fn frame(&self, e: u64, books: &[IssuedTasks], checked: &mut [Checked]) -> Result<()> {
+        for ((v, book), c) in self.validators.iter().zip(books).zip(checked.iter_mut()) {
+            if v.behaviour != ValidatorBehaviour::Framer {
+                continue;
+            }
+            for (mi, m) in self.miners.iter().enumerate() {
+                if !matches!(m.behaviour, MinerBehaviour::Honest | MinerBehaviour::Slow) {
+                    continue;
+                }
+                let hk = m.role.hotkey();
+                let candidates: Vec<(usize, &IssuedTask)> = c
+                    .batch
+                    .batch
+                    .receipts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.body.miner == hk)
+                    .filter_map(|(i, r)| book.get(&r.body.task_digest).map(|t| (i, t)))
+                    .collect();
+                let pick = candidates
+                    .iter()
+                    .find(|(_, t)| is_fast(&t.task))
+                    .or_else(|| candidates.first());
+                let Some(&(i, issued)) = pick else { continue };
+                let id = *at(&c.batch.ids, i, "receipt")?;
+                let made_up = Claim {
+                    commitment: Digest(derive("framed", &[id.as_bytes()])),
+                    tile_root: Digest([0; 32]),
+                };
+                let receipt = at(&c.batch.batch.receipts, i, "receipt")?;
+                let Judgement::Mismatch(verdict) = v.role.judge(id, receipt, made_up)? else {
+                    continue;
+                };
+                let weights = self.pool.find(&issued.task).map(|w| w.source());
+                let note = format!("epoch {e}: framed by validator uid {}", v.uid);
+                let proof =
+                    v.role
+                        .fraud_proof(&c.batch, i, &issued.task, &verdict, weights, note)?;
+                c.proofs.push((mi, id, proof));
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 6: each validator's weights and commitments, and the reveals due this epoch, as
+    /// the chain's weight book sees them: the first commitment of a (hotkey, subnet, epoch) slot
+    /// counts and later ones are rejected as equivocation; a reveal that does not open the
+    /// slot's commitment is dropped with its reason (the epoch goes on); a validator that
+    /// reveals nothing when a reveal is due has no weights this epoch.
+    fn settle(&mut self, e: u64, checked: &[Checked]) -> Result<Vec<Settled>> {
         let params = ScoreParams {
             latency_target_ms: self.scenario.scoring.latency_target_ms,
         };
         let tempo = self.scenario.emission.tempo;
         let reveal_block = e * tempo + tempo / 2 + 1;
         let delay = self.scenario.scoring.reveal_delay_epochs;
-        let nv = self.validators.len();
-        let mut commitments = Vec::with_capacity(nv);
-        let mut revealed: Vec<Revealed> = vec![None; nv];
+        let mut out = Vec::with_capacity(self.validators.len());
         for (vi, c) in checked.iter().enumerate() {
             let weights = self.weights_for(vi, e, c, &params)?;
             let run_seed = self.scenario.seed.to_le_bytes();
@@ -792,32 +1081,84 @@ impl Subnet {
             let Some(v) = self.validators.get_mut(vi) else {
                 continue;
             };
+            let hotkey = v.role.hotkey();
+            let mut st = Settled::default();
             // spec/scoring.md §4 asks for a fresh random salt per commitment; the simulation
             // derives it from the run seed instead, so that a seed reproduces the whole log. (A
             // real validator's seed is secret, which is what keeps its weights hidden.)
-            let salt = derive(
-                "salt",
-                &[&run_seed, v.role.hotkey().as_bytes(), &e.to_le_bytes()],
-            );
-            let commit = v.role.commit_weights(subnet, Epoch(e), weights, salt)?;
-            commitments.push(hex::encode(commit.commitment));
-            for p in v.role.due_reveals(e, delay) {
-                verify_reveal(&p.commit, &p.reveal)?;
-                let u = usize::from(v.uid);
-                if !p.reveal.weights.is_empty() {
-                    if let Some(w) = self.stored_weights.get_mut(u) {
-                        w.clone_from(&p.reveal.weights);
-                    }
-                    if let Some(l) = self.last_update.get_mut(u) {
-                        *l = reveal_block;
-                    }
-                }
-                if let Some(r) = revealed.get_mut(vi) {
-                    *r = Some(p.reveal.weights);
+            let salt = derive("salt", &[&run_seed, hotkey.as_bytes(), &e.to_le_bytes()]);
+            let mut commits =
+                vec![
+                    v.role
+                        .commit_weights(subnet, Epoch(e), weights.clone(), salt)?,
+                ];
+            if v.behaviour == ValidatorBehaviour::Equivocator {
+                // A second vector for the same slot: every miner but the first at zero.
+                let boosted: Vec<(u16, u16)> = weights
+                    .iter()
+                    .take(1)
+                    .map(|&(u, _)| (u, u16::MAX))
+                    .collect();
+                let salt2 = derive("salt-2", &[&run_seed, hotkey.as_bytes(), &e.to_le_bytes()]);
+                commits.push(v.role.commit_weights(subnet, Epoch(e), boosted, salt2)?);
+            }
+            for (k, commit) in commits.into_iter().enumerate() {
+                if k == 0 && !self.weight_book.contains_key(&(v.uid, e)) {
+                    st.commitment = hex::encode(commit.commitment);
+                    self.weight_book.insert((v.uid, e), commit);
+                } else {
+                    st.equivocations += 1;
                 }
             }
+            let due_epoch = e.checked_sub(delay);
+            let mut due = v.role.due_reveals(e, delay);
+            if v.behaviour == ValidatorBehaviour::Equivocator {
+                // Reveal the vector that suits it (the second) in odd epochs, nothing in even.
+                due = if e % 2 == 1 {
+                    due.into_iter().skip(1).take(1).collect()
+                } else {
+                    Vec::new()
+                };
+            } else {
+                due.truncate(1);
+            }
+            let u = usize::from(v.uid);
+            let booked = due_epoch.and_then(|d| self.weight_book.get(&(v.uid, d)).copied());
+            st.reveal = match (booked, due.into_iter().next()) {
+                (None, _) => "none due".into(),
+                (Some(_), None) => {
+                    if let Some(w) = self.stored_weights.get_mut(u) {
+                        w.clear();
+                    }
+                    "missed".into()
+                }
+                (Some(commit), Some(p)) => match verify_reveal(&commit, &p.reveal) {
+                    Ok(()) => {
+                        if !p.reveal.weights.is_empty() {
+                            if let Some(w) = self.stored_weights.get_mut(u) {
+                                w.clone_from(&p.reveal.weights);
+                            }
+                            if let Some(l) = self.last_update.get_mut(u) {
+                                *l = reveal_block;
+                            }
+                        }
+                        st.revealed = Some(p.reveal.weights);
+                        "revealed".into()
+                    }
+                    Err(err) => {
+                        if let Some(w) = self.stored_weights.get_mut(u) {
+                            w.clear();
+                        }
+                        format!("dropped: {} ({})", err, err.code())
+                    }
+                },
+            };
+            if let Some(d) = due_epoch {
+                self.weight_book.remove(&(v.uid, d));
+            }
+            out.push(st);
         }
-        Ok((commitments, revealed))
+        Ok(out)
     }
 
     /// Phase 6 for validator `vi`: the weights it commits this epoch.

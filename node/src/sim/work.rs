@@ -23,8 +23,19 @@ pub fn execute_honest(pool: &WeightPool, task: &TaskSpec) -> Result<Claim> {
     Ok(Claim::from(&out))
 }
 
-/// What a miner of `behaviour` computes for `task`. Copiers are handled by the caller (they
-/// need another miner's claim); for them this returns `None`.
+/// Whether a miner of `behaviour` fakes the `index`-th task of a validator: every task for lazy
+/// miners and copiers, every fourth for grinders.
+#[must_use]
+pub fn fakes(behaviour: MinerBehaviour, index: u32) -> bool {
+    match behaviour {
+        MinerBehaviour::Lazy | MinerBehaviour::Copier => true,
+        MinerBehaviour::Grinder => index.is_multiple_of(4),
+        _ => false,
+    }
+}
+
+/// What a miner of `behaviour` computes for the `index`-th task a validator gave it. Copiers
+/// are handled by the caller (they need another miner's claim); for them this returns `None`.
 ///
 /// # Errors
 /// Kernel errors.
@@ -32,11 +43,16 @@ pub fn execute_as(
     behaviour: MinerBehaviour,
     pool: &WeightPool,
     task: &TaskSpec,
+    index: u32,
     lazy_seed: &[u8; 32],
 ) -> Result<Option<Claim>> {
     match behaviour {
-        MinerBehaviour::Honest | MinerBehaviour::Slow => execute_honest(pool, task).map(Some),
-        MinerBehaviour::Lazy => {
+        MinerBehaviour::Honest
+        | MinerBehaviour::Slow
+        | MinerBehaviour::ClockLiar
+        | MinerBehaviour::DoubleDipper => execute_honest(pool, task).map(Some),
+        MinerBehaviour::Grinder if !fakes(behaviour, index) => execute_honest(pool, task).map(Some),
+        MinerBehaviour::Lazy | MinerBehaviour::Grinder => {
             let mut r = DetRng::new("lazy", &[lazy_seed]);
             Ok(Some(Claim {
                 commitment: Digest(r.bytes32()),
@@ -56,7 +72,7 @@ pub fn execute_as(
 
 /// Simulated execution time of a task for a miner, in ms: overhead plus compute units at the
 /// miner's throughput, with up to `jitter_permille` random extra, times `slow_factor` for slow
-/// miners. Lazy miners answer in `lazy_ms`.
+/// and clock-liar miners. Lazy miners and grinders answer in `lazy_ms`.
 pub fn latency_ms(
     s: &Scenario,
     behaviour: MinerBehaviour,
@@ -64,7 +80,7 @@ pub fn latency_ms(
     jitter_seed: &[u8; 32],
 ) -> u64 {
     let tm = &s.timing;
-    if behaviour == MinerBehaviour::Lazy {
+    if matches!(behaviour, MinerBehaviour::Lazy | MinerBehaviour::Grinder) {
         return tm.lazy_ms.max(1);
     }
     let base = tm
@@ -73,7 +89,7 @@ pub fn latency_ms(
     let mut r = DetRng::new("jitter", &[jitter_seed]);
     let jitter = base.saturating_mul(r.below(tm.jitter_permille + 1)) / 1000;
     let t = base.saturating_add(jitter).max(1);
-    if behaviour == MinerBehaviour::Slow {
+    if matches!(behaviour, MinerBehaviour::Slow | MinerBehaviour::ClockLiar) {
         t.saturating_mul(tm.slow_factor)
     } else {
         t
@@ -132,16 +148,16 @@ mod tests {
         for i in 0..12 {
             let t = issue_task(&s.tasks, &pool, ctx(5), &v, &m, i).unwrap();
             let truth = execute_honest(&pool, &t).unwrap();
-            let honest = execute_as(MinerBehaviour::Honest, &pool, &t, &[0; 32])
+            let honest = execute_as(MinerBehaviour::Honest, &pool, &t, 1, &[0; 32])
                 .unwrap()
                 .unwrap();
-            let slow = execute_as(MinerBehaviour::Slow, &pool, &t, &[0; 32])
+            let slow = execute_as(MinerBehaviour::Slow, &pool, &t, 1, &[0; 32])
                 .unwrap()
                 .unwrap();
-            let lazy = execute_as(MinerBehaviour::Lazy, &pool, &t, &[0; 32])
+            let lazy = execute_as(MinerBehaviour::Lazy, &pool, &t, 1, &[0; 32])
                 .unwrap()
                 .unwrap();
-            let sloppy = execute_as(MinerBehaviour::Sloppy, &pool, &t, &[0; 32])
+            let sloppy = execute_as(MinerBehaviour::Sloppy, &pool, &t, 1, &[0; 32])
                 .unwrap()
                 .unwrap();
             assert_eq!(honest, truth);
@@ -155,7 +171,7 @@ mod tests {
                 assert_eq!(sloppy, truth);
             }
             assert_eq!(
-                execute_as(MinerBehaviour::Copier, &pool, &t, &[0; 32]).unwrap(),
+                execute_as(MinerBehaviour::Copier, &pool, &t, 1, &[0; 32]).unwrap(),
                 None
             );
         }

@@ -2,10 +2,12 @@
 //!
 //! | step | method | input → output |
 //! |---|---|---|
-//! | issue tasks | [`tasks::issue_task`] | beacon, miner, index → [`TaskSpec`] |
+//! | issue tasks | [`tasks::issue_task`], [`intake::IssuedTasks::issue`] | beacon, miner, index → [`TaskSpec`] |
+//! | commit the sample secret | [`sample::secret_commitment`] | secret → commitment (before receipts) |
+//! | admit receipts | [`intake::IssuedTasks::admit`] | receipt → its issued task, or a [`intake::Rejection`] |
 //! | commit the batch | [`Validator::commit_batch`] | receipts → [`CommittedBatch`] (Merkle root) |
 //! | verify signatures | [`Validator::verify_batch`] | batch, coefficient seed → per-receipt result |
-//! | draw the sample | [`sample::sample_seed`], [`sample::sample`] | root → indices to re-execute |
+//! | draw the sample | [`sample::sample_seed`], [`sample::sample`] | root, revealed secret → indices to re-execute |
 //! | re-execute | [`Validator::reexecute`] | task, weights → [`Claim`] |
 //! | verdicts | [`Validator::judge`] | receipt, truth → [`SignedVerdict`] |
 //! | fraud proofs | [`Validator::fraud_proof`] | mismatch → [`FraudProof`] |
@@ -17,6 +19,7 @@
 //! which [`Validator::state`] saves and [`Validator::from_state`] restores, so a validator
 //! restarted between a commit and its reveal still reveals.
 
+pub mod intake;
 pub mod sample;
 pub mod score;
 pub mod tasks;
@@ -55,6 +58,37 @@ pub struct CommittedBatch {
     pub bytes: Vec<u8>,
     /// Receipt ids, in batch order.
     pub ids: Vec<Digest>,
+}
+
+/// What re-executing a receipt found ([`Validator::judge`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judgement {
+    /// Commitment and tile root both match: the signed `Match` verdict.
+    Match(SignedVerdict),
+    /// The commitment differs: the signed `Mismatch` verdict, the core of a fraud proof.
+    Mismatch(SignedVerdict),
+    /// The commitment matches but the tile root does not: the receipt earns nothing.
+    TileRootMismatch {
+        /// The tile root re-execution gives.
+        recomputed: Digest,
+    },
+}
+
+impl Judgement {
+    /// Whether the receipt is correct (both commitments match).
+    #[must_use]
+    pub fn is_match(&self) -> bool {
+        matches!(self, Self::Match(_))
+    }
+
+    /// The signed verdict, if one could be signed.
+    #[must_use]
+    pub fn verdict(&self) -> Option<&SignedVerdict> {
+        match self {
+            Self::Match(v) | Self::Mismatch(v) => Some(v),
+            Self::TileRootMismatch { .. } => None,
+        }
+    }
 }
 
 /// A weight commitment and the reveal that opens it, kept until the reveal is due.
@@ -198,8 +232,11 @@ impl Validator {
         Ok(Claim::from(&out))
     }
 
-    /// Signs the verdict on a receipt given the re-executed truth: `Match` when the receipt's
-    /// output commitment equals the truth's, else `Mismatch`, with the recomputed commitment.
+    /// Judges a receipt against the re-executed truth, comparing both the output commitment and
+    /// the tile root. A commitment that differs gives a signed `Mismatch` verdict (with the
+    /// recomputed commitment: a fraud proof); equal commitments with another tile root give
+    /// [`Judgement::TileRootMismatch`] (the receipt earns nothing, but a v1 verdict cannot
+    /// carry the tile root, so there is no fraud proof); both equal give a signed `Match`.
     ///
     /// # Errors
     /// Protocol errors (signing).
@@ -208,13 +245,18 @@ impl Validator {
         receipt_id: Digest,
         receipt: &SignedReceipt,
         truth: Claim,
-    ) -> Result<SignedVerdict> {
-        let outcome = if truth.commitment == receipt.body.output_commitment {
-            Outcome::Match
-        } else {
+    ) -> Result<Judgement> {
+        let claimed = &receipt.body;
+        let outcome = if truth.commitment != claimed.output_commitment {
             Outcome::Mismatch
+        } else if truth.tile_root != claimed.output_tile_root {
+            return Ok(Judgement::TileRootMismatch {
+                recomputed: truth.tile_root,
+            });
+        } else {
+            Outcome::Match
         };
-        Ok(Signed::sign(
+        let verdict = Signed::sign(
             Verdict {
                 validator: self.key.hotkey(),
                 receipt_id,
@@ -222,7 +264,12 @@ impl Validator {
                 recomputed_commitment: Some(truth.commitment),
             },
             &self.key,
-        )?)
+        )?;
+        Ok(if outcome == Outcome::Match {
+            Judgement::Match(verdict)
+        } else {
+            Judgement::Mismatch(verdict)
+        })
     }
 
     /// Signs an `Unchecked` verdict on a receipt it accepted without re-execution.

@@ -1,33 +1,94 @@
-//! The spot-check sample: which of a miner's receipts a validator re-executes.
+//! The spot-check sample: which of a miner's receipts a validator re-executes (spec/sampling.md).
 //!
-//! The seed is fixed only after the validator committed its receipt batch's Merkle root
-//! ([`sample_seed`]), and the sample among one miner's receipts is drawn from it by
-//! [`sample`]: `rate · len` receipts rounded stochastically, at least `min`, at most all,
-//! taking those with the smallest `H(seed ‖ receipt id)`.
+//! Before any receipt of an epoch arrives, the validator draws a 32-byte secret and publishes
+//! its commitment ([`secret_commitment`]) with its tasks. After it committed its receipt batch's
+//! Merkle root it reveals the secret, and the sample seed is [`sample_seed`]`(beacon, root,
+//! validator, secret)`. A miner cannot predict the sample while it signs (it does not know the
+//! secret), so re-rolling nonces to steer the sample away from its bad receipts (grinding) gains
+//! nothing; the validator cannot choose the sample after seeing the root (the secret was
+//! committed before). Anyone can check a revealed secret against its commitment
+//! ([`check_secret`]) and recompute the sample.
+//!
+//! Among one miner's receipts the sample is drawn by [`sample`]: `rate · len` receipts rounded
+//! stochastically in exact integer arithmetic, at least `min`, at most all, taking those with
+//! the smallest pick key `SHA-256("mycel/v1/sample-pick" ‖ 0x00 ‖ seed ‖ receipt id)`.
 
 use std::vec::Vec;
 
 use mycel_protocol::ids::{Digest, Hotkey};
+use sha2::{Digest as _, Sha256};
 
-use crate::rng::derive;
+/// Domain tag of the sample secret's commitment.
+pub const SECRET_TAG: &[u8] = b"mycel/v1/sample-secret";
+/// Domain tag of the sample seed.
+pub const SEED_TAG: &[u8] = b"mycel/v1/sample";
+/// Domain tag of a receipt's pick key.
+pub const PICK_TAG: &[u8] = b"mycel/v1/sample-pick";
+/// Domain tag of the stochastic-rounding draw.
+pub const ROUND_TAG: &[u8] = b"mycel/v1/sample-round";
+/// Rates are parts per million.
+pub const PPM: u32 = 1_000_000;
 
-/// The sample seed of a validator for one epoch: `derive("spot-check", beacon ‖ root ‖
-/// validator hotkey)`, computable only once the receipt root is committed.
+fn tagged(tag: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(tag);
+    h.update([0u8]);
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// The commitment to a sample secret: `SHA-256("mycel/v1/sample-secret" ‖ 0x00 ‖ secret)`.
 #[must_use]
-pub fn sample_seed(beacon: &[u8; 32], root: &Digest, validator: &Hotkey) -> [u8; 32] {
-    derive(
-        "spot-check",
-        &[beacon, root.as_bytes(), validator.as_bytes()],
+pub fn secret_commitment(secret: &[u8; 32]) -> Digest {
+    Digest(tagged(SECRET_TAG, &[secret]))
+}
+
+/// Whether `secret` opens `commitment`.
+#[must_use]
+pub fn check_secret(commitment: &Digest, secret: &[u8; 32]) -> bool {
+    secret_commitment(secret) == *commitment
+}
+
+/// The sample seed of a validator for one epoch:
+/// `SHA-256("mycel/v1/sample" ‖ 0x00 ‖ beacon ‖ root ‖ validator hotkey ‖ secret)`.
+#[must_use]
+pub fn sample_seed(
+    beacon: &[u8; 32],
+    root: &Digest,
+    validator: &Hotkey,
+    secret: &[u8; 32],
+) -> [u8; 32] {
+    tagged(
+        SEED_TAG,
+        &[beacon, root.as_bytes(), validator.as_bytes(), secret],
     )
 }
 
-/// The spot-check sample among one miner's receipts `list` (indices into `ids`): `rate · len`
-/// of them rounded stochastically (the fraction becomes one more with that probability, drawn
-/// from `seed` and the first receipt's id), at least `min` and at most `len`, taking those with
-/// the smallest `H(seed ‖ receipt id)`. Indices not in `ids` are skipped. `rate` is clamped to
-/// `[0, 1]` (NaN counts as 0).
+/// A rate in `[0, 1]` as parts per million, rounded to nearest (NaN counts as 0).
 #[must_use]
-pub fn sample(seed: &[u8; 32], ids: &[Digest], list: &[usize], rate: f64, min: u32) -> Vec<usize> {
+pub fn rate_ppm(rate: f64) -> u32 {
+    if rate.is_nan() {
+        return 0;
+    }
+    (rate.clamp(0.0, 1.0) * f64::from(PPM)).round() as u32
+}
+
+/// The sample among one miner's receipts `list` (indices into `ids`): with `e = len · rate_ppm`,
+/// `floor(e / 10^6)` receipts, plus one more when the round draw `d` (the first 8 bytes, little
+/// endian, of `SHA-256("mycel/v1/sample-round" ‖ 0x00 ‖ seed ‖ id of the list's first receipt)`)
+/// satisfies `d · 10^6 < (e mod 10^6) · 2^64`; then at least `min` and at most `len`; the
+/// receipts with the smallest pick keys, returned in ascending key order. Indices not in `ids`
+/// are skipped; a rate above 10^6 ppm counts as 10^6.
+#[must_use]
+pub fn sample(
+    seed: &[u8; 32],
+    ids: &[Digest],
+    list: &[usize],
+    rate_ppm: u32,
+    min: u32,
+) -> Vec<usize> {
     let list: Vec<(usize, &Digest)> = list
         .iter()
         .filter_map(|&i| ids.get(i).map(|d| (i, d)))
@@ -35,23 +96,20 @@ pub fn sample(seed: &[u8; 32], ids: &[Digest], list: &[usize], rate: f64, min: u
     let Some(&(_, first)) = list.first() else {
         return Vec::new();
     };
-    let rate = if rate.is_nan() {
-        0.0
-    } else {
-        rate.clamp(0.0, 1.0)
-    };
-    let expected = list.len() as f64 * rate;
-    let base = expected.floor();
-    let draw = derive("round", &[seed, first.as_bytes()]);
+    let e = (list.len() as u128) * u128::from(rate_ppm.min(PPM));
+    let base = (e / u128::from(PPM)) as usize;
+    let rem = e % u128::from(PPM);
+    let draw = tagged(ROUND_TAG, &[seed, first.as_bytes()]);
     let mut low = [0u8; 8];
     low.copy_from_slice(draw.get(..8).unwrap_or(&[0; 8]));
-    let u = u64::from_le_bytes(low) as f64 / 18_446_744_073_709_551_616.0;
-    let k = (base as usize + usize::from(u < expected - base))
+    let d = u128::from(u64::from_le_bytes(low));
+    let extra = d * u128::from(PPM) < rem << 64;
+    let k = (base + usize::from(extra))
         .max(min as usize)
         .min(list.len());
     let mut ranked: Vec<([u8; 32], usize)> = list
         .iter()
-        .map(|&(i, id)| (derive("pick", &[seed, id.as_bytes()]), i))
+        .map(|&(i, id)| (tagged(PICK_TAG, &[seed, id.as_bytes()]), i))
         .collect();
     ranked.sort_unstable();
     ranked.into_iter().take(k).map(|(_, i)| i).collect()
@@ -63,14 +121,10 @@ pub fn sample(seed: &[u8; 32], ids: &[Digest], list: &[usize], rate: f64, min: u
 /// `C(receipts − cheats, k) / C(receipts, k)` is the chance a uniform k-subset misses them all.
 /// For reporting and planning (floating point, never consensus).
 #[must_use]
-pub fn escape_probability(receipts: u32, cheats: u32, rate: f64, min: u32) -> f64 {
+pub fn escape_probability(receipts: u32, cheats: u32, rate_ppm: u32, min: u32) -> f64 {
     let r = f64::from(receipts);
     let c = f64::from(cheats.min(receipts));
-    let rate = if rate.is_nan() {
-        0.0
-    } else {
-        rate.clamp(0.0, 1.0)
-    };
+    let rate = f64::from(rate_ppm.min(PPM)) / f64::from(PPM);
     let expected = r * rate;
     let base = expected.floor();
     let frac = expected - base;
@@ -90,10 +144,10 @@ pub fn escape_probability(receipts: u32, cheats: u32, rate: f64, min: u32) -> f6
 /// The probability that at least one checking validator samples a wrong receipt in an epoch,
 /// given `(receipts, cheats)` per checking validator: `1 − Π escape_probability`.
 #[must_use]
-pub fn detection_probability(per_validator: &[(u32, u32)], rate: f64, min: u32) -> f64 {
+pub fn detection_probability(per_validator: &[(u32, u32)], rate_ppm: u32, min: u32) -> f64 {
     1.0 - per_validator
         .iter()
-        .map(|&(r, c)| escape_probability(r, c, rate, min))
+        .map(|&(r, c)| escape_probability(r, c, rate_ppm, min))
         .product::<f64>()
 }
 
@@ -101,71 +155,93 @@ pub fn detection_probability(per_validator: &[(u32, u32)], rate: f64, min: u32) 
 mod tests {
     use super::*;
 
+    fn seed(root: u8) -> [u8; 32] {
+        sample_seed(&[1; 32], &Digest([root; 32]), &Hotkey([2; 32]), &[3; 32])
+    }
+
+    #[test]
+    fn the_sample_is_fixed_by_root_and_secret_and_sized_by_the_rate() {
+        let ids: Vec<Digest> = (0u8..40).map(|i| Digest([i; 32])).collect();
+        let list: Vec<usize> = (0..40).collect();
+        let a = sample(&seed(3), &ids, &list, 250_000, 1);
+        assert_eq!(a.len(), 10);
+        assert_eq!(a, sample(&seed(3), &ids, &list, 250_000, 1));
+        assert_ne!(a, sample(&seed(4), &ids, &list, 250_000, 1), "another root");
+        let other_secret = sample_seed(&[1; 32], &Digest([3; 32]), &Hotkey([2; 32]), &[4; 32]);
+        assert_ne!(
+            a,
+            sample(&other_secret, &ids, &list, 250_000, 1),
+            "another secret"
+        );
+        assert_eq!(sample(&seed(3), &ids, &list, PPM, 1).len(), 40);
+        assert_eq!(sample(&seed(3), &ids, &list, 0, 0).len(), 0);
+        assert_eq!(
+            sample(&seed(3), &ids, &list, 10_000, 1).len(),
+            1,
+            "at least min"
+        );
+        assert_eq!(
+            sample(&seed(3), &ids, &list[..2], 0, 5).len(),
+            2,
+            "at most all"
+        );
+        assert!(sample(&seed(3), &ids, &[], 500_000, 1).is_empty());
+        assert!(
+            sample(&seed(3), &ids, &[99], PPM, 1).is_empty(),
+            "unknown index"
+        );
+        assert_eq!(sample(&seed(3), &ids, &list, u32::MAX, 0).len(), 40);
+        assert_eq!(rate_ppm(f64::NAN), 0);
+        assert_eq!(rate_ppm(7.0), PPM);
+        assert_eq!(rate_ppm(0.03), 30_000);
+        // Fractions are rounded stochastically: 1.5 expected gives 1 or 2, about half each;
+        // 0.25 expected with no minimum gives 1 about a quarter of the time.
+        let (mut twos, mut ones) = (0, 0);
+        for r in 0..=255u8 {
+            let k = sample(&seed(r), &ids, &list[..3], 500_000, 1).len();
+            assert!(k == 1 || k == 2);
+            twos += usize::from(k == 2);
+            ones += sample(&seed(r), &ids, &list[..1], 250_000, 0).len();
+        }
+        assert!((96..160).contains(&twos), "{twos} of 256");
+        assert!((40..90).contains(&ones), "{ones} of 256");
+    }
+
+    #[test]
+    fn secrets_open_their_commitments_only() {
+        let c = secret_commitment(&[9; 32]);
+        assert!(check_secret(&c, &[9; 32]));
+        assert!(!check_secret(&c, &[8; 32]));
+        // Independent check of the layout.
+        let mut pre = b"mycel/v1/sample-secret\x00".to_vec();
+        pre.extend_from_slice(&[9; 32]);
+        assert_eq!(c.0, <[u8; 32]>::from(Sha256::digest(&pre)));
+    }
+
     #[test]
     fn predicted_escape_matches_the_sampler() {
-        assert_eq!(escape_probability(8, 0, 0.5, 0), 1.0);
-        assert_eq!(escape_probability(8, 8, 0.05, 1), 0.0);
+        assert_eq!(escape_probability(8, 0, 500_000, 0), 1.0);
+        assert_eq!(escape_probability(8, 8, 50_000, 1), 0.0);
         // 8 receipts at 5 %: 0.4 expected, so 1 receipt with probability 0.4, else none.
-        assert!((escape_probability(8, 8, 0.05, 0) - 0.6).abs() < 1e-12);
-        assert!((escape_probability(8, 1, 0.05, 0) - (0.6 + 0.4 * 7.0 / 8.0)).abs() < 1e-12);
-        assert!((detection_probability(&[(8, 8); 3], 0.05, 0) - (1.0 - 0.216)).abs() < 1e-12);
+        assert!((escape_probability(8, 8, 50_000, 0) - 0.6).abs() < 1e-12);
+        assert!((escape_probability(8, 1, 50_000, 0) - (0.6 + 0.4 * 7.0 / 8.0)).abs() < 1e-12);
+        assert!((detection_probability(&[(8, 8); 3], 50_000, 0) - (1.0 - 0.216)).abs() < 1e-12);
         // Against the sampler itself: 4 receipts, 1 wrong, rate 0.3 (1.2 expected).
         let ids: Vec<Digest> = (0u8..4).map(|i| Digest([i; 32])).collect();
         let list: Vec<usize> = (0..4).collect();
         let trials = 4000u32;
         let mut escaped = 0u32;
         for t in 0..trials {
-            let seed = crate::rng::derive("t", &[&t.to_le_bytes()]);
-            escaped += u32::from(!sample(&seed, &ids, &list, 0.3, 0).contains(&2));
+            let s = sample_seed(&[0; 32], &Digest([0; 32]), &Hotkey([0; 32]), &{
+                let mut x = [0u8; 32];
+                x[..4].copy_from_slice(&t.to_le_bytes());
+                x
+            });
+            escaped += u32::from(!sample(&s, &ids, &list, 300_000, 0).contains(&2));
         }
-        let want = escape_probability(4, 1, 0.3, 0); // 0.8 * 3/4 + 0.2 * 2/4 = 0.7
+        let want = escape_probability(4, 1, 300_000, 0); // 0.8 * 3/4 + 0.2 * 2/4 = 0.7
         assert!((want - 0.7).abs() < 1e-12);
         let got = f64::from(escaped) / f64::from(trials);
         assert!((got - want).abs() < 0.03, "sampler {got}, predicted {want}");
-    }
-
-    #[test]
-    fn the_spot_check_sample_is_fixed_by_the_root_and_sized_by_the_rate() {
-        let ids: Vec<Digest> = (0u8..40).map(|i| Digest([i; 32])).collect();
-        let list: Vec<usize> = (0..40).collect();
-        let seed = |root: u8| sample_seed(&[1; 32], &Digest([root; 32]), &Hotkey([2; 32]));
-        let a = sample(&seed(3), &ids, &list, 0.25, 1);
-        assert_eq!(a.len(), 10);
-        assert_eq!(a, sample(&seed(3), &ids, &list, 0.25, 1));
-        assert_ne!(
-            a,
-            sample(&seed(4), &ids, &list, 0.25, 1),
-            "another root, another sample"
-        );
-        assert_eq!(sample(&seed(3), &ids, &list, 1.0, 1).len(), 40);
-        assert_eq!(sample(&seed(3), &ids, &list, 0.0, 0).len(), 0);
-        assert_eq!(
-            sample(&seed(3), &ids, &list, 0.01, 1).len(),
-            1,
-            "at least min"
-        );
-        assert_eq!(
-            sample(&seed(3), &ids, &list[..2], 0.0, 5).len(),
-            2,
-            "at most all"
-        );
-        assert!(sample(&seed(3), &ids, &[], 0.5, 1).is_empty());
-        assert!(
-            sample(&seed(3), &ids, &[99], 1.0, 1).is_empty(),
-            "unknown index"
-        );
-        assert_eq!(sample(&seed(3), &ids, &list, f64::NAN, 0).len(), 0);
-        assert_eq!(sample(&seed(3), &ids, &list, 7.0, 0).len(), 40);
-        // Fractions are rounded stochastically: 1.5 expected gives 1 or 2, about half each;
-        // 0.25 expected with no minimum gives 1 about a quarter of the time.
-        let (mut twos, mut ones) = (0, 0);
-        for r in 0..=255u8 {
-            let k = sample(&seed(r), &ids, &list[..3], 0.5, 1).len();
-            assert!(k == 1 || k == 2);
-            twos += usize::from(k == 2);
-            ones += sample(&seed(r), &ids, &list[..1], 0.25, 0).len();
-        }
-        assert!((96..160).contains(&twos), "{twos} of 256");
-        assert!((40..90).contains(&ones), "{ones} of 256");
     }
 }

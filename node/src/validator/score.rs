@@ -19,6 +19,8 @@ pub struct MinerTally {
     pub unchecked: u32,
     /// Rejected (bad signature, or not for a task this validator issued).
     pub rejected: u32,
+    /// Fast-mode receipts: admitted, but neither paid nor convictable.
+    pub unpaid_fast: u32,
     /// Compute units of the non-mismatched, non-rejected receipts (the task formula).
     pub units: u64,
     /// Latencies the validator observed (issue to arrival), ms.
@@ -33,6 +35,7 @@ impl MinerTally {
         self.mismatched = self.mismatched.saturating_add(other.mismatched);
         self.unchecked = self.unchecked.saturating_add(other.unchecked);
         self.rejected = self.rejected.saturating_add(other.rejected);
+        self.unpaid_fast = self.unpaid_fast.saturating_add(other.unpaid_fast);
         self.units = self.units.saturating_add(other.units);
         self.latencies.extend_from_slice(&other.latencies);
     }

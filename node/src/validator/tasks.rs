@@ -33,8 +33,12 @@ pub struct TaskConfig {
     pub matmul_q8_0: u64,
     /// Relative frequency of Q4_0 matmul tasks.
     pub matmul_q4_0: u64,
-    /// Relative frequency of attention tasks.
+    /// Relative frequency of attention tasks (verifiable mode).
     pub attention: u64,
+    /// Relative frequency of Fast-mode attention tasks. Fast mode has no fixed output bits
+    /// (spec/kernels.md), so such work is never convicted by commitment and earns no compute
+    /// units (spec/scoring.md section 2.2).
+    pub attention_fast: u64,
     /// Activation rows of matmul tasks: one of these, chosen per task.
     pub matmul_m: Vec<u32>,
     /// Weight rows (output features) of every weight matrix.
@@ -64,6 +68,7 @@ impl Default for TaskConfig {
             matmul_q8_0: 1,
             matmul_q4_0: 1,
             attention: 2,
+            attention_fast: 0,
             matmul_m: vec![1, 4, 8],
             matmul_n: 64,
             matmul_k: 256,
@@ -196,7 +201,7 @@ pub fn issue_task(
         &[&ctx.beacon, validator.as_bytes(), &index.to_le_bytes()],
     );
     let kind = rng
-        .weighted(&[t.matmul_q8_0, t.matmul_q4_0, t.attention])
+        .weighted(&[t.matmul_q8_0, t.matmul_q4_0, t.attention, t.attention_fast])
         .ok_or_else(|| Error::InvalidArgument("tasks: the task mix is empty".into()))?;
     let input_seed = derive(
         "task-input",
@@ -251,7 +256,11 @@ pub fn issue_task(
                 head_dim: t.attention_head_dim,
                 causal,
                 dtype,
-                mode: AttnMode::Verifiable,
+                mode: if kind == 3 {
+                    AttnMode::Fast
+                } else {
+                    AttnMode::Verifiable
+                },
             };
             // Attention takes no weights; the digest is that of the empty weight set.
             (KernelId::Attention, params, weights_digest(&[]))

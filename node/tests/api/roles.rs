@@ -82,9 +82,9 @@ fn a_full_epoch_through_the_roles() {
             .iter()
             .all(Result::is_ok)
     );
-    let seed = sample::sample_seed(&c.beacon, &batch.root, &validator.hotkey());
+    let seed = sample::sample_seed(&c.beacon, &batch.root, &validator.hotkey(), &[1; 32]);
     let all: Vec<usize> = (0..receipts.len()).collect();
-    let picked = sample::sample(&seed, &batch.ids, &all, 1.0, 0);
+    let picked = sample::sample(&seed, &batch.ids, &all, sample::PPM, 0);
     assert_eq!(picked.len(), receipts.len());
     let mut caught = 0;
     for i in picked {
@@ -93,7 +93,8 @@ fn a_full_epoch_through_the_roles() {
         let truth = validator
             .reexecute(task, w.map(|w| w.bytes.as_slice()), Backend::Auto, 1)
             .unwrap();
-        let verdict = validator.judge(batch.ids[i], &receipts[i], truth).unwrap();
+        let judgement = validator.judge(batch.ids[i], &receipts[i], truth).unwrap();
+        let verdict = judgement.verdict().unwrap().clone();
         let proof = validator
             .fraud_proof(
                 &batch,
@@ -167,7 +168,12 @@ fn tampered_fraud_proofs_fail_with_the_rule_they_break() {
     let truth = validator
         .reexecute(&task, Some(&w.bytes), Backend::Auto, 1)
         .unwrap();
-    let verdict = validator.judge(batch.ids[0], &receipt, truth).unwrap();
+    let verdict = validator
+        .judge(batch.ids[0], &receipt, truth)
+        .unwrap()
+        .verdict()
+        .unwrap()
+        .clone();
     let good = validator
         .fraud_proof(&batch, 0, &task, &verdict, Some(w.source()), "n".into())
         .unwrap();
