@@ -105,14 +105,12 @@ pub fn scoring(e: ScoringError) -> PyErr {
     error("ScoringError", e.code(), e.to_string())
 }
 
-/// The class of a CUDA error: a missing driver, device, capability or NVRTC means the backend
+/// The class of a CUDA error (a missing driver or device is already `BackendUnavailable`
+/// in the kernels crate): a missing capability or NVRTC means the backend
 /// is unavailable here; anything else is a failure of the backend itself.
 fn cuda_class(e: &CudaError) -> &'static str {
     match e {
-        CudaError::NoDriver
-        | CudaError::NoDevice { .. }
-        | CudaError::UnsupportedDevice { .. }
-        | CudaError::NvrtcUnavailable => "BackendUnavailable",
+        CudaError::UnsupportedDevice { .. } | CudaError::NvrtcUnavailable => "BackendUnavailable",
         _ => "CudaError",
     }
 }

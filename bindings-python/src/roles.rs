@@ -560,11 +560,13 @@ impl Validator {
             .map_err(errors::node)
     }
 
-    /// Commits to `weights` for `epoch` with a 32-byte `salt`; returns the commitment (32
-    /// bytes) and keeps the reveal until `due_reveals` hands it out.
+    /// Commits to `weights` for (`network`, `subnet`, `epoch`) with a 32-byte `salt`; returns
+    /// the commitment (32 bytes) and keeps the reveal until `due_reveals` hands it out.
+    #[allow(clippy::too_many_arguments)]
     fn commit_weights<'py>(
         &mut self,
         py: Python<'py>,
+        network: &[u8],
         subnet: u16,
         epoch: u64,
         weights: Vec<(u16, u16)>,
@@ -573,7 +575,13 @@ impl Validator {
         let salt = array::<32>("salt", salt)?;
         let c = self
             .inner
-            .commit_weights(SubnetId(subnet), Epoch(epoch), weights, salt)
+            .commit_weights(
+                NetworkId(array("network", network)?),
+                SubnetId(subnet),
+                Epoch(epoch),
+                weights,
+                salt,
+            )
             .map_err(errors::node)?;
         Ok(bytes(py, &c.commitment))
     }

@@ -190,7 +190,7 @@ def test_validator_state_survives_restart_between_commit_and_reveal() -> None:
     w = v.weights()
     assert dict(w)[4] == 65535 and 0 < dict(w)[3] < 65535
     assert v.weights(keep=[3]) == [(3, 65535)]
-    commitment = v.commit_weights(1, 5, w, b"\x11" * 32)
+    commitment = v.commit_weights(b"\x00" * 32, 1, 5, w, b"\x11" * 32)
     miner = mycel.Keypair.from_seed(b"\x0a" * 32).hotkey
     v.ban(miner, 9)
     assert v.is_banned(miner, 9) and not v.is_banned(miner, 10)

@@ -496,7 +496,12 @@ class Validator:
     def update_scores(self, scores: Sequence[tuple[int, int]]) -> None: ...
     def weights(self, keep: Optional[Sequence[int]] = None) -> list[tuple[int, int]]: ...
     def commit_weights(
-        self, subnet: int, epoch: int, weights: Sequence[tuple[int, int]], salt: bytes
+        self,
+        network: bytes,
+        subnet: int,
+        epoch: int,
+        weights: Sequence[tuple[int, int]],
+        salt: bytes,
     ) -> bytes: ...
     def due_reveals(self, epoch: int, delay: int) -> list[dict[str, Any]]: ...
 
