@@ -69,3 +69,47 @@ export interface MycelError extends Error { name: "MycelError"; code: string }
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").into()
 }
+
+#[cfg(test)]
+mod tests {
+    use mycel_protocol::sign::verify_slices;
+
+    /// The batch verdicts the JS `verifySignatures` returns equal the single rule's, on every
+    /// Wycheproof vector plus wrong-length keys and signatures.
+    #[test]
+    fn batch_verdicts_equal_the_single_rule() {
+        let text = include_str!("../../protocol/tests/vectors/wycheproof_ed25519_test.json");
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let (mut pks, mut msgs, mut sigs) = (Vec::new(), Vec::new(), Vec::new());
+        for g in v["testGroups"].as_array().unwrap() {
+            let pk = hex::decode(g["publicKey"]["pk"].as_str().unwrap()).unwrap();
+            for t in g["tests"].as_array().unwrap() {
+                pks.push(pk.clone());
+                msgs.push(hex::decode(t["msg"].as_str().unwrap()).unwrap());
+                sigs.push(hex::decode(t["sig"].as_str().unwrap()).unwrap());
+            }
+        }
+        assert_eq!(pks.len(), 151);
+        pks.push(vec![1; 31]);
+        msgs.push(vec![]);
+        sigs.push(vec![0; 64]);
+        pks.push(pks[0].clone());
+        msgs.push(msgs[0].clone());
+        sigs.push(sigs[0][..63].to_vec());
+        let batch = crate::keys::batch_verdicts(&pks, &msgs, &sigs).unwrap();
+        let single: Vec<_> = pks
+            .iter()
+            .zip(&msgs)
+            .zip(&sigs)
+            .map(|((p, m), s)| verify_slices(p, m, s))
+            .collect();
+        assert_eq!(batch, single);
+        assert!(batch.iter().any(Result::is_ok) && batch.iter().any(Result::is_err));
+        assert_eq!(
+            crate::keys::batch_verdicts(&pks[..2], &msgs[..1], &sigs[..2])
+                .unwrap_err()
+                .code,
+            crate::error::codes::INPUT_LENGTH
+        );
+    }
+}
