@@ -1,10 +1,14 @@
+//! `mycel task new`: write a self-contained TaskSpec envelope whose inputs and weights derive
+//! from a seed (spec/kernels.md §5, "Seeded weights").
+//!
 //! `mycel task run SPEC_FILE`: execute a task and print its output commitment
 //! (spec/kernels.md §5).
 //!
 //! SPEC_FILE holds a canonical `TaskSpec` envelope (spec/wire.md), as raw bytes or as hex text.
 //! Matmul tasks need their weights: `--weights FILE` (bare GGML blocks) or `--weights-seed HEX`
 //! (weights generated from a 32-byte seed, spec/kernels.md §5 "Generated weights"); either way
-//! their SHA-256 must equal the task's weights digest. stdout gets the commitment in hex;
+//! their SHA-256 must equal the task's weights digest. Without either, the weights are the task's
+//! seeded weights (tasks from `mycel task new`). stdout gets the commitment in hex;
 //! stderr gets the tile root and a summary.
 
 use std::fs;
@@ -28,8 +32,87 @@ pub struct TaskArgs {
 
 #[derive(Debug, Subcommand)]
 enum TaskOp {
+    /// Write a self-contained task (inputs and weights from --seed) as a TaskSpec envelope.
+    New(NewArgs),
     /// Execute a task and print its output commitment (hex).
     Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KernelArg {
+    #[value(name = "matmul-q8_0")]
+    MatmulQ8_0,
+    #[value(name = "matmul-q4_0")]
+    MatmulQ4_0,
+    Attention,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DtypeArg {
+    F32,
+    F16,
+    Bf16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ModeArg {
+    Verifiable,
+    Fast,
+}
+
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// The kernel.
+    #[arg(long)]
+    kernel: KernelArg,
+    /// The task seed (64 hex digits): the input seed, and the source of matmul weights.
+    #[arg(long)]
+    seed: String,
+    /// Where to write the TaskSpec envelope (raw bytes; never overwritten).
+    #[arg(long)]
+    out: PathBuf,
+    /// Matmul: activation rows.
+    #[arg(long, default_value_t = 8)]
+    m: u32,
+    /// Matmul: weight rows (output features).
+    #[arg(long, default_value_t = 256)]
+    n: u32,
+    /// Matmul: inner dimension (a multiple of 32).
+    #[arg(long, default_value_t = 256)]
+    k: u32,
+    /// Attention: query heads.
+    #[arg(long, default_value_t = 4)]
+    heads: u32,
+    /// Attention: key/value heads (divides --heads).
+    #[arg(long, default_value_t = 2)]
+    kv_heads: u32,
+    /// Attention: query positions.
+    #[arg(long, default_value_t = 16)]
+    q_len: u32,
+    /// Attention: key/value positions.
+    #[arg(long, default_value_t = 256)]
+    kv_len: u32,
+    /// Attention: head dimension (64 or 128).
+    #[arg(long, default_value_t = 64)]
+    head_dim: u32,
+    /// Attention: input dtype.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    dtype: DtypeArg,
+    /// Attention: verifiable (bit-defined) or fast.
+    #[arg(long, value_enum, default_value_t = ModeArg::Verifiable)]
+    mode: ModeArg,
+    /// Attention: causal mask.
+    #[arg(long)]
+    causal: bool,
+    /// Network id (64 hex digits; default all zeros).
+    #[arg(long)]
+    network: Option<String>,
+    /// Subnet id.
+    #[arg(long, default_value_t = 1)]
+    subnet: u16,
+    /// Epoch.
+    #[arg(long, default_value_t = 0)]
+    epoch: u64,
 }
 
 #[derive(Debug, Args)]
@@ -56,8 +139,75 @@ struct RunArgs {
 /// Dispatch `mycel task <op>`.
 pub fn run(args: TaskArgs) -> CliResult {
     match args.op {
+        TaskOp::New(a) => new_task(a),
         TaskOp::Run(a) => run_task(a),
     }
+}
+
+fn hex32(what: &str, s: &str) -> Result<[u8; 32], String> {
+    hex::decode(s.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("{what} must be 64 hex digits"))
+}
+
+fn new_task(a: NewArgs) -> CliResult {
+    use mycel_kernels::quant::QuantFormat;
+    use mycel_node::task::{AttentionShape, TaskScope, attention_task, matmul_task};
+    use mycel_protocol::ids::{Epoch, NetworkId, SubnetId};
+    use mycel_protocol::task::{AttnDtype, AttnMode};
+
+    let seed = hex32("--seed", &a.seed)?;
+    let scope = TaskScope {
+        network: NetworkId(match &a.network {
+            Some(n) => hex32("--network", n)?,
+            None => [0; 32],
+        }),
+        subnet: SubnetId(a.subnet),
+        epoch: Epoch(a.epoch),
+    };
+    let task = match a.kernel {
+        KernelArg::MatmulQ8_0 => matmul_task(scope, QuantFormat::Q8_0, a.m, a.n, a.k, seed)?,
+        KernelArg::MatmulQ4_0 => matmul_task(scope, QuantFormat::Q4_0, a.m, a.n, a.k, seed)?,
+        KernelArg::Attention => attention_task(
+            scope,
+            AttentionShape {
+                n_heads: a.heads,
+                n_kv_heads: a.kv_heads,
+                q_len: a.q_len,
+                kv_len: a.kv_len,
+                head_dim: a.head_dim,
+                causal: a.causal,
+                dtype: match a.dtype {
+                    DtypeArg::F32 => AttnDtype::F32,
+                    DtypeArg::F16 => AttnDtype::F16,
+                    DtypeArg::Bf16 => AttnDtype::Bf16,
+                },
+                mode: match a.mode {
+                    ModeArg::Verifiable => AttnMode::Verifiable,
+                    ModeArg::Fast => AttnMode::Fast,
+                },
+            },
+            seed,
+        )?,
+    };
+    let bytes = task.encode()?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&a.out)
+        .map_err(|e| format!("{}: {e}", a.out.display()))?;
+    std::io::Write::write_all(&mut f, &bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    println!("{}", task.digest()?);
+    eprintln!(
+        "{}: {} bytes, {:?} {:?}, {} compute units",
+        a.out.display(),
+        bytes.len(),
+        task.kernel,
+        task.params,
+        task.compute_units()?
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Decode a task file: raw envelope bytes, or the same as hex text (whitespace ignored).
@@ -101,11 +251,15 @@ fn run_task(a: RunArgs) -> CliResult {
             Some(generate_weights(&seed, format, n as usize, k as usize)?)
         }
         (None, Some(_), _, _) => return Err("--weights-seed applies to matmul tasks only".into()),
-        (None, None, Some(_), _) => {
-            return Err(
-                "this task needs weights: pass --weights FILE or --weights-seed HEX".into(),
-            );
-        }
+        (None, None, Some(_), _) => match mycel_node::task::seeded_weights(&task) {
+            Ok(w) => w,
+            Err(_) => {
+                return Err(
+                    "this task needs weights (they are not derived from its seed): pass --weights FILE or --weights-seed HEX"
+                        .into(),
+                );
+            }
+        },
         (None, None, None, _) => None,
     };
     let out = execute(&task, weights.as_deref(), a.backend, a.threads)?;

@@ -42,6 +42,10 @@ attention_heads = 2
 attention_kv_heads = 1
 attention_q_len = 4
 attention_kv_len = 160
+
+[scoring]
+spot_check_rate = 0.25
+min_checks_per_miner = 1
 "#;
 
 fn mycel() -> Command {

@@ -120,12 +120,14 @@ impl Default for ScoreParams {
     }
 }
 
-/// A miner's score for one epoch (spec/scoring.md section 2):
-/// 0 if any receipt mismatched (a fraud proof) or none was verified; otherwise
-/// `floor(compute_units · min(1, target / latency))`, computed exactly in integers.
+/// A miner's score for one epoch (spec/scoring.md section 2). Receipts are paid optimistically:
+/// 0 if any receipt mismatched (a fraud proof); otherwise
+/// `floor(compute_units · min(1, target / latency))` over all its non-mismatched receipts,
+/// checked or not, computed exactly in integers. A ban after a valid fraud proof is the
+/// caller's (it scores a banned miner 0).
 #[must_use]
 pub fn score(result: &MinerEpochResult, params: &ScoreParams) -> u64 {
-    if result.mismatched > 0 || result.verified == 0 {
+    if result.mismatched > 0 {
         return 0;
     }
     let units = u128::from(result.compute_units);

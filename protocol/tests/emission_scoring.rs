@@ -39,8 +39,13 @@ fn score_rules() {
     );
     assert_eq!(
         score(&result(0, 0, 1_000, 1_500), &p),
+        1_000,
+        "optimistic: unchecked receipts are paid"
+    );
+    assert_eq!(
+        score(&result(0, 1, 1_000, 1_500), &p),
         0,
-        "nothing verified"
+        "a mismatch among unchecked receipts still zeroes the epoch"
     );
     assert_eq!(
         score(

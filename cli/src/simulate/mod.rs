@@ -13,21 +13,26 @@
 //! The tables go to stdout; the progress bar and wall-clock timings to stderr (and to
 //! `--timings FILE` as JSON), never into the log.
 
-pub mod engine;
 pub mod report;
-pub mod rng;
-pub mod scenario;
-pub mod work;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use mycel_node::sim::{Clock, Scenario, SimLog, Subnet};
+
 use crate::CliResult;
-use engine::Subnet;
-use report::{Progress, SimLog, Timings};
-use scenario::Scenario;
+use report::{Progress, Timings};
+
+/// The wall clock, for the phase timings only (they never enter the log).
+struct WallClock(Instant);
+
+impl Clock for WallClock {
+    fn now(&self) -> core::time::Duration {
+        self.0.elapsed()
+    }
+}
 
 /// Largest scenario file read, in bytes.
 const MAX_SCENARIO_LEN: u64 = 1 << 20;
@@ -137,6 +142,7 @@ pub fn run(args: SimulateArgs) -> CliResult {
     };
     let t_setup = Instant::now();
     let mut subnet = Subnet::new(scenario)?;
+    let clock = WallClock(Instant::now());
     let receipts_dir = args.out.join("receipts");
     let fraud_dir = args.out.join("fraud");
     for d in [&receipts_dir, &fraud_dir] {
@@ -157,7 +163,8 @@ pub fn run(args: SimulateArgs) -> CliResult {
     let mut records = Vec::with_capacity(epochs as usize);
     for _ in 0..epochs {
         let cpu0 = report::process_cpu_s();
-        let (record, artifacts, times) = subnet.step(threads)?;
+        let outcome = subnet.step(threads, &clock)?;
+        let (record, artifacts, times) = (outcome.record, outcome.artifacts, outcome.times);
         let cpu = report::process_cpu_s().zip(cpu0).map(|(b, a)| b - a);
         let t_out = Instant::now();
         for (name, bytes) in &artifacts.batches {
@@ -185,9 +192,7 @@ pub fn run(args: SimulateArgs) -> CliResult {
     }
     let t_out = Instant::now();
     let log = SimLog::new(&subnet, records);
-    let mut json =
-        serde_json::to_string_pretty(&log).map_err(|e| format!("encoding the log: {e}"))?;
-    json.push('\n');
+    let json = mycel_node::sim::to_json(&log)?;
     let log_path = args.out.join("simulation.json");
     write_atomic(&log_path, json.as_bytes())?;
     let svg_path = args.out.join("emission.svg");

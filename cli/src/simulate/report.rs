@@ -4,182 +4,9 @@
 use core::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 
-use mycel_protocol::ids::{Hotkey, NetworkId};
 use serde::Serialize;
 
-use super::engine::{EpochRecord, PhaseTimes, Subnet};
-use super::scenario::{MinerBehaviour, Scenario};
-
-/// The `format` string of the JSON log.
-pub const LOG_FORMAT: &str = "mycel-sim-log/v1";
-
-/// A miner as the log lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct MinerInfo {
-    /// Uid.
-    pub uid: u16,
-    /// Hotkey.
-    pub hotkey: Hotkey,
-    /// Behaviour name.
-    pub behaviour: &'static str,
-    /// For copiers: the uid copied.
-    pub copies: Option<u16>,
-}
-
-/// A validator as the log lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ValidatorInfo {
-    /// Uid.
-    pub uid: u16,
-    /// Hotkey.
-    pub hotkey: Hotkey,
-    /// Behaviour name.
-    pub behaviour: &'static str,
-    /// Stake, rao.
-    pub stake_rao: u64,
-}
-
-/// A miner's totals over the run.
-#[derive(Debug, Clone, Serialize)]
-pub struct MinerTotal {
-    /// Uid.
-    pub uid: u16,
-    /// Behaviour name.
-    pub behaviour: &'static str,
-    /// Receipts returned.
-    pub tasks: u64,
-    /// Receipts verified by re-execution.
-    pub verified: u64,
-    /// Receipts caught (mismatch).
-    pub caught: u64,
-    /// Incentive share in the last epoch.
-    pub final_incentive_share: f64,
-    /// Emission over the run, rao.
-    pub emission_rao: u64,
-}
-
-/// A validator's totals over the run.
-#[derive(Debug, Clone, Serialize)]
-pub struct ValidatorTotal {
-    /// Uid.
-    pub uid: u16,
-    /// Behaviour name.
-    pub behaviour: &'static str,
-    /// Dividend share in the last epoch.
-    pub final_dividend_share: f64,
-    /// Validator trust (u16) in the last epoch.
-    pub final_vtrust: u16,
-    /// Emission over the run, rao.
-    pub emission_rao: u64,
-}
-
-/// Run totals.
-#[derive(Debug, Clone, Serialize)]
-pub struct Totals {
-    /// Per miner.
-    pub miners: Vec<MinerTotal>,
-    /// Per validator.
-    pub validators: Vec<ValidatorTotal>,
-}
-
-/// The JSON log of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct SimLog {
-    /// Always [`LOG_FORMAT`].
-    pub format: &'static str,
-    /// The scenario that ran (after command-line overrides).
-    pub scenario: Scenario,
-    /// Network id.
-    pub network: NetworkId,
-    /// Validators.
-    pub validators: Vec<ValidatorInfo>,
-    /// Miners.
-    pub miners: Vec<MinerInfo>,
-    /// Uid the colluders boost, if any.
-    pub colluder_target: Option<u16>,
-    /// Every epoch.
-    pub epochs: Vec<EpochRecord>,
-    /// Totals.
-    pub totals: Totals,
-}
-
-impl SimLog {
-    /// Assembles the log from the subnet and its epoch records.
-    pub fn new(subnet: &Subnet, epochs: Vec<EpochRecord>) -> Self {
-        let miners: Vec<MinerInfo> = subnet
-            .miners
-            .iter()
-            .map(|m| MinerInfo {
-                uid: m.uid,
-                hotkey: m.key.hotkey(),
-                behaviour: m.behaviour.name(),
-                copies: m.copy_from.map(|i| subnet.miners[i].uid),
-            })
-            .collect();
-        let validators: Vec<ValidatorInfo> = subnet
-            .validators
-            .iter()
-            .map(|v| ValidatorInfo {
-                uid: v.uid,
-                hotkey: v.key.hotkey(),
-                behaviour: v.behaviour.name(),
-                stake_rao: v.stake,
-            })
-            .collect();
-        let last = epochs.last();
-        let mt = subnet
-            .miners
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let (mut tasks, mut verified, mut caught, mut emission) = (0u64, 0u64, 0u64, 0u64);
-                for e in &epochs {
-                    let r = &e.miners[i];
-                    tasks += u64::from(r.tasks);
-                    verified += u64::from(r.verified);
-                    caught += u64::from(r.caught);
-                    emission = emission.saturating_add(r.emission_rao);
-                }
-                MinerTotal {
-                    uid: m.uid,
-                    behaviour: m.behaviour.name(),
-                    tasks,
-                    verified,
-                    caught,
-                    final_incentive_share: last.map_or(0.0, |e| e.miners[i].incentive_share),
-                    emission_rao: emission,
-                }
-            })
-            .collect();
-        let vt = subnet
-            .validators
-            .iter()
-            .enumerate()
-            .map(|(i, v)| ValidatorTotal {
-                uid: v.uid,
-                behaviour: v.behaviour.name(),
-                final_dividend_share: last.map_or(0.0, |e| e.validators[i].dividend_share),
-                final_vtrust: last.map_or(0, |e| e.validators[i].vtrust),
-                emission_rao: epochs
-                    .iter()
-                    .fold(0u64, |a, e| a.saturating_add(e.validators[i].emission_rao)),
-            })
-            .collect();
-        Self {
-            format: LOG_FORMAT,
-            scenario: subnet.scenario.clone(),
-            network: subnet.network,
-            validators,
-            miners,
-            colluder_target: subnet.colluder_target.map(|i| subnet.miners[i].uid),
-            epochs,
-            totals: Totals {
-                miners: mt,
-                validators: vt,
-            },
-        }
-    }
-}
+use mycel_node::sim::{MinerBehaviour, PhaseTimes, SimLog};
 
 fn colour(b: &str, nth: usize) -> &'static str {
     const HONEST: [&str; 6] = [
@@ -348,8 +175,16 @@ pub fn tables(log: &SimLog) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>10} {:>12} {:>8}",
-        "uid", "behaviour", "tasks", "verified", "caught", "incentive", "emission", "share"
+        "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>8} {:>10} {:>12} {:>8}",
+        "uid",
+        "behaviour",
+        "tasks",
+        "verified",
+        "caught",
+        "caught@",
+        "incentive",
+        "emission",
+        "share"
     );
     for m in &log.totals.miners {
         let share = if total_e == 0 {
@@ -359,12 +194,14 @@ pub fn tables(log: &SimLog) -> String {
         };
         let _ = writeln!(
             s,
-            "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>9.2}% {:>12} {:>7.2}%",
+            "{:>5}  {:<8} {:>7} {:>9} {:>7} {:>8} {:>9.2}% {:>12} {:>7.2}%",
             m.uid,
             m.behaviour,
             m.tasks,
             m.verified,
             m.caught,
+            m.first_caught_epoch
+                .map_or_else(|| "-".to_string(), |e| format!("epoch {e}")),
             100.0 * m.final_incentive_share,
             alpha(m.emission_rao),
             100.0 * share
@@ -376,19 +213,49 @@ pub fn tables(log: &SimLog) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>5}  {:<14} {:>10} {:>8} {:>12}",
-        "uid", "behaviour", "dividends", "vtrust", "emission"
+        "{:>5}  {:<14} {:>10} {:>8} {:>12} {:>11}",
+        "uid", "behaviour", "dividends", "vtrust", "emission", "check cost"
     );
     for v in &log.totals.validators {
         let _ = writeln!(
             s,
-            "{:>5}  {:<14} {:>9.2}% {:>8.4} {:>12}",
+            "{:>5}  {:<14} {:>9.2}% {:>8.4} {:>12} {:>10.2}%",
             v.uid,
             v.behaviour,
             100.0 * v.final_dividend_share,
             f64::from(v.final_vtrust) / 65535.0,
-            alpha(v.emission_rao)
+            alpha(v.emission_rao),
+            100.0 * v.checking_cost_share
         );
+    }
+    let cheaters: Vec<_> = log
+        .totals
+        .miners
+        .iter()
+        .filter(|m| m.predicted_detection_per_epoch.is_some())
+        .collect();
+    if !cheaters.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ncheaters: epochs until first caught, against spec/scoring.md 2.1's prediction"
+        );
+        for m in cheaters {
+            let p = m.predicted_detection_per_epoch.unwrap_or(0.0);
+            let measured = m.measured_epochs_to_catch.map_or_else(
+                || "never caught".to_string(),
+                |n| format!("caught after {n} epoch(s)"),
+            );
+            let predicted = m
+                .predicted_epochs_to_catch
+                .map_or_else(|| "-".to_string(), |x| format!("{x:.2}"));
+            let _ = writeln!(
+                s,
+                "{:>5}  {:<8} {measured}; predicted detection {:.1}% per epoch, 1/p = {predicted} epochs",
+                m.uid,
+                m.behaviour,
+                100.0 * p
+            );
+        }
     }
     let proofs: usize = log.epochs.iter().map(|e| e.fraud_proofs.len()).sum();
     let _ = writeln!(s, "\nfraud proofs: {proofs}");

@@ -50,7 +50,9 @@ impl DetRng {
             self.used = 0;
         }
         let mut b = [0u8; 8];
-        b.copy_from_slice(&self.buf[self.used..self.used + 8]);
+        if let Some(chunk) = self.buf.get(self.used..self.used + 8) {
+            b.copy_from_slice(chunk);
+        }
         self.used += 8;
         u64::from_le_bytes(b)
     }

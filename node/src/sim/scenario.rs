@@ -4,7 +4,15 @@
 //! `scenarios/default.toml` in the repository spells out exactly these defaults (a test checks
 //! that it parses to [`Scenario::default`]).
 
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub use crate::validator::tasks::{TaskConfig, parse_dtype};
 
 /// Largest number of miners or validators (uids are u16 and the chain caps subnets far below).
 pub const MAX_NEURONS: usize = 4096;
@@ -125,40 +133,6 @@ pub struct ValidatorConfig {
     pub stakes: Vec<u64>,
 }
 
-/// Task generation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TaskConfig {
-    /// Tasks each validator gives each miner per epoch.
-    pub per_miner: u32,
-    /// Relative frequency of Q8_0 matmul tasks.
-    pub matmul_q8_0: u64,
-    /// Relative frequency of Q4_0 matmul tasks.
-    pub matmul_q4_0: u64,
-    /// Relative frequency of attention tasks.
-    pub attention: u64,
-    /// Activation rows of matmul tasks: one of these, chosen per task.
-    pub matmul_m: Vec<u32>,
-    /// Weight rows (output features) of every weight matrix.
-    pub matmul_n: u32,
-    /// Inner dimension of every weight matrix (a multiple of 32).
-    pub matmul_k: u32,
-    /// Weight matrices per quantization format (tasks pick one).
-    pub weight_matrices: u32,
-    /// Attention query heads.
-    pub attention_heads: u32,
-    /// Attention key/value heads (divides `attention_heads`).
-    pub attention_kv_heads: u32,
-    /// Attention query positions.
-    pub attention_q_len: u32,
-    /// Attention key/value positions.
-    pub attention_kv_len: u32,
-    /// Attention head dimension (64 or 128).
-    pub attention_head_dim: u32,
-    /// Input formats of attention tasks: one of these (`f32`, `f16`, `bf16`), chosen per task.
-    pub attention_dtypes: Vec<String>,
-}
-
 /// Simulated time (never the wall clock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -179,6 +153,9 @@ pub struct TimingConfig {
     pub lazy_ms: u64,
     /// How long after its source a copier answers, in ms.
     pub copier_delay_ms: u64,
+    /// What one signature check costs a validator, in compute units (for the checking-cost
+    /// report only; ~10 µs of a batched ed25519 check at the default throughput).
+    pub signature_check_units: u64,
 }
 
 /// Spot checks, scoring and weights.
@@ -270,27 +247,6 @@ impl Default for ValidatorConfig {
     }
 }
 
-impl Default for TaskConfig {
-    fn default() -> Self {
-        Self {
-            per_miner: 2,
-            matmul_q8_0: 1,
-            matmul_q4_0: 1,
-            attention: 2,
-            matmul_m: vec![1, 4, 8],
-            matmul_n: 64,
-            matmul_k: 256,
-            weight_matrices: 2,
-            attention_heads: 4,
-            attention_kv_heads: 2,
-            attention_q_len: 8,
-            attention_kv_len: 192,
-            attention_head_dim: 64,
-            attention_dtypes: vec!["f32".into(), "f16".into(), "bf16".into()],
-        }
-    }
-}
-
 impl Default for TimingConfig {
     fn default() -> Self {
         Self {
@@ -302,6 +258,7 @@ impl Default for TimingConfig {
             jitter_permille: 100,
             lazy_ms: 2,
             copier_delay_ms: 5,
+            signature_check_units: 1_000,
         }
     }
 }
@@ -309,8 +266,8 @@ impl Default for TimingConfig {
 impl Default for ScoringConfig {
     fn default() -> Self {
         Self {
-            spot_check_rate: 0.25,
-            min_checks_per_miner: 1,
+            spot_check_rate: 0.03,
+            min_checks_per_miner: 0,
             latency_target_ms: 60,
             ema_alpha: 0.5,
             reveal_delay_epochs: 1,
@@ -328,41 +285,29 @@ impl Default for EmissionConfig {
             kappa: 32_767,
             bonds_penalty: 65_535,
             bonds_moving_average: 900_000,
-            yuma3: false,
+            yuma3: true,
             liquid_alpha: false,
             alpha_low: 45_875,
             alpha_high: 58_982,
             alpha_sigmoid_steepness: 1000,
-            max_allowed_validators: 128,
+            max_allowed_validators: 64,
         }
     }
 }
 
-/// A scenario that breaks a rule, with a message naming the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError(pub String);
-
-impl core::fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "scenario: {}", self.0)
-    }
-}
-
-impl core::error::Error for ScenarioError {}
-
-fn bad(msg: impl Into<String>) -> ScenarioError {
-    ScenarioError(msg.into())
+fn bad(msg: impl Into<String>) -> Error {
+    Error::Scenario(msg.into())
 }
 
 impl Scenario {
     /// Parses a TOML scenario; absent keys keep their defaults, unknown keys are errors.
-    pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
+    pub fn from_toml(text: &str) -> Result<Self> {
         let s: Scenario = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         Ok(s)
     }
 
     /// Checks every rule, naming the field that breaks one.
-    pub fn validate(&self) -> Result<(), ScenarioError> {
+    pub fn validate(&self) -> Result<()> {
         let m = &self.miners;
         let v = &self.validators;
         let t = &self.tasks;
@@ -559,7 +504,10 @@ impl Scenario {
 
     /// Resolves `colluder_target` against the final (shuffled) miner behaviours: a behaviour
     /// name picks its first miner, a number picks that miner index.
-    pub fn colluder_target_in(&self, miners: &[MinerBehaviour]) -> Result<usize, String> {
+    pub fn colluder_target_in(
+        &self,
+        miners: &[MinerBehaviour],
+    ) -> core::result::Result<usize, String> {
         let t = self.validators.colluder_target.trim();
         if let Ok(i) = t.parse::<usize>() {
             return if i < miners.len() {
@@ -576,7 +524,7 @@ impl Scenario {
             .ok_or_else(|| format!("no {t} miner in this scenario"))
     }
 
-    fn colluder_target_index(&self) -> Result<usize, String> {
+    fn colluder_target_index(&self) -> core::result::Result<usize, String> {
         self.colluder_target_in(&self.miner_behaviours())
     }
 }
@@ -589,17 +537,6 @@ pub fn parse_miner_behaviour(s: &str) -> Option<MinerBehaviour> {
         "copier" => MinerBehaviour::Copier,
         "sloppy" => MinerBehaviour::Sloppy,
         "slow" => MinerBehaviour::Slow,
-        _ => return None,
-    })
-}
-
-/// Parses an attention dtype name.
-pub fn parse_dtype(s: &str) -> Option<mycel_protocol::task::AttnDtype> {
-    use mycel_protocol::task::AttnDtype;
-    Some(match s {
-        "f32" => AttnDtype::F32,
-        "f16" => AttnDtype::F16,
-        "bf16" => AttnDtype::Bf16,
         _ => return None,
     })
 }
@@ -642,7 +579,7 @@ mod tests {
     fn empty_toml_is_the_default_and_unknown_keys_fail() {
         assert_eq!(Scenario::from_toml("").unwrap(), Scenario::default());
         let e = Scenario::from_toml("[miners]\ncuont = 3\n").unwrap_err();
-        assert!(e.0.contains("cuont"), "{e}");
+        assert!(e.to_string().contains("cuont"), "{e}");
     }
 
     #[test]
@@ -668,7 +605,10 @@ mod tests {
         ];
         for (text, field) in cases {
             let e = Scenario::from_toml(text).unwrap().validate().unwrap_err();
-            assert!(e.0.starts_with(field), "{text}: {e}");
+            let Error::Scenario(msg) = &e else {
+                panic!("{e:?}")
+            };
+            assert!(msg.starts_with(field), "{text}: {e}");
         }
     }
 

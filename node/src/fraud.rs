@@ -1,0 +1,317 @@
+//! Fraud proofs: the type, its JSON file format and its check.
+//!
+//! A fraud proof is what a validator publishes when re-executing a receipt gave another output
+//! commitment than the miner signed. It holds everything needed to settle the dispute without
+//! trusting anyone: the task, the miner's signed receipt, the validator's signed verdict, and
+//! where the public weights come from. Anyone re-executes the task and compares.
+//!
+//! # File format (`mycel-fraud-proof/v1`, JSON)
+//!
+//! ```text
+//! {
+//!   "format":   "mycel-fraud-proof/v1",
+//!   "task":     hex of the TaskSpec envelope (spec/wire.md),
+//!   "receipt":  hex of the signed WorkReceipt envelope,
+//!   "verdict":  hex of the signed Verdict envelope (outcome Mismatch),
+//!   "weights":  null for attention; for matmul {"generator": "mycel-kernels/generate_weights",
+//!               "seed": 64 hex digits, "format": "q8_0" | "q4_0", "rows": n, "cols": k},
+//!   "batch":    null, or {"root": hex, "proof": {"index": i, "tree_size": n, "path": [hex…]}}:
+//!               the receipt's RFC 6962 inclusion proof (leaf data = receipt id) in the receipt
+//!               batch whose root the validator committed before drawing its sample,
+//!   "note":     free text for people (ignored by verification)
+//! }
+//! ```
+//!
+//! The proof **holds** when all of these are true, checked in this order:
+//! 1. the three envelopes decode canonically;
+//! 2. the receipt's signature is valid (spec/signatures.md) and the receipt belongs to the task
+//!    (network, subnet, epoch, task digest, compute units);
+//! 3. the verdict's signature is valid, it names this receipt, and its outcome is `Mismatch`;
+//! 4. if `batch` is present, its inclusion proof places the receipt id under its root;
+//! 5. the weights regenerate to the task's weights digest (matmul only);
+//! 6. re-executing the task gives a commitment that differs from the receipt's and equals the
+//!    verdict's recomputed commitment.
+//!
+//! [`FraudProof::check`] returns what a proof that holds establishes, or the [`FraudError`] of
+//! the first rule that fails. Hosts read the file themselves (`mycel fraud verify` bounds it to
+//! [`MAX_FILE_LEN`] bytes) and pass its text to [`FraudProof::from_json`].
+
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use mycel_kernels::Backend;
+use mycel_kernels::exec::{execute, generate_weights, weight_format, weights_digest};
+use mycel_kernels::quant::QuantFormat;
+use mycel_protocol::commit::InclusionProof;
+use mycel_protocol::ids::Digest;
+use mycel_protocol::receipt::{Outcome, SignedReceipt, SignedVerdict};
+use mycel_protocol::task::TaskSpec;
+use mycel_protocol::wire::{decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::FraudError;
+
+/// The `format` string of a version-1 fraud proof file.
+pub const FORMAT: &str = "mycel-fraud-proof/v1";
+/// The `generator` string naming `mycel_kernels::exec::generate_weights`.
+pub const GENERATOR: &str = "mycel-kernels/generate_weights";
+/// Largest fraud proof file a host should read, in bytes.
+pub const MAX_FILE_LEN: u64 = 64 * 1024;
+/// Largest weight matrix (rows x cols values) [`WeightsSource::generate`] regenerates: 2^26
+/// (8192 x 8192 Q8_0 is about 71 MB).
+pub const MAX_REGENERATED_WEIGHTS: u64 = 1 << 26;
+
+/// Where the public weights of a matmul task come from: the deterministic generator of the
+/// kernels crate, keyed by a seed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsSource {
+    /// Always [`GENERATOR`].
+    pub generator: String,
+    /// The generator seed, hex.
+    pub seed: String,
+    /// `q8_0` or `q4_0`.
+    pub format: String,
+    /// Weight rows (the task's `n`).
+    pub rows: u32,
+    /// Inner dimension (the task's `k`).
+    pub cols: u32,
+}
+
+impl WeightsSource {
+    /// The source for generated weights.
+    #[must_use]
+    pub fn new(seed: &[u8; 32], format: QuantFormat, rows: u32, cols: u32) -> Self {
+        Self {
+            generator: GENERATOR.into(),
+            seed: hex::encode(seed),
+            format: format.name().into(),
+            rows,
+            cols,
+        }
+    }
+
+    /// Regenerates the weights (bare GGML blocks), refusing matrices over
+    /// [`MAX_REGENERATED_WEIGHTS`] values before allocating anything.
+    ///
+    /// # Errors
+    /// [`FraudError::WeightsSource`] naming the bad field.
+    pub fn generate(&self) -> Result<Vec<u8>, FraudError> {
+        let bad = |field: &'static str, reason: String| FraudError::WeightsSource { field, reason };
+        if self.generator != GENERATOR {
+            return Err(bad(
+                "generator",
+                format!("unknown generator {:?}", self.generator),
+            ));
+        }
+        let seed: [u8; 32] = hex::decode(&self.seed)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| bad("seed", "expected 64 hex digits".into()))?;
+        let format = QuantFormat::parse(&self.format)
+            .ok_or_else(|| bad("format", "expected q8_0 or q4_0".into()))?;
+        if self.rows == 0 || self.rows > 65_536 || self.cols == 0 || self.cols > 65_536 {
+            return Err(bad("rows", "rows and cols must be in 1..=65536".into()));
+        }
+        if u64::from(self.rows) * u64::from(self.cols) > MAX_REGENERATED_WEIGHTS {
+            return Err(bad(
+                "rows",
+                format!(
+                    "rows x cols is larger than this verifier regenerates ({MAX_REGENERATED_WEIGHTS} values)"
+                ),
+            ));
+        }
+        generate_weights(&seed, format, self.rows as usize, self.cols as usize)
+            .map_err(|e| bad("generator", format!("{e} ({})", e.code())))
+    }
+}
+
+/// A receipt's place in a committed receipt batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchMembership {
+    /// The batch's Merkle root (what the validator committed).
+    pub root: Digest,
+    /// The receipt's inclusion proof under `root` (leaf data = the receipt id).
+    pub proof: InclusionProof,
+}
+
+/// A fraud proof file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FraudProof {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The TaskSpec envelope, hex.
+    pub task: String,
+    /// The signed receipt envelope, hex.
+    pub receipt: String,
+    /// The signed verdict envelope, hex.
+    pub verdict: String,
+    /// The weights source (matmul tasks), or null.
+    pub weights: Option<WeightsSource>,
+    /// Where the receipt sits in the validator's committed receipt batch, or null.
+    #[serde(default)]
+    pub batch: Option<BatchMembership>,
+    /// Free text for people; not verified.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// What a proof that holds establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmed {
+    /// The task.
+    pub task: TaskSpec,
+    /// The receipt.
+    pub receipt: SignedReceipt,
+    /// The verdict.
+    pub verdict: SignedVerdict,
+    /// The commitment re-execution gives.
+    pub recomputed: Digest,
+    /// The committed batch root the receipt was shown to be under, if the proof carries one.
+    pub batch_root: Option<Digest>,
+}
+
+impl FraudProof {
+    /// Builds a proof from its parts.
+    pub fn new(
+        task: &TaskSpec,
+        receipt: &SignedReceipt,
+        verdict: &SignedVerdict,
+        weights: Option<WeightsSource>,
+        batch: Option<BatchMembership>,
+        note: String,
+    ) -> crate::Result<Self> {
+        Ok(Self {
+            format: FORMAT.into(),
+            task: hex::encode(task.encode()?),
+            receipt: hex::encode(encode(receipt)?),
+            verdict: hex::encode(encode(verdict)?),
+            weights,
+            batch,
+            note,
+        })
+    }
+
+    /// Parses a proof file's text.
+    ///
+    /// # Errors
+    /// [`FraudError::NotAProof`] or [`FraudError::Format`].
+    pub fn from_json(text: &str) -> Result<Self, FraudError> {
+        let p: FraudProof =
+            serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))?;
+        if p.format != FORMAT {
+            return Err(FraudError::Format {
+                expected: FORMAT,
+                found: p.format,
+            });
+        }
+        Ok(p)
+    }
+
+    /// The proof as pretty-printed JSON (the file format), ending in a newline.
+    ///
+    /// # Errors
+    /// [`crate::Error::Json`] (not expected for a well-formed proof).
+    pub fn to_json(&self) -> crate::Result<String> {
+        let mut s =
+            serde_json::to_string_pretty(self).map_err(|e| crate::Error::Json(e.to_string()))?;
+        s.push('\n');
+        Ok(s)
+    }
+
+    /// Checks every rule of the module docs, in order; `Err` names the first that fails.
+    ///
+    /// # Errors
+    /// The [`FraudError`] of the failing rule.
+    pub fn check(&self) -> Result<Confirmed, FraudError> {
+        fn hexbytes(field: &'static str, s: &str) -> Result<Vec<u8>, FraudError> {
+            hex::decode(s).map_err(|_| FraudError::NotHex { field })
+        }
+        fn envelope(field: &'static str, e: &mycel_protocol::Error) -> FraudError {
+            FraudError::Envelope {
+                field,
+                reason: e.to_string(),
+                code: e.code(),
+            }
+        }
+        fn with_code(e: &mycel_protocol::Error) -> String {
+            format!("{e} ({})", e.code())
+        }
+        let task =
+            TaskSpec::decode(&hexbytes("task", &self.task)?).map_err(|e| envelope("task", &e))?;
+        let receipt: SignedReceipt =
+            decode(&hexbytes("receipt", &self.receipt)?).map_err(|e| envelope("receipt", &e))?;
+        let verdict: SignedVerdict =
+            decode(&hexbytes("verdict", &self.verdict)?).map_err(|e| envelope("verdict", &e))?;
+        receipt
+            .verify()
+            .map_err(|e| FraudError::ReceiptSignature(with_code(&e)))?;
+        receipt
+            .body
+            .check_task(&task)
+            .map_err(|e| FraudError::ReceiptTask(with_code(&e)))?;
+        verdict
+            .verify()
+            .map_err(|e| FraudError::VerdictSignature(with_code(&e)))?;
+        verdict
+            .body
+            .check_receipt(&receipt)
+            .map_err(|e| FraudError::VerdictReceipt(with_code(&e)))?;
+        match verdict.body.outcome {
+            Outcome::Mismatch => {}
+            Outcome::Match => return Err(FraudError::NotMismatch("Match")),
+            Outcome::Unchecked => return Err(FraudError::NotMismatch("Unchecked")),
+            _ => return Err(FraudError::NotMismatch("an unknown outcome")),
+        }
+        let claimed_by_validator = verdict
+            .body
+            .recomputed_commitment
+            .ok_or(FraudError::NoRecomputed)?;
+        if let Some(b) = &self.batch {
+            let not_in = |reason: String| FraudError::NotInBatch {
+                root: b.root.to_string(),
+                reason,
+            };
+            let id = receipt.id().map_err(|e| not_in(with_code(&e)))?;
+            b.proof
+                .verify(id.as_bytes(), &b.root)
+                .map_err(|e| not_in(with_code(&e)))?;
+        }
+        let weights = match (&self.weights, weight_format(task.kernel)) {
+            (Some(src), _) => {
+                let w = src.generate()?;
+                let d = weights_digest(&w);
+                if d != task.weights_digest {
+                    return Err(FraudError::WeightsDigest {
+                        expected: task.weights_digest.to_string(),
+                        actual: d.to_string(),
+                    });
+                }
+                Some(w)
+            }
+            (None, Some(_)) => return Err(FraudError::WeightsMissing),
+            (None, None) => None,
+        };
+        let out = execute(&task, weights.as_deref(), Backend::Auto, 0)
+            .map_err(|e| FraudError::Execution(format!("{e} ({})", e.code())))?;
+        if out.commitment == receipt.body.output_commitment {
+            return Err(FraudError::ReceiptCorrect(out.commitment.to_string()));
+        }
+        if out.commitment != claimed_by_validator {
+            return Err(FraudError::VerdictWrong {
+                recomputed: out.commitment.to_string(),
+                claimed: claimed_by_validator.to_string(),
+            });
+        }
+        Ok(Confirmed {
+            task,
+            receipt,
+            verdict,
+            recomputed: out.commitment,
+            batch_root: self.batch.as_ref().map(|b| b.root),
+        })
+    }
+}

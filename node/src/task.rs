@@ -1,0 +1,237 @@
+//! Self-contained tasks: a [`TaskSpec`] whose inputs *and* weights derive from its own seed, so
+//! any host can re-execute it from the task bytes alone (spec/kernels.md section 5, "Seeded
+//! weights"). `mycel task new`, Python's `execute_task` and WASM's `executeTask` all use this.
+//!
+//! The weights of a seeded matmul task are [`generate_weights`] of
+//! `SHA-256("mycel/v1/task-weights" ‖ input_seed)` ([`weights_seed`]) in the task's format and
+//! shape; the task's `weights_digest` is their digest. A task that names other weights (a
+//! subnet's real model) is still valid, but needs its weights passed in.
+
+use std::format;
+use std::vec::Vec;
+
+use mycel_kernels::Backend;
+use mycel_kernels::exec::{TaskOutput, execute, generate_weights, weight_format, weights_digest};
+use mycel_kernels::quant::QuantFormat;
+use mycel_protocol::ids::{Epoch, NetworkId, SubnetId};
+use mycel_protocol::task::{AttnDtype, AttnMode, KERNEL_VERSION, KernelId, KernelParams, TaskSpec};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+use crate::fraud::MAX_REGENERATED_WEIGHTS;
+
+/// Domain tag of the seeded-weights derivation.
+pub const TASK_WEIGHTS_TAG: &[u8] = b"mycel/v1/task-weights";
+
+/// Where a task belongs: network, subnet and epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskScope {
+    /// The network id.
+    pub network: NetworkId,
+    /// The subnet.
+    pub subnet: SubnetId,
+    /// The epoch.
+    pub epoch: Epoch,
+}
+
+impl Default for TaskScope {
+    /// Network id all zeros, subnet 1, epoch 0.
+    fn default() -> Self {
+        Self {
+            network: NetworkId([0; 32]),
+            subnet: SubnetId(1),
+            epoch: Epoch(0),
+        }
+    }
+}
+
+/// The generator seed of a seeded task's weights: `SHA-256(TASK_WEIGHTS_TAG ‖ input_seed)`.
+#[must_use]
+pub fn weights_seed(input_seed: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(TASK_WEIGHTS_TAG);
+    h.update(input_seed);
+    h.finalize().into()
+}
+
+/// The seeded weights of `format`, `n` x `k`, refusing more than [`MAX_REGENERATED_WEIGHTS`]
+/// values before allocating.
+fn seeded(input_seed: &[u8; 32], format: QuantFormat, n: u32, k: u32) -> Result<Vec<u8>> {
+    if u64::from(n) * u64::from(k) > MAX_REGENERATED_WEIGHTS {
+        return Err(Error::InvalidArgument(format!(
+            "weights: {n} x {k} is more than seeded weights are generated for ({MAX_REGENERATED_WEIGHTS} values)"
+        )));
+    }
+    Ok(generate_weights(
+        &weights_seed(input_seed),
+        format,
+        n as usize,
+        k as usize,
+    )?)
+}
+
+/// A seeded matmul task: `m` activation rows, weights `n` x `k` of `format` derived from `seed`.
+///
+/// # Errors
+/// Protocol task errors for invalid shapes; [`Error::InvalidArgument`] for weights larger than
+/// seeded weights are generated for.
+pub fn matmul_task(
+    scope: TaskScope,
+    format: QuantFormat,
+    m: u32,
+    n: u32,
+    k: u32,
+    seed: [u8; 32],
+) -> Result<TaskSpec> {
+    let kernel = match format {
+        QuantFormat::Q8_0 => KernelId::MatmulQ8_0,
+        QuantFormat::Q4_0 => KernelId::MatmulQ4_0,
+    };
+    let mut task = TaskSpec {
+        network: scope.network,
+        subnet: scope.subnet,
+        epoch: scope.epoch,
+        kernel,
+        kernel_version: KERNEL_VERSION,
+        params: KernelParams::Matmul { m, n, k },
+        weights_digest: weights_digest(&[]),
+        input_seed: seed,
+    };
+    task.validate()?;
+    task.weights_digest = weights_digest(&seeded(&seed, format, n, k)?);
+    Ok(task)
+}
+
+/// The shape and mode of an attention task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionShape {
+    /// Query heads.
+    pub n_heads: u32,
+    /// Key/value heads (divides `n_heads`).
+    pub n_kv_heads: u32,
+    /// Query positions.
+    pub q_len: u32,
+    /// Key/value positions.
+    pub kv_len: u32,
+    /// Head dimension.
+    pub head_dim: u32,
+    /// Causal mask.
+    pub causal: bool,
+    /// Input dtype.
+    pub dtype: AttnDtype,
+    /// Verifiable or fast.
+    pub mode: AttnMode,
+}
+
+/// A seeded attention task (attention has no weights; its digest is that of the empty set).
+///
+/// # Errors
+/// Protocol task errors for invalid shapes.
+pub fn attention_task(scope: TaskScope, shape: AttentionShape, seed: [u8; 32]) -> Result<TaskSpec> {
+    let task = TaskSpec {
+        network: scope.network,
+        subnet: scope.subnet,
+        epoch: scope.epoch,
+        kernel: KernelId::Attention,
+        kernel_version: KERNEL_VERSION,
+        params: KernelParams::Attention {
+            n_heads: shape.n_heads,
+            n_kv_heads: shape.n_kv_heads,
+            q_len: shape.q_len,
+            kv_len: shape.kv_len,
+            head_dim: shape.head_dim,
+            causal: shape.causal,
+            dtype: shape.dtype,
+            mode: shape.mode,
+        },
+        weights_digest: weights_digest(&[]),
+        input_seed: seed,
+    };
+    task.validate()?;
+    Ok(task)
+}
+
+/// The weights of a seeded task: `None` for attention, the regenerated blocks for matmul.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when the task's weights digest is not that of its seeded weights
+/// (the task names other weights: pass them to [`mycel_kernels::exec::execute`] instead).
+pub fn seeded_weights(task: &TaskSpec) -> Result<Option<Vec<u8>>> {
+    let (Some(format), KernelParams::Matmul { n, k, .. }) =
+        (weight_format(task.kernel), task.params)
+    else {
+        return Ok(None);
+    };
+    let w = seeded(&task.input_seed, format, n, k)?;
+    if weights_digest(&w) != task.weights_digest {
+        return Err(Error::InvalidArgument(format!(
+            "weights: the task names weights {} that are not derived from its seed; pass them explicitly",
+            task.weights_digest
+        )));
+    }
+    Ok(Some(w))
+}
+
+/// Executes a seeded task from the task alone.
+///
+/// # Errors
+/// As [`seeded_weights`], then kernel errors.
+pub fn execute_seeded(task: &TaskSpec, backend: Backend, threads: usize) -> Result<TaskOutput> {
+    let w = seeded_weights(task)?;
+    Ok(execute(task, w.as_deref(), backend, threads)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_tasks_execute_from_the_task_alone() {
+        let t = matmul_task(TaskScope::default(), QuantFormat::Q4_0, 3, 32, 64, [5; 32]).unwrap();
+        let bytes = t.encode().unwrap();
+        let back = TaskSpec::decode(&bytes).unwrap();
+        let a = execute_seeded(&back, Backend::Auto, 1).unwrap();
+        let w = generate_weights(&weights_seed(&[5; 32]), QuantFormat::Q4_0, 32, 64).unwrap();
+        let b = execute(&t, Some(&w), Backend::Auto, 1).unwrap();
+        assert_eq!(a.commitment, b.commitment);
+        // Independent check of the derivation.
+        let mut pre = b"mycel/v1/task-weights".to_vec();
+        pre.extend_from_slice(&[5; 32]);
+        assert_eq!(
+            weights_seed(&[5; 32]),
+            <[u8; 32]>::from(Sha256::digest(&pre))
+        );
+        // A task naming other weights is refused with a reason.
+        let mut other = t;
+        other.weights_digest = weights_digest(b"x");
+        assert_eq!(
+            execute_seeded(&other, Backend::Auto, 1).unwrap_err().code(),
+            "node.invalid_argument"
+        );
+        let shape = AttentionShape {
+            n_heads: 2,
+            n_kv_heads: 1,
+            q_len: 3,
+            kv_len: 70,
+            head_dim: 64,
+            causal: true,
+            dtype: AttnDtype::F16,
+            mode: AttnMode::Verifiable,
+        };
+        let at = attention_task(TaskScope::default(), shape, [6; 32]).unwrap();
+        assert_eq!(seeded_weights(&at).unwrap(), None);
+        execute_seeded(&at, Backend::Auto, 1).unwrap();
+        assert!(matmul_task(TaskScope::default(), QuantFormat::Q8_0, 1, 32, 33, [0; 32]).is_err());
+        assert!(
+            matmul_task(
+                TaskScope::default(),
+                QuantFormat::Q8_0,
+                1,
+                65_536,
+                65_536,
+                [0; 32]
+            )
+            .is_err()
+        );
+    }
+}
