@@ -37,7 +37,7 @@ fn seed(tag: u8, i: u8) -> [u8; 32] {
     s
 }
 
-fn run(out: &str) -> Result<(), Box<dyn std::error::Error>> {
+fn run(out: &str) -> Result<(), Box<dyn core::error::Error>> {
     let network = NetworkId([0x6d; 32]);
     let (subnet, epoch) = (SubnetId(1), Epoch(5));
     let validator = SigningKey::from_seed(&seed(0xa0, 0));

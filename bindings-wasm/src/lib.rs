@@ -25,6 +25,7 @@ pub mod keys;
 pub mod merkle;
 pub mod messages;
 pub mod task;
+pub mod validator;
 
 use wasm_bindgen::prelude::*;
 

@@ -60,13 +60,9 @@ pub fn run_task(
                 "weightsSeed applies to matmul tasks only",
             ));
         }
-        (None, None, Some(_), _) => {
-            return Err(Fail::new(
-                "weights_missing",
-                "this matmul task needs its weights: pass weights or weightsSeed",
-            ));
-        }
-        (None, None, None, _) => None,
+        // Neither given: the task's own seeded weights (tasks from `mycel task new`); a task
+        // that names other weights is refused with `node.invalid_argument`.
+        (None, None, _, _) => mycel_node::task::seeded_weights(&t)?,
     };
     let out = execute(&t, weights.as_deref(), backend, 1)?;
     let output: &[f32] = bytemuck::try_cast_slice(out.output.as_bytes())
@@ -87,7 +83,9 @@ pub fn run_task(
 /// Executes a task (its canonical envelope) and returns `{ commitment, tileRoot, shape, output }`.
 /// Matmul tasks need their public weights: `options.weights` (bare GGML blocks) or
 /// `options.weightsSeed` (32 bytes, the weights generated as `mycel task run --weights-seed`
-/// does); their SHA-256 must equal the task's weights digest. `options.backend` is `"auto"`
+/// does); their SHA-256 must equal the task's weights digest. Without either, a matmul task's
+/// weights are its seeded weights (a self-contained task from `mycel task new`), as
+/// `mycel task run` does. `options.backend` is `"auto"`
 /// (default; SIMD128) or `"scalar"`: the bits are the same.
 #[wasm_bindgen(js_name = executeTask)]
 pub fn execute_task(
