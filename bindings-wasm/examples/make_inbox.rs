@@ -154,6 +154,8 @@ fn run(out: &str) -> Result<(), Box<dyn core::error::Error>> {
         "format": "mycel-validator-inbox/v1",
         "note": "One epoch as validator a0..a0 receives it: 2 honest miners, 1 lazy miner, 1 receipt altered after signing (honest miner 2, slot 1). Made by bindings-wasm/examples/make_inbox.rs.",
         "validator": validator.hotkey().to_string(),
+        // The epoch's public beacon: with the committed batch root it seeds the spot-check sample.
+        "beacon": hex::encode([0x42u8; 32]),
         "batch": hex::encode(encode(&batch)?),
         "tasks": tasks_hex,
         "weights": weights_json,

@@ -63,6 +63,73 @@ for (const c of attentionCases) {
   });
 }
 
+const taskNewCases = [
+  ["matmul-q8_0", ["--m", "3", "--n", "45", "--k", "128"]],
+  ["matmul-q4_0", ["--m", "2", "--n", "70", "--k", "96"]],
+  ["attention", ["--heads", "8", "--kv-heads", "2", "--q-len", "7", "--kv-len", "100", "--head-dim", "64", "--causal"]],
+  ["attention", ["--heads", "4", "--kv-heads", "4", "--q-len", "3", "--kv-len", "65", "--head-dim", "128", "--dtype", "bf16"]],
+];
+
+for (const [kernel, args] of taskNewCases) {
+  test(`mycel task new --kernel ${kernel} ${args.join(" ")}: executeTask(task) equals mycel task run`, () => {
+    const dir = tmp();
+    const f = join(dir, "task.bin");
+    cliOk(["task", "new", "--kernel", kernel, "--seed", "5a".repeat(32), "--out", f, ...args]);
+    const task = new Uint8Array(readFileSync(f));
+    const native = cliRun(task);
+    for (const backend of ["auto", "scalar"]) {
+      const r = mycel.executeTask(task, { backend });
+      assert.equal(hex(r.commitment), native.commitment, backend);
+      assert.equal(hex(r.tileRoot), native.tileRoot, backend);
+    }
+  });
+}
+
+test("fraud proofs: made in WASM, verified by mycel fraud verify; the CLI's verdicts equal checkFraudProof", () => {
+  const dir = tmp();
+  const f = join(dir, "task.bin");
+  cliOk(["task", "new", "--kernel", "matmul-q4_0", "--seed", "6b".repeat(32), "--out", f, "--m", "2", "--n", "32", "--k", "64"]);
+  const task = new Uint8Array(readFileSync(f));
+  const truth = mycel.executeTask(task);
+  const miner = mycel.Keypair.fromSeed(bytes32(21));
+  const validator = mycel.Validator.fromSeed(bytes32(22));
+  const body = (commitment) => ({
+    network: mycel.decodeMessage(task).message.network, subnet: 0, epoch: 0,
+    task_digest: hex(mycel.taskDigest(task)), assigner: hex(validator.hotkey), miner: hex(miner.hotkey),
+    output_commitment: hex(commitment), output_tile_root: hex(truth.tileRoot),
+    compute_units: Number(mycel.taskComputeUnits(task)), started_at_ms: 0, finished_at_ms: 1, nonce: 1, backend: "lazy",
+  });
+  const t = mycel.decodeMessage(task).message;
+  const honest = mycel.signReceipt({ ...body(truth.commitment), subnet: t.subnet, epoch: t.epoch }, miner);
+  const lazy = mycel.signReceipt({ ...body(bytes32(0xee)), subnet: t.subnet, epoch: t.epoch, nonce: 2 }, miner);
+  const batch = mycel.encodeReceiptBatch([honest, lazy]);
+  const ids = mycel.verifyReceiptBatch(batch).receipts.map((r) => r.id);
+  // Both receipts sampled at rate 1; the lazy one is a mismatch.
+  const seed = mycel.sampleSeed(bytes32(1), mycel.verifyReceiptBatch(batch).root, validator.hotkey);
+  assert.deepEqual(mycel.sample(seed, ids, [0, 1], 1, 1).sort(), [0, 1]);
+  assert.equal(mycel.sample(seed, ids, [0, 1], 0, 1).length, 1);
+  const vOk = mycel.decodeMessage(validator.judge(honest, truth.commitment, truth.tileRoot));
+  assert.equal(vOk.message.body.outcome, "Match");
+  const verdict = validator.judge(lazy, truth.commitment, truth.tileRoot);
+  assert.equal(mycel.decodeMessage(verdict).message.body.outcome, "Mismatch");
+  const proof = validator.fraudProof(batch, 1, task, verdict, null, "made in WASM");
+  const check = mycel.checkFraudProof(proof);
+  assert.equal(check.holds, true, check.reason);
+  assert.deepEqual(check.recomputed, truth.commitment);
+  writeFileSync(join(dir, "proof.json"), proof);
+  cliOk(["fraud", "verify", join(dir, "proof.json")]);
+  // A proof against the honest receipt does not hold, on either host, for the same rule.
+  const bad = JSON.parse(proof);
+  bad.receipt = hex(honest);
+  const badCheck = mycel.checkFraudProof(JSON.stringify(bad));
+  assert.equal(badCheck.holds, false);
+  writeFileSync(join(dir, "bad.json"), JSON.stringify(bad));
+  const r = cli(["fraud", "verify", join(dir, "bad.json")]);
+  assert.notEqual(r.status, 0);
+  assert.equal(mycel.checkFraudProof("{}").holds, false);
+  assert.equal(mycel.checkFraudProof("{}").code, "fraud.not_a_proof");
+});
+
 test("a task encoded in WASM decodes in the CLI to the same JSON, and back", () => {
   const task = mycel.encodeTask(attentionTask({
     nHeads: 8, nKvHeads: 2, qLen: 4, kvLen: 64, headDim: 64, causal: true, seed: bytes32(9),

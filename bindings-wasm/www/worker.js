@@ -23,7 +23,7 @@ function classify(name, bytes) {
       throw Object.assign(new Error(`${name}: not valid JSON (${e.message})`), { code: "file.json" });
     }
     if (json.format === "mycel-validator-inbox/v1") return { kind: "inbox", json };
-    if (json.format === "mycel-fraud-proof/v1") return { kind: "fraud", json };
+    if (json.format === "mycel-fraud-proof/v1") return { kind: "fraud", json, text: new TextDecoder().decode(bytes) };
     throw Object.assign(new Error(`${name}: unknown JSON format ${JSON.stringify(json.format)}`), { code: "file.format" });
   }
   let msg;
@@ -33,52 +33,6 @@ function classify(name, bytes) {
     throw Object.assign(new Error(`${name}: ${e.message}`), { code: e.code || "file" });
   }
   return { kind: msg.kind, bytes, msg };
-}
-
-/** Sampling: receipt i is re-executed when SHA-256(root ‖ id) read as a u32 is below
- * rate · 2^32, randomness fixed only once the batch root is. */
-async function drawn(root, id, rate) {
-  if (rate >= 1) return true;
-  const buf = new Uint8Array(64);
-  buf.set(root, 0);
-  buf.set(id, 32);
-  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
-  return new DataView(h.buffer).getUint32(0) < rate * 2 ** 32;
-}
-
-/** Checks a fraud proof (mycel-fraud-proof/v1) by its six rules; returns { holds, reason }. */
-function checkFraudProof(p) {
-  const fail = (rule, reason) => ({ holds: false, reason: `rule ${rule}: ${reason}` });
-  let task, receipt, verdict, t, v;
-  try {
-    task = unhex(p.task); receipt = unhex(p.receipt); verdict = unhex(p.verdict);
-    t = mycel.decodeMessage(task); v = mycel.decodeMessage(verdict); mycel.decodeMessage(receipt);
-  } catch (e) { return fail(1, e.message); }
-  let id;
-  try {
-    id = mycel.verifyReceipt(receipt);
-    mycel.checkReceiptTask(receipt, task);
-  } catch (e) { return fail(2, `${e.message} (${e.code})`); }
-  try { mycel.verifyVerdict(verdict); } catch (e) { return fail(3, `${e.message} (${e.code})`); }
-  const vb = v.message.body;
-  if (vb.receipt_id !== hex(id)) return fail(3, "the verdict names another receipt");
-  if (vb.outcome !== "Mismatch") return fail(3, `the verdict's outcome is ${vb.outcome}`);
-  if (p.batch) {
-    const proof = { index: p.batch.proof.index, treeSize: p.batch.proof.tree_size, path: p.batch.proof.path.map(unhex) };
-    if (!mycel.verifyMerkleProof(id, proof, unhex(p.batch.root))) return fail(4, "the receipt is not under the batch root");
-  }
-  const opts = {};
-  if (p.weights) {
-    const w = mycel.generateWeights(unhex(p.weights.seed), p.weights.format, p.weights.rows, p.weights.cols);
-    if (hex(mycel.weightsDigest(w)) !== t.message.weights_digest) return fail(5, "the weights do not regenerate to the task's digest");
-    opts.weights = w;
-  }
-  const out = mycel.executeTask(task, opts);
-  const mine = hex(out.commitment);
-  const claimed = mycel.decodeMessage(receipt).message.body.output_commitment;
-  if (mine === claimed) return fail(6, "re-execution gives the receipt's commitment: the miner was right");
-  if (mine !== vb.recomputed_commitment) return fail(6, "re-execution does not give the verdict's commitment");
-  return { holds: true, reason: "re-execution differs from the miner's commitment and equals the verdict's" };
 }
 
 async function validate(files, rate) {
@@ -93,7 +47,10 @@ async function validate(files, rate) {
       const c = classify(f.name, new Uint8Array(f.bytes));
       if (c.kind === "inbox") {
         const b = unhex(c.json.batch);
-        batches.push({ name: f.name, bytes: b, labels: new Map((c.json.miners || []).map((x) => [x.hotkey, x.label])) });
+        batches.push({
+          name: f.name, bytes: b, beacon: c.json.beacon ? unhex(c.json.beacon) : new Uint8Array(32),
+          labels: new Map((c.json.miners || []).map((x) => [x.hotkey, x.label])),
+        });
         for (const th of c.json.tasks || []) {
           const tb = unhex(th);
           tasks.set(hex(mycel.taskDigest(tb)), tb);
@@ -103,9 +60,9 @@ async function validate(files, rate) {
           weights.set(hex(mycel.weightsDigest(bytes)), { ...w, bytes });
         }
       } else if (c.kind === "fraud") {
-        proofs.push({ name: f.name, json: c.json });
+        proofs.push({ name: f.name, json: c.json, text: c.text });
       } else if (c.kind === "receipt-batch") {
-        batches.push({ name: f.name, bytes: c.bytes, labels: new Map() });
+        batches.push({ name: f.name, bytes: c.bytes, beacon: new Uint8Array(32), labels: new Map() });
       } else if (c.kind === "task") {
         tasks.set(hex(mycel.taskDigest(c.bytes)), c.bytes);
       } else {
@@ -117,7 +74,8 @@ async function validate(files, rate) {
   }
   for (const e of errors) postMessage({ type: "error", ...e });
 
-  const validator = mycel.Keypair.generate();
+  // This tab's validator key: fresh randomness every run (it signs verdicts and proofs).
+  const validator = mycel.Validator.fromSeed(crypto.getRandomValues(new Uint8Array(32)));
   let total = proofs.length, done = 0;
   const reports = batches.map((b) => {
     const r = mycel.verifyReceiptBatch(b.bytes);
@@ -128,6 +86,20 @@ async function validate(files, rate) {
   for (const [bi, b] of batches.entries()) {
     const report = reports[bi];
     const envelopes = mycel.receiptBatchReceipts(b.bytes);
+    // The spot-check sample (mycel-node's rule): per miner, drawn from a seed fixed only once
+    // the batch root is, at least one receipt per miner when the rate is above zero.
+    const ids = report.receipts.map((r) => r.id);
+    const seed = mycel.sampleSeed(b.beacon, report.root, validator.hotkey);
+    const byMiner = new Map();
+    for (const r of report.receipts) {
+      if (!r.valid) continue;
+      const k = hex(r.miner);
+      byMiner.set(k, [...(byMiner.get(k) || []), r.index]);
+    }
+    const picked = new Set();
+    for (const list of byMiner.values()) {
+      for (const i of mycel.sample(seed, ids, list, rate, rate > 0 ? 1 : 0)) picked.add(i);
+    }
     for (const r of report.receipts) {
       stats.receipts++;
       const row = {
@@ -138,7 +110,7 @@ async function validate(files, rate) {
       if (!r.valid) {
         stats.signatureFailed++;
         row.verdict = "rejected: bad signature";
-      } else if (!(await drawn(report.root, r.id, rate))) {
+      } else if (!picked.has(r.index)) {
         stats.unchecked++;
         row.execution = "not sampled"; row.verdict = "unchecked";
       } else {
@@ -155,25 +127,17 @@ async function validate(files, rate) {
             const w = weights.get(t.weights_digest);
             const out = mycel.executeTask(task, w ? { weights: w.bytes } : {});
             const ms = (now() - te).toFixed(0);
-            if (hex(out.commitment) === hex(r.outputCommitment)) {
+            const verdict = validator.judge(envelopes[r.index], out.commitment, out.tileRoot);
+            if (mycel.decodeMessage(verdict).message.body.outcome === "Match") {
               stats.match++;
               row.execution = `match (${ms} ms)`; row.verdict = "pass";
             } else {
               stats.mismatch++;
               row.execution = `mismatch (${ms} ms)`; row.verdict = "caught: fraud proof";
-              const verdict = mycel.signVerdict({
-                validator: hex(validator.hotkey), receipt_id: hex(r.id), outcome: "Mismatch",
-                recomputed_commitment: hex(out.commitment),
-              }, validator);
-              const proof = mycel.receiptBatchProof(b.bytes, r.index);
-              const fp = {
-                format: "mycel-fraud-proof/v1", task: hex(task), receipt: hex(envelopes[r.index]), verdict: hex(verdict),
-                weights: w ? { generator: "mycel-kernels/generate_weights", seed: w.seed, format: w.format, rows: w.rows, cols: w.cols } : null,
-                batch: { root: hex(report.root), proof: { index: proof.index, tree_size: proof.treeSize, path: proof.path.map(hex) } },
-                note: "made by the mycel browser validator",
-              };
-              const check = checkFraudProof(fp);
-              postMessage({ type: "fraud", name: `receipt ${r.index} of ${b.name}`, proof: fp, check, made: true });
+              const src = w ? { seed: w.seed, format: w.format, rows: w.rows, cols: w.cols } : null;
+              const text = validator.fraudProof(b.bytes, r.index, task, verdict, src, "made by the mycel browser validator");
+              const check = mycel.checkFraudProof(text);
+              postMessage({ type: "fraud", name: `receipt ${r.index} of ${b.name}`, proof: JSON.parse(text), check, made: true });
             }
           } catch (e) {
             stats.mismatch++;
@@ -186,7 +150,7 @@ async function validate(files, rate) {
     }
   }
   for (const p of proofs) {
-    const check = checkFraudProof(p.json);
+    const check = mycel.checkFraudProof(p.text);
     check.holds ? stats.proofsHeld++ : stats.proofsFailed++;
     postMessage({ type: "fraud", name: p.name, proof: p.json, check, made: false });
     postMessage({ type: "progress", done: ++done, total });
