@@ -83,21 +83,21 @@ else
 fi
 wasm="$CARGO_TARGET_DIR/$target/wasm-release/mycel_wasm.wasm"
 
-# 4. JS glue for both targets, then wasm-opt (Debian's binaryen) when present.
-rm -rf "$here/pkg" "$here/pkg-node"
-wasm-bindgen --target web --out-dir "$here/pkg" "$wasm"
-wasm-bindgen --target nodejs --out-dir "$here/pkg-node" "$wasm"
+# 4. wasm-opt (Debian's binaryen) on the module before wasm-bindgen (binaryen 108 run on
+#    wasm-bindgen's output breaks its externref table), then the JS glue for both targets.
+opt_dir="$CARGO_TARGET_DIR/opt"
+mkdir -p "$opt_dir"
 if command -v wasm-opt >/dev/null; then
-    for d in pkg pkg-node; do
-        f="$here/$d/mycel_wasm_bg.wasm"
-        wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext \
-            --enable-nontrapping-float-to-int --enable-mutable-globals --enable-reference-types \
-            --enable-multivalue "$f" -o "$f.opt"
-        mv "$f.opt" "$f"
-    done
+    wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext \
+        --enable-nontrapping-float-to-int --enable-mutable-globals --enable-reference-types \
+        --enable-multivalue "$wasm" -o "$opt_dir/mycel_wasm.wasm"
 else
     say "wasm-opt not found (Debian: binaryen); the module is not post-optimised"
+    cp "$wasm" "$opt_dir/mycel_wasm.wasm"
 fi
+rm -rf "$here/pkg" "$here/pkg-node"
+wasm-bindgen --target web --out-dir "$here/pkg" "$opt_dir/mycel_wasm.wasm"
+wasm-bindgen --target nodejs --out-dir "$here/pkg-node" "$opt_dir/mycel_wasm.wasm"
 
 # 5. package.json for each: the web one an ES module, the Node one CommonJS with `main`.
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
