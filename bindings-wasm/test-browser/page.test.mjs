@@ -25,8 +25,9 @@ before(async () => {
   server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
     try {
-      const body = await readFile(join(pkgRoot, path.endsWith("/") ? path + "index.html" : path));
-      res.writeHead(200, { "content-type": types[extname(path)] || "application/octet-stream" });
+      const file = path.endsWith("/") ? path + "index.html" : path;
+      const body = await readFile(join(pkgRoot, file));
+      res.writeHead(200, { "content-type": types[extname(file)] || "application/octet-stream" });
       res.end(body);
     } catch {
       res.writeHead(404).end("not found");
