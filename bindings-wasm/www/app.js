@@ -69,7 +69,7 @@ worker.onmessage = ({ data: m }) => {
       const h = document.createElement("div");
       h.innerHTML = `<b></b> <span></span>`;
       h.querySelector("b").textContent = `${m.made ? "Fraud proof made" : "Fraud proof"} (${m.name}):`;
-      h.querySelector("span").textContent = m.check.holds ? `holds. ${m.check.reason}` : `does not hold. ${m.check.reason}`;
+      h.querySelector("span").textContent = m.check.holds ? "holds: re-execution gives another commitment than the miner signed (checked like mycel fraud verify)." : `does not hold: ${m.check.reason} (${m.check.code})`;
       h.querySelector("span").className = m.check.holds ? "fail" : "pass";
       const a = document.createElement("a");
       a.textContent = "download";

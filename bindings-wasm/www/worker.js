@@ -137,6 +137,7 @@ async function validate(files, rate) {
               const src = w ? { seed: w.seed, format: w.format, rows: w.rows, cols: w.cols } : null;
               const text = validator.fraudProof(b.bytes, r.index, task, verdict, src, "made by the mycel browser validator");
               const check = mycel.checkFraudProof(text);
+              check.holds ? stats.proofsHeld++ : stats.proofsFailed++;
               postMessage({ type: "fraud", name: `receipt ${r.index} of ${b.name}`, proof: JSON.parse(text), check, made: true });
             }
           } catch (e) {
