@@ -124,6 +124,7 @@ pub(crate) struct Acts<'a> {
     pub blocks: &'a [BlockQ8_0],
     pub nb: usize,
     pub dx: Vec<f32>,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub sx: Vec<i32>,
     /// Block `j` holds the value −128 (the reference quantizer never writes it, raw Q8_0
     /// activations may): the plain AVX2 Q8_0 path adds an exact correction for such blocks.
@@ -258,6 +259,9 @@ pub enum CpuKernel {
     /// AVX-512 F/BW/VNNI with 512-bit `vpdpbusd`, both weight formats (16 weight rows per
     /// pass).
     Avx512Vnni,
+    /// WASM SIMD128 (`wasm32` built with `+simd128`), both weight formats (4 weight rows per
+    /// pass); what `Backend::Auto` runs there.
+    Simd128,
 }
 
 impl CpuKernel {
@@ -268,6 +272,7 @@ impl CpuKernel {
             CpuKernel::Avx2 => cpu::avx2_available(),
             CpuKernel::AvxVnni => cpu::avx_vnni_available(),
             CpuKernel::Avx512Vnni => cpu::avx512_vnni_available(),
+            CpuKernel::Simd128 => cpu::simd128_available(),
         }
     }
 
@@ -280,11 +285,13 @@ impl CpuKernel {
 /// The code path a call runs: the resolved ISA, plus AVX-VNNI and AVX-512 VNNI when
 /// `Backend::Auto` resolved to AVX2 on a CPU that has them (`Backend::Avx2` always runs plain
 /// AVX2, so every path can be compared against the others and against the scalar reference).
+/// On `wasm32` with SIMD128, `Backend::Auto` resolves to the scalar ISA with `simd128` set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Path {
     isa: Isa,
     vnni: bool,
     avx512: bool,
+    simd128: bool,
 }
 
 impl Path {
@@ -297,6 +304,7 @@ impl Path {
             isa,
             vnni: false,
             avx512: false,
+            simd128: false,
         })
     }
 
@@ -307,6 +315,7 @@ impl Path {
             isa,
             vnni: avx && cpu::avx_vnni_available(),
             avx512: avx && cpu::avx512_vnni_available(),
+            simd128: isa == Isa::Scalar && cpu::simd128_available(),
         }
     }
 
@@ -317,17 +326,23 @@ impl Path {
             ));
         }
         let (isa, vnni, avx512) = match kernel {
-            CpuKernel::Scalar => (Isa::Scalar, false, false),
+            CpuKernel::Scalar | CpuKernel::Simd128 => (Isa::Scalar, false, false),
             CpuKernel::Avx2 => (Isa::Avx2, false, false),
             CpuKernel::AvxVnni => (Isa::Avx2, true, false),
             CpuKernel::Avx512Vnni => (Isa::Avx2, false, true),
         };
-        Ok(Path { isa, vnni, avx512 })
+        Ok(Path {
+            isa,
+            vnni,
+            avx512,
+            simd128: kernel == CpuKernel::Simd128,
+        })
     }
 
     /// The kernel this path runs for `format`.
     fn kernel(self, format: QuantFormat) -> CpuKernel {
         match (self.isa, format) {
+            (Isa::Scalar, _) if self.simd128 => CpuKernel::Simd128,
             (Isa::Scalar, _) => CpuKernel::Scalar,
             (Isa::Avx2, _) if self.avx512 => CpuKernel::Avx512Vnni,
             (Isa::Avx2, _) if self.vnni => CpuKernel::AvxVnni,
@@ -472,6 +487,8 @@ fn compute(
         .unwrap_or_default();
     let n_len = n1.saturating_sub(n0);
     match path.isa {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Scalar if path.simd128 => cpu::simd128::matmul(acts, m0, m1, w, n0, n1, out),
         Isa::Scalar => match w.blocks() {
             QWeights::Q8_0(wb) => cpu::scalar::matmul_q8_0(xs, wb, nb, 0, n0, n_len, out),
             QWeights::Q4_0(wb) => cpu::scalar::matmul_q4_0(xs, wb, nb, 0, n0, n_len, out),

@@ -13,6 +13,8 @@ pub(crate) mod avx2;
 pub(crate) mod avx512;
 pub mod pool;
 pub mod scalar;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) mod simd128;
 
 /// Weight rows the SIMD kernels process per pass (one accumulator lane each).
 pub const NR: usize = 8;
@@ -92,6 +94,13 @@ pub fn avx512_vnni_available() -> bool {
     {
         false
     }
+}
+
+/// Whether this build runs the WASM SIMD128 matmul: compiled for `wasm32` with
+/// `-C target-feature=+simd128` (WebAssembly has no run-time feature detection: a module using
+/// SIMD128 does not load without it). `Backend::Auto` then uses it in the matmul (same bits).
+pub fn simd128_available() -> bool {
+    cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
 }
 
 /// The best CPU instruction set available on this machine.
