@@ -54,9 +54,11 @@ impl Validator {
         to_js_bytes(self.inner.hotkey().as_bytes())
     }
 
-    /// The signed verdict (envelope) on a receipt given the commitment re-execution produced:
-    /// `Match` when it equals the receipt's, else `Mismatch`.
-    #[wasm_bindgen(unchecked_return_type = "Uint8Array")]
+    /// The signed verdict (envelope) on a receipt given the commitment and tile root
+    /// re-execution produced: `Match` when both equal the receipt's, `Mismatch` when the
+    /// commitment differs; `null` when only the tile root differs (the receipt earns nothing,
+    /// but a version-1 verdict cannot carry a tile root, so none is signed).
+    #[wasm_bindgen(unchecked_return_type = "Uint8Array | null")]
     pub fn judge(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] receipt: JsValue,
@@ -68,8 +70,10 @@ impl Validator {
             commitment: Digest(array::<32>(&commitment, "commitment")?),
             tile_root: Digest(array::<32>(&tile_root, "tileRoot")?),
         };
-        let v = self.inner.judge(r.id()?, &r, truth)?;
-        Ok(to_js_bytes(&encode(&v)?))
+        match self.inner.judge(r.id()?, &r, truth)?.verdict() {
+            Some(v) => Ok(to_js_bytes(&encode(v)?)),
+            None => Ok(JsValue::NULL),
+        }
     }
 
     /// The fraud proof (`mycel-fraud-proof/v1` JSON text) for the mismatching receipt at
@@ -127,20 +131,32 @@ fn weights_source(v: &JsValue) -> Result<Option<WeightsSource>> {
     Ok(Some(WeightsSource::new(&seed.0, format, s.rows, s.cols)))
 }
 
-/// The spot-check seed of a validator for one epoch, computable only once its receipt batch
-/// root is committed: `derive("spot-check", beacon ‖ root ‖ validator)`.
+/// The spot-check seed of a validator for one epoch (spec/sampling.md): fixed only once its
+/// receipt batch root is committed and its sample secret (committed before any receipt
+/// arrived) is revealed.
 #[wasm_bindgen(js_name = sampleSeed, unchecked_return_type = "Uint8Array")]
 pub fn sample_seed(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] beacon: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] root: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] validator: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
 ) -> core::result::Result<JsValue, Fail> {
     let beacon = array::<32>(&beacon, "beacon")?;
     let root = Digest(array::<32>(&root, "root")?);
     let validator = Hotkey(array::<32>(&validator, "validator")?);
+    let secret = array::<32>(&secret, "secret")?;
     Ok(to_js_bytes(&nsample::sample_seed(
-        &beacon, &root, &validator,
+        &beacon, &root, &validator, &secret,
     )))
+}
+
+/// The commitment a validator publishes to its 32-byte sample secret before receipts arrive.
+#[wasm_bindgen(js_name = sampleSecretCommitment, unchecked_return_type = "Uint8Array")]
+pub fn sample_secret_commitment(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
+) -> core::result::Result<JsValue, Fail> {
+    let secret = array::<32>(&secret, "secret")?;
+    Ok(to_js_bytes(nsample::secret_commitment(&secret).as_bytes()))
 }
 
 /// The spot-check sample among one miner's receipts: `list` holds indices into `ids` (the
@@ -173,11 +189,13 @@ pub fn sample(
                 .and_then(|f| crate::convert::dim(f, "list entry"))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(nsample::sample(&seed, &ids, &picks, rate, min)
-        .into_iter()
-        .map(|i| JsValue::from_f64(i as f64))
-        .collect::<js_sys::Array>()
-        .into())
+    Ok(
+        nsample::sample(&seed, &ids, &picks, nsample::rate_ppm(rate), min)
+            .into_iter()
+            .map(|i| JsValue::from_f64(i as f64))
+            .collect::<js_sys::Array>()
+            .into(),
+    )
 }
 
 /// Checks a fraud proof file's text by the rules of `mycel fraud verify` (re-executing its

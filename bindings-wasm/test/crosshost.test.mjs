@@ -105,7 +105,7 @@ test("fraud proofs: made in WASM, verified by mycel fraud verify; the CLI's verd
   const batch = mycel.encodeReceiptBatch([honest, lazy]);
   const ids = mycel.verifyReceiptBatch(batch).receipts.map((r) => r.id);
   // Both receipts sampled at rate 1; the lazy one is a mismatch.
-  const seed = mycel.sampleSeed(bytes32(1), mycel.verifyReceiptBatch(batch).root, validator.hotkey);
+  const seed = mycel.sampleSeed(bytes32(1), mycel.verifyReceiptBatch(batch).root, validator.hotkey, bytes32(5));
   assert.deepEqual(mycel.sample(seed, ids, [0, 1], 1, 1).sort(), [0, 1]);
   assert.equal(mycel.sample(seed, ids, [0, 1], 0, 1).length, 1);
   const vOk = mycel.decodeMessage(validator.judge(honest, truth.commitment, truth.tileRoot));

@@ -89,7 +89,9 @@ async function validate(files, rate) {
     // The spot-check sample (mycel-node's rule): per miner, drawn from a seed fixed only once
     // the batch root is, at least one receipt per miner when the rate is above zero.
     const ids = report.receipts.map((r) => r.id);
-    const seed = mycel.sampleSeed(b.beacon, report.root, validator.hotkey);
+    // The secret would be committed before receipts arrive; this page draws it per batch.
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    const seed = mycel.sampleSeed(b.beacon, report.root, validator.hotkey, secret);
     const byMiner = new Map();
     for (const r of report.receipts) {
       if (!r.valid) continue;
@@ -128,7 +130,10 @@ async function validate(files, rate) {
             const out = mycel.executeTask(task, w ? { weights: w.bytes } : {});
             const ms = (now() - te).toFixed(0);
             const verdict = validator.judge(envelopes[r.index], out.commitment, out.tileRoot);
-            if (mycel.decodeMessage(verdict).message.body.outcome === "Match") {
+            if (verdict === null) {
+              stats.mismatch++;
+              row.execution = `tile root mismatch (${ms} ms)`; row.verdict = "caught: no proof (tile root)";
+            } else if (mycel.decodeMessage(verdict).message.body.outcome === "Match") {
               stats.match++;
               row.execution = `match (${ms} ms)`; row.verdict = "pass";
             } else {
