@@ -34,6 +34,9 @@ pub enum Error {
     /// An argument outside what the operation accepts (the message names it).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A simulation worker thread panicked (a bug, reported instead of propagated).
+    #[error("worker thread panicked: {0}")]
+    WorkerPanicked(String),
     /// The log or a fraud proof could not be written as JSON.
     #[error("encoding JSON: {0}")]
     Json(String),
@@ -191,6 +194,7 @@ impl Error {
             Self::Scenario(_) => "node.scenario",
             Self::State(_) => "node.state",
             Self::InvalidArgument(_) => "node.invalid_argument",
+            Self::WorkerPanicked(_) => "node.worker_panicked",
             Self::Json(_) => "node.json",
         }
     }

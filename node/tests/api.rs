@@ -7,4 +7,10 @@ mod api {
     mod roles;
     mod sampling;
     mod sim;
+    mod unit_rng;
+    mod unit_sample;
+    mod unit_scenario;
+    mod unit_score;
+    mod unit_task;
+    mod unit_work;
 }

@@ -207,15 +207,16 @@ struct Settled {
 }
 
 /// Maps `f` over `items` on up to `threads` scoped threads (item `i` on thread `i % threads`),
-/// returning results in input order: the output never depends on the thread count.
+/// returning results in input order: the output never depends on the thread count. A worker
+/// that panics becomes [`Error::WorkerPanicked`] with its message, never a panic here.
 pub(crate) fn par_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
+) -> Result<Vec<R>> {
     let threads = threads.clamp(1, items.len().max(1));
     if threads == 1 {
-        return items.iter().map(&f).collect();
+        return Ok(items.iter().map(&f).collect());
     }
     let f = &f;
     let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
@@ -234,12 +235,21 @@ pub(crate) fn par_map<T: Sync, R: Send>(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
+            .map(|h| {
+                h.join().map_err(|p| {
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a worker thread panicked".into());
+                    Error::WorkerPanicked(msg)
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
     let mut all: Vec<(usize, R)> = parts.into_iter().flatten().collect();
     all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
+    Ok(all.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Looks up `items[i]`, an index the engine built itself.
@@ -407,7 +417,7 @@ impl Subnet {
             let book = at(&issued.books, vi, "validator")?;
             let inbox = at(&inboxes, vi, "validator")?;
             self.check(vi, e, &beacon, &secret, book.clone(), inbox, clock)
-        });
+        })?;
         let mut checked: Vec<Checked> = checked.into_iter().collect::<Result<_>>()?;
         self.frame(e, &issued.books, &mut checked)?;
 
@@ -423,7 +433,7 @@ impl Subnet {
                 p.check()
                     .map(|_| ())
                     .map_err(|e| format!("{}: {e}", e.code()))
-            });
+            })?;
         times.audit = clock.now().saturating_sub(t_audit);
         times.verify = clock.now().saturating_sub(t1);
         times.signatures_cpu = checked.iter().map(|c| c.signatures_cpu).sum();
@@ -665,7 +675,7 @@ impl Subnet {
                 out.push((a.clone(), claim, start, finish));
             }
             Ok(out)
-        });
+        })?;
         let worked: Vec<Vec<Worked>> = worked.into_iter().collect::<Result<_>>()?;
         let label = BackendLabel::new(BACKEND_LABEL)?;
         let signed: Vec<Result<Vec<Done>>> = par_map(&idx, threads, |&mi| {
@@ -721,7 +731,7 @@ impl Subnet {
                     })
                 })
                 .collect()
-        });
+        })?;
         signed.into_iter().collect()
     }
 
@@ -1275,5 +1285,30 @@ impl Subnet {
         self.permits.clone_from(&out.new_validator_permit);
         self.previous_consensus = Some(out.consensus_u16.clone());
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn par_map_keeps_input_order_and_reports_panics() {
+        let items: Vec<u32> = (0..37).collect();
+        for t in [1, 2, 3, 8, 100] {
+            assert_eq!(
+                par_map(&items, t, |x| x * 2),
+                Ok(items.iter().map(|x| x * 2).collect::<Vec<_>>())
+            );
+        }
+        assert_eq!(par_map(&[] as &[u32], 4, |x| *x), Ok(Vec::new()));
+        let r = par_map(&items, 3, |x| {
+            assert!(*x != 5, "item five");
+            *x
+        });
+        assert!(
+            matches!(&r, Err(Error::WorkerPanicked(m)) if m.contains("item five")),
+            "{r:?}"
+        );
     }
 }
