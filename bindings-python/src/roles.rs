@@ -691,13 +691,15 @@ impl IssuedTasks {
             .err()
             .map(|r| r.code()))
     }
-    /// The task digests admitted so far.
-    fn credited<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyBytes>> {
-        self.inner
-            .credited()
+    /// The digests of the issued tasks the validator `me` has credited so far.
+    fn credited<'py>(&self, py: Python<'py>, me: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let me = Hotkey(array("me", me)?);
+        Ok(self
+            .inner
+            .credited(&me)
             .iter()
             .map(|d| bytes(py, &d.0))
-            .collect()
+            .collect())
     }
     fn __len__(&self) -> usize {
         self.inner.len()

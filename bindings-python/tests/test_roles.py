@@ -63,7 +63,7 @@ def test_python_validator_catches_lazy_miner_and_copier(cli, tmp_path: Path) -> 
     assert len(book) == 3 * TASKS
     assert [book.admit(v, r) for r in everything] == [None] * len(everything)
     assert book.admit(v, everything[0]) == "duplicate"
-    assert len(book.credited()) == 3 * TASKS
+    assert len(book.credited(v)) == 3 * TASKS
     # A copier that re-signs the honest miner's own task is refused at intake.
     stolen = copier.sign(tasks["honest"][1], *claims_of(receipts["honest"])[1], assigner=v)
     fresh = mycel.IssuedTasks(network=NETWORK, subnet=1, epoch=0)

@@ -406,7 +406,7 @@ impl Subnet {
         // 3. Execute, sign, deliver (misbehaving miners add their copies, replays and grinding).
         let done = self.execute(&issued.by_miner, beacon, threads)?;
         let inboxes = self.deliver(&done)?;
-        let inboxes = self.grind(inboxes, e, beacon, &secrets)?;
+        let inboxes = self.grind(inboxes, e, beacon)?;
         times.work = clock.now().saturating_sub(t0);
 
         // 4. Check, per validator in parallel.
@@ -793,7 +793,6 @@ impl Subnet {
         mut inboxes: Vec<Vec<Delivery>>,
         e: u64,
         beacon: [u8; 32],
-        secrets: &[[u8; 32]],
     ) -> Result<Vec<Vec<Delivery>>> {
         let rate = rate_ppm(self.scenario.scoring.spot_check_rate);
         let min = self.scenario.scoring.min_checks_per_miner;
@@ -834,8 +833,6 @@ impl Subnet {
                     body.nonce = (body.nonce & 0xffff_ffff) | ((attempt + 1) << 32);
                     d.receipt = g.role.sign_body(body)?;
                 }
-                // Nothing to grind against when the validator's secret is not the grinder's guess.
-                let _ = secrets;
             }
         }
         Ok(inboxes)
@@ -856,27 +853,17 @@ impl Subnet {
     ) -> Result<Checked> {
         let v = at(&self.validators, vi, "validator")?;
         let hotkey = v.role.hotkey();
-        let subnet = SubnetId(self.scenario.subnet);
         // A batch holds only this epoch's receipts for this subnet and network: others (replays
         // of old epochs, other subnets or networks) are rejected before the root is committed.
         let mut early: Vec<(Hotkey, Rejection)> = Vec::new();
         let inbox: Vec<&Delivery> = inbox
             .iter()
-            .filter(|d| {
-                let b = &d.receipt.body;
-                let why = if b.network != self.network {
-                    Some(Rejection::WrongNetwork)
-                } else if b.subnet != subnet {
-                    Some(Rejection::WrongSubnet)
-                } else if b.epoch != Epoch(e) {
-                    Some(Rejection::WrongEpoch)
-                } else {
-                    None
-                };
-                if let Some(r) = why {
-                    early.push((b.miner, r));
+            .filter(|d| match book.check_scope(&d.receipt.body) {
+                Ok(()) => true,
+                Err(r) => {
+                    early.push((d.receipt.body.miner, r));
+                    false
                 }
-                why.is_none()
             })
             .collect();
         let receipts: Vec<SignedReceipt> = inbox.iter().map(|d| d.receipt.clone()).collect();

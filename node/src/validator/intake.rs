@@ -4,13 +4,15 @@
 //! its reason, whatever its signature says.
 //!
 //! The validator records every task it issues in an [`IssuedTasks`] book for the epoch; each
-//! incoming receipt is looked up by its task digest.
+//! incoming receipt is looked up by its task digest, then bound and credited through the
+//! protocol's [`WorkReceipt::check_binding`] and [`CreditLedger`], which hold the rules.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::vec::Vec;
 
+use mycel_protocol::error::ReceiptError;
 use mycel_protocol::ids::{Digest, Epoch, Hotkey, NetworkId, SubnetId};
-use mycel_protocol::receipt::SignedReceipt;
+use mycel_protocol::receipt::{CreditLedger, ReceiptBinding, SignedReceipt, WorkReceipt};
 use mycel_protocol::task::TaskSpec;
 
 use crate::error::Result;
@@ -49,6 +51,8 @@ pub enum Rejection {
     Duplicate,
     /// The signature does not verify.
     BadSignature,
+    /// The validator's credit ledger is full (it holds one entry per credited task).
+    LedgerFull,
 }
 
 impl Rejection {
@@ -65,18 +69,37 @@ impl Rejection {
             Self::TaskMismatch => "task_mismatch",
             Self::Duplicate => "duplicate",
             Self::BadSignature => "bad_signature",
+            Self::LedgerFull => "ledger_full",
         }
     }
 }
 
-/// The tasks a validator issued in one epoch, and the task digests already credited.
+/// Maps a protocol binding or crediting error to the rejection it means.
+fn rejection(e: &mycel_protocol::Error) -> Rejection {
+    match e {
+        mycel_protocol::Error::Receipt(r) => match r {
+            ReceiptError::NetworkMismatch => Rejection::WrongNetwork,
+            ReceiptError::SubnetMismatch => Rejection::WrongSubnet,
+            ReceiptError::WrongEpoch { .. } => Rejection::WrongEpoch,
+            ReceiptError::AssignerMismatch => Rejection::WrongAssigner,
+            ReceiptError::MinerMismatch => Rejection::WrongMiner,
+            ReceiptError::TaskNotIssued => Rejection::UnknownTask,
+            ReceiptError::AlreadyCredited => Rejection::Duplicate,
+            ReceiptError::LedgerFull { .. } => Rejection::LedgerFull,
+            _ => Rejection::TaskMismatch,
+        },
+        _ => Rejection::TaskMismatch,
+    }
+}
+
+/// The tasks a validator issued in one epoch, and its ledger of what it credited.
 #[derive(Debug, Clone)]
 pub struct IssuedTasks {
     network: NetworkId,
     subnet: SubnetId,
     epoch: Epoch,
     tasks: BTreeMap<Digest, IssuedTask>,
-    credited: BTreeSet<Digest>,
+    ledger: CreditLedger,
 }
 
 impl IssuedTasks {
@@ -88,7 +111,7 @@ impl IssuedTasks {
             subnet,
             epoch,
             tasks: BTreeMap::new(),
-            credited: BTreeSet::new(),
+            ledger: CreditLedger::default(),
         }
     }
 
@@ -127,16 +150,44 @@ impl IssuedTasks {
         self.tasks.get(digest)
     }
 
+    /// The digests of the issued tasks `me` has credited, ascending.
+    #[must_use]
+    pub fn credited(&self, me: &Hotkey) -> Vec<Digest> {
+        self.tasks
+            .keys()
+            .filter(|d| self.ledger.is_credited(me, d))
+            .copied()
+            .collect()
+    }
+
     /// Every issued task, by digest.
     pub fn iter(&self) -> impl Iterator<Item = (&Digest, &IssuedTask)> {
         self.tasks.iter()
     }
 
+    /// Whether a receipt is for this book's network, subnet and epoch (the only receipts a
+    /// receipt batch of the epoch may hold).
+    ///
+    /// # Errors
+    /// [`Rejection::WrongNetwork`], [`Rejection::WrongSubnet`] or [`Rejection::WrongEpoch`].
+    pub fn check_scope(&self, receipt: &WorkReceipt) -> core::result::Result<(), Rejection> {
+        receipt
+            .check_binding(&ReceiptBinding {
+                network: self.network,
+                subnet: self.subnet,
+                epoch: self.epoch,
+                assigner: receipt.assigner,
+                miner: receipt.miner,
+                task_digest: receipt.task_digest,
+            })
+            .map_err(|e| rejection(&e))
+    }
+
     /// Admits a receipt for crediting, for the validator `me` (whose signature check is done
-    /// separately, in a batch): the assigner is `me`, the task is one `me` issued this epoch to
-    /// the receipt's miner, the receipt matches the task, and no receipt for the same task was
-    /// admitted before. An admitted task digest is remembered, so a second receipt for it (a
-    /// fresh nonce over the same work) is a [`Rejection::Duplicate`].
+    /// separately, in a batch): the scope is this book's, the assigner is `me`, the task is one
+    /// `me` issued this epoch to the receipt's miner, the receipt matches the task, and no
+    /// receipt for the same task was credited before (a fresh nonce over the same work is a
+    /// [`Rejection::Duplicate`]).
     ///
     /// # Errors
     /// The [`Rejection`] naming the first rule the receipt breaks.
@@ -146,15 +197,7 @@ impl IssuedTasks {
         receipt: &SignedReceipt,
     ) -> core::result::Result<&IssuedTask, Rejection> {
         let body = &receipt.body;
-        if body.network != self.network {
-            return Err(Rejection::WrongNetwork);
-        }
-        if body.subnet != self.subnet {
-            return Err(Rejection::WrongSubnet);
-        }
-        if body.epoch != self.epoch {
-            return Err(Rejection::WrongEpoch);
-        }
+        self.check_scope(body)?;
         if body.assigner != *me {
             return Err(Rejection::WrongAssigner);
         }
@@ -162,21 +205,20 @@ impl IssuedTasks {
             .tasks
             .get(&body.task_digest)
             .ok_or(Rejection::UnknownTask)?;
-        if issued.miner != body.miner {
-            return Err(Rejection::WrongMiner);
-        }
         if body.check_task(&issued.task).is_err() {
             return Err(Rejection::TaskMismatch);
         }
-        if !self.credited.insert(body.task_digest) {
-            return Err(Rejection::Duplicate);
-        }
+        let binding = ReceiptBinding {
+            network: self.network,
+            subnet: self.subnet,
+            epoch: self.epoch,
+            assigner: *me,
+            miner: issued.miner,
+            task_digest: body.task_digest,
+        };
+        self.ledger
+            .credit(body, &binding)
+            .map_err(|e| rejection(&e))?;
         Ok(issued)
-    }
-
-    /// The digests admitted so far.
-    #[must_use]
-    pub fn credited(&self) -> Vec<Digest> {
-        self.credited.iter().copied().collect()
     }
 }

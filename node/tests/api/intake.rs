@@ -124,7 +124,7 @@ fn every_replay_is_rejected_with_its_reason() {
         Judgement::Mismatch(_)
     ));
     assert_eq!(Rejection::Duplicate.code(), "duplicate");
-    assert_eq!(book.credited().len(), 2);
+    assert_eq!(book.credited(&v1.hotkey()).len(), 2);
 }
 
 /// Hole 9: a receipt with the right commitment and a garbage tile root is not a Match.
