@@ -11,14 +11,14 @@ use std::format;
 use std::vec::Vec;
 
 use mycel_kernels::Backend;
-use mycel_kernels::exec::{TaskOutput, execute, generate_weights, weight_format, weights_digest};
+use mycel_kernels::exec::{TaskOutput, execute, weight_format, weights_digest};
 use mycel_kernels::quant::QuantFormat;
 use mycel_protocol::ids::{Epoch, NetworkId, SubnetId};
 use mycel_protocol::task::{AttnDtype, AttnMode, KERNEL_VERSION, KernelId, KernelParams, TaskSpec};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
-use crate::fraud::MAX_REGENERATED_WEIGHTS;
+use crate::fraud::WeightsSource;
 
 /// Domain tag of the seeded-weights derivation.
 pub const TASK_WEIGHTS_TAG: &[u8] = b"mycel/v1/task-weights";
@@ -54,27 +54,17 @@ pub fn weights_seed(input_seed: &[u8; 32]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The seeded weights of `format`, `n` x `k`, refusing more than [`MAX_REGENERATED_WEIGHTS`]
-/// values before allocating.
+/// The seeded weights of `format`, `n` x `k`: the generator source of [`weights_seed`], which
+/// refuses more than [`crate::fraud::MAX_REGENERATED_WEIGHTS`] values before allocating.
 fn seeded(input_seed: &[u8; 32], format: QuantFormat, n: u32, k: u32) -> Result<Vec<u8>> {
-    if u64::from(n) * u64::from(k) > MAX_REGENERATED_WEIGHTS {
-        return Err(Error::InvalidArgument(format!(
-            "weights: {n} x {k} is more than seeded weights are generated for ({MAX_REGENERATED_WEIGHTS} values)"
-        )));
-    }
-    Ok(generate_weights(
-        &weights_seed(input_seed),
-        format,
-        n as usize,
-        k as usize,
-    )?)
+    Ok(WeightsSource::new(&weights_seed(input_seed), format, n, k).generate()?)
 }
 
 /// A seeded matmul task: `m` activation rows, weights `n` x `k` of `format` derived from `seed`.
 ///
 /// # Errors
-/// Protocol task errors for invalid shapes; [`Error::InvalidArgument`] for weights larger than
-/// seeded weights are generated for.
+/// Protocol task errors for invalid shapes; [`crate::FraudError::WeightsSource`] for weights
+/// larger than seeded weights are generated for.
 pub fn matmul_task(
     scope: TaskScope,
     format: QuantFormat,
