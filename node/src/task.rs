@@ -2,7 +2,7 @@
 //! any host can re-execute it from the task bytes alone (spec/kernels.md section 5, "Seeded
 //! weights"). `mycel task new`, Python's `execute_task` and WASM's `executeTask` all use this.
 //!
-//! The weights of a seeded matmul task are [`generate_weights`] of
+//! The weights of a seeded matmul task are [`mycel_kernels::exec::generate_weights`] of
 //! `SHA-256("mycel/v1/task-weights" ‖ input_seed)` ([`weights_seed`]) in the task's format and
 //! shape; the task's `weights_digest` is their digest. A task that names other weights (a
 //! subnet's real model) is still valid, but needs its weights passed in.
