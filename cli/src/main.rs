@@ -10,10 +10,12 @@ use std::process::ExitCode;
 
 mod epoch;
 mod fraud;
+mod fsio;
 mod inspect;
 mod kernel;
 mod kernel_attention;
 mod keys;
+mod npy;
 mod receipt;
 mod sig;
 mod simulate;
