@@ -34,8 +34,8 @@ pub mod generate;
 pub mod reference;
 mod util;
 
-use std::collections::BTreeMap;
 use core::fmt;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
