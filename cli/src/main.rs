@@ -18,6 +18,7 @@
 )]
 use std::process::ExitCode;
 
+mod conformance;
 mod epoch;
 mod fraud;
 mod fsio;
@@ -69,6 +70,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check fraud proofs by re-executing their task.
     Fraud(fraud::FraudArgs),
+    /// Check an implementation against the conformance vectors (conformance/README.md).
+    Conformance(conformance::ConformanceArgs),
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -82,6 +85,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Sig(args) => sig::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Fraud(args) => fraud::run(args),
+        Command::Conformance(args) => conformance::run(args),
     }
 }
 
