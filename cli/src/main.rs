@@ -6,6 +6,16 @@
 // Doc comments on clap arguments are the `--help` text, where `[M, K]` is shape notation,
 // not an intra-doc link.
 #![allow(rustdoc::broken_intra_doc_links)]
+// The protocol crate's deny list: no unwrap, expect, panic or unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 use std::process::ExitCode;
 
 mod conformance;

@@ -2,14 +2,18 @@
 //! `npy_reader` (fuzz/) runs exactly this code on arbitrary bytes. It uses nothing else of the
 //! CLI.
 //!
-//! Limits, checked from the header before any data is allocated: C order, dtype float32 or
-//! float16 (either byte order), at most [`MAX_ELEMENTS`] elements, and a data size that fits the
-//! input's length.
+//! Limits, checked from the header before any data is allocated: a header length of at most
+//! [`MAX_HEADER_LEN`] bytes that fits the input (checked here, before the npyz crate allocates
+//! the header), C order, dtype float32 or float16 (either byte order), at most
+//! [`MAX_ELEMENTS`] elements, and a data size that fits the input's length.
 
 use std::io::Read;
 
 /// Largest element count accepted: the kernels' tensor bound (`MAX_TASK_ELEMENTS`, 2^28).
 pub const MAX_ELEMENTS: u64 = mycel_kernels::exec::MAX_TASK_ELEMENTS as u64;
+
+/// Largest header accepted: numpy writes headers of a few hundred bytes; 64 KiB is generous.
+pub const MAX_HEADER_LEN: u64 = 1 << 16;
 
 /// An array read from a `.npy` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,8 +26,44 @@ pub enum NpyArray {
 
 /// Parses a `.npy` of `len` bytes from `reader`: `(shape, data)`, or an error naming what is
 /// wrong (the caller adds the file name).
-pub fn parse<R: Read>(reader: R, len: u64) -> Result<(Vec<usize>, NpyArray), String> {
-    let npy = npyz::NpyFile::new(reader).map_err(|e| e.to_string())?;
+pub fn parse<R: Read>(mut reader: R, len: u64) -> Result<(Vec<usize>, NpyArray), String> {
+    // The preamble: magic (6 bytes), version (2), header length (u16 in version 1, u32 in 2
+    // and 3). Read here so that the header length is checked before anything is allocated.
+    let mut pre = [0u8; 12];
+    let (magic, rest) = pre.split_at_mut(8);
+    reader
+        .read_exact(magic)
+        .map_err(|_| "not a .npy file: shorter than its 8-byte preamble".to_string())?;
+    if magic.get(..6) != Some(b"\x93NUMPY".as_slice()) {
+        return Err("not a .npy file: no \\x93NUMPY magic".into());
+    }
+    let (field, pre_len) = match magic.get(6).copied() {
+        Some(1) => (2, 10),
+        Some(2 | 3) => (4, 12),
+        other => {
+            return Err(format!(
+                ".npy format version {} is not supported (1, 2 or 3)",
+                other.unwrap_or(0)
+            ));
+        }
+    };
+    let slot = rest.get_mut(..field).unwrap_or_default();
+    reader
+        .read_exact(slot)
+        .map_err(|_| "truncated .npy preamble".to_string())?;
+    // Little-endian u16 (version 1) or u32 (versions 2 and 3).
+    let header_len = slot
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    if header_len > MAX_HEADER_LEN || header_len.saturating_add(pre_len as u64) > len {
+        return Err(format!(
+            "header of {header_len} bytes exceeds the {MAX_HEADER_LEN}-byte header limit or the \
+             file ({len} bytes)"
+        ));
+    }
+    let preamble = pre.get(..pre_len).unwrap_or(&[]);
+    let npy = npyz::NpyFile::new(preamble.chain(reader)).map_err(|e| e.to_string())?;
     if npy.order() != npyz::Order::C {
         return Err("Fortran-order arrays are not supported; save with C order".into());
     }

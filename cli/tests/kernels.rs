@@ -189,6 +189,23 @@ fn bad_inputs_fail_cleanly() {
         ]),
         "missing.npy",
     );
+    // A version 2 preamble declaring a 2 GiB header in a 70-byte file (found by the npy_reader
+    // fuzz target: npyz allocated the header before reading it).
+    let mut huge = b"\x93NUMPY\x02\x00".to_vec();
+    huge.extend_from_slice(&0x7ffc_ff8c_u32.to_le_bytes());
+    huge.extend_from_slice(&[b' '; 58]);
+    std::fs::write(d.join("huge-header.npy"), &huge).unwrap();
+    fails_cleanly(
+        &mycel(&[
+            "kernel",
+            "quantize",
+            "--format",
+            "q8_0",
+            p(&d.join("huge-header.npy")),
+            p(&out),
+        ]),
+        "header of 2147286924 bytes exceeds the 65536-byte header limit",
+    );
     std::fs::write(d.join("garbage.npy"), b"not an npy file at all").unwrap();
     fails_cleanly(
         &mycel(&[
