@@ -33,6 +33,7 @@ mod keys;
 mod merkle;
 mod messages;
 mod roles;
+mod scoring;
 
 use pyo3::prelude::*;
 
@@ -90,6 +91,15 @@ fn _mycel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(roles::new_task, m)?)?;
     m.add_class::<roles::Simulation>()?;
     m.add_function(wrap_pyfunction!(roles::simulate, m)?)?;
+    // Scoring, weight normalisation, sampling, crediting.
+    m.add_function(wrap_pyfunction!(scoring::score, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::weights_from_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::max_upscale, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::weights_commitment, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::verify_reveal, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::sample_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::sample_receipts, m)?)?;
+    m.add_class::<scoring::CreditLedger>()?;
     // Benchmark support.
     m.add_function(wrap_pyfunction!(kernels::_time_rust, m)?)?;
     Ok(())

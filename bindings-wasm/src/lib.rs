@@ -29,6 +29,7 @@ pub mod kernels;
 pub mod keys;
 pub mod merkle;
 pub mod messages;
+pub mod scoring;
 pub mod task;
 pub mod validator;
 

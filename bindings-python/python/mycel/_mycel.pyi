@@ -10,6 +10,7 @@ __version__: str
 __all__ = [
     "CommittedBatch",
     "ConfirmedFraud",
+    "CreditLedger",
     "FraudProof",
     "InclusionProof",
     "IssuedTasks",
@@ -37,6 +38,7 @@ __all__ = [
     "inspect",
     "leaf_hash",
     "matmul",
+    "max_upscale",
     "merkle_root",
     "new_task",
     "node_hash",
@@ -44,6 +46,9 @@ __all__ = [
     "quantize_q4",
     "quantize_q8",
     "resolve_backend",
+    "sample_receipts",
+    "sample_seed",
+    "score",
     "signature_error",
     "simulate",
     "tensor_commitment_array",
@@ -51,8 +56,11 @@ __all__ = [
     "validate_hotkey",
     "verify_batch",
     "verify_signature",
+    "verify_reveal",
     "verify_signatures",
+    "weights_commitment",
     "weights_digest",
+    "weights_from_scores",
     "yuma_epoch_json",
 ]
 
@@ -595,6 +603,49 @@ def simulate(
     epochs: Optional[int] = None,
     threads: int = 0,
 ) -> Simulation: ...
+
+# Scoring, weight normalisation, sampling, crediting.
+def score(
+    *,
+    uid: int,
+    verified: int,
+    mismatched: int,
+    unchecked: int,
+    compute_units: int,
+    latency_ms: int,
+    latency_target_ms: int = 2000,
+) -> int: ...
+def weights_from_scores(scores: Sequence[tuple[int, int]]) -> list[tuple[int, int]]: ...
+def max_upscale(values: Sequence[int]) -> list[int]: ...
+def weights_commitment(
+    network: bytes,
+    hotkey: bytes,
+    subnet: int,
+    epoch: int,
+    weights: Sequence[tuple[int, int]],
+    salt: bytes,
+) -> bytes: ...
+def verify_reveal(commit: dict[str, Any], reveal: dict[str, Any]) -> None: ...
+def sample_seed(beacon: bytes, root: bytes, validator: bytes, secret: bytes) -> bytes: ...
+def sample_receipts(
+    seed: bytes, ids: Sequence[bytes], indices: Sequence[int], rate_ppm: int, min: int = 0
+) -> list[int]: ...
+@final
+class CreditLedger:
+    """The receipts a validator has credited (one execution at most once)."""
+    def __new__(cls, max_entries: int = 1048576) -> CreditLedger: ...
+    def credit(
+        self,
+        receipt: SignedReceipt,
+        *,
+        network: bytes,
+        subnet: int,
+        epoch: int,
+        assigner: bytes,
+        miner: bytes,
+        task_digest: bytes,
+    ) -> None: ...
+    def __len__(self) -> int: ...
 
 # Benchmark support (bench/bench.py).
 

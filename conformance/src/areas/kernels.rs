@@ -317,17 +317,6 @@ pub fn drafts() -> Result<Vec<DraftGroup>> {
             acase(3, 2, 1, 4, 64, false, "a8", 1.0),
             "head_config",
         ),
-        Draft::invalid(
-            "q one value short",
-            &["Shape"],
-            {
-                let mut c = acase(1, 1, 2, 4, 64, false, "a9", 1.0);
-                let qv = c["q"].as_str().unwrap_or("").to_string();
-                c["q"] = Value::String(qv[..qv.len() - 8].to_string());
-                c
-            },
-            "buffer_length",
-        ),
     ];
 
     let seed = hx(&b32(STREAM_SEED));
