@@ -2,11 +2,12 @@
 //! verdicts, verify receipt batches naming every failure (spec/wire.md, spec/receipts.md).
 
 use js_sys::{Array, Object};
+use mycel_protocol::error::DecodeError;
 use mycel_protocol::ids::Digest;
 use mycel_protocol::receipt::{ReceiptBatch, SignedReceipt, SignedVerdict, Verdict, WorkReceipt};
 use mycel_protocol::sign::{Signed, verify_signed_batch};
 use mycel_protocol::task::TaskSpec;
-use mycel_protocol::wire::{AnyMessage, decode, encode};
+use mycel_protocol::wire::{AnyMessage, Envelope, MessageKind, decode, encode};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{byte_list, bytes, from_json, set, to_js_bytes, to_json};
@@ -24,6 +25,44 @@ pub fn decode_message(
 ) -> core::result::Result<JsValue, Fail> {
     let b = bytes(&bytes_, "bytes")?;
     to_json(&AnyMessage::decode(&b)?)
+}
+
+/// Decodes an envelope canonically (as the kind `expect` when given: `"task"`, `"receipt"`,
+/// `"verdict"`, `"receipt-batch"`) and returns `{ kind, id }`: the task digest, the receipt or
+/// verdict id (SHA-256 of the tagged body; the signature is not checked) or the batch root.
+#[wasm_bindgen(js_name = decodeId, unchecked_return_type = "{ kind: string, id: Uint8Array }")]
+pub fn decode_id(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes_: JsValue,
+    expect: Option<String>,
+) -> core::result::Result<JsValue, Fail> {
+    let b = bytes(&bytes_, "bytes")?;
+    // Steps 1-6 of spec/wire.md section 4 on the header alone, then the body as any kind.
+    let env = Envelope::parse(&b)?;
+    if let Some(want) = expect.as_deref() {
+        let expected = MessageKind::ALL
+            .into_iter()
+            .find(|k| k.name() == want)
+            .ok_or_else(|| Fail::input_value(format!("unknown message kind {want:?}")))?;
+        if expected != env.kind {
+            return Err(mycel_protocol::Error::from(DecodeError::KindMismatch {
+                expected: expected.code(),
+                found: env.kind.code(),
+            })
+            .into());
+        }
+    }
+    let m = AnyMessage::decode(&b)?;
+    let id = match &m {
+        AnyMessage::Task(t) => t.digest()?,
+        AnyMessage::Receipt(r) => r.id()?,
+        AnyMessage::Verdict(v) => v.id()?,
+        AnyMessage::ReceiptBatch(x) => x.root()?,
+        _ => return Err(Fail::input_value("unknown message kind")),
+    };
+    let o = Object::new();
+    set(&o, "kind", m.kind().name());
+    set(&o, "id", to_js_bytes(id.as_bytes()));
+    Ok(o.into())
 }
 
 /// Re-encodes a message from its JSON form (`{ kind, message }`, as `decodeMessage` returns

@@ -32,6 +32,7 @@ pub mod adapter;
 pub mod areas;
 pub mod generate;
 pub mod reference;
+pub mod schema;
 pub mod stream;
 mod util;
 

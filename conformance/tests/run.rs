@@ -44,6 +44,36 @@ fn committed_files_equal_a_fresh_generation() {
             committed == render(&fresh).unwrap(),
             "{area}.json differs from a fresh generation: run `cargo run -p mycel-conformance --bin generate`"
         );
+        let schema = dir().join(format!("../schema/{area}.schema.json"));
+        assert!(
+            std::fs::read_to_string(&schema).unwrap()
+                == mycel_conformance::schema::render(area).unwrap(),
+            "{area}.schema.json differs from a fresh generation"
+        );
+    }
+}
+
+/// No JSON number in the files exceeds 2^53 (hosts that read numbers as binary64 read them
+/// exactly); larger integers are decimal strings.
+#[test]
+fn numbers_are_exact_in_binary64() {
+    fn walk(v: &serde_json::Value, path: &str) {
+        match v {
+            serde_json::Value::Number(n) => assert!(
+                n.as_u64().is_some_and(|u| u <= 1 << 53)
+                    || n.as_i64().is_some_and(|i| i.unsigned_abs() <= 1 << 53),
+                "{path}: {n} is not exact in binary64"
+            ),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, path)),
+            serde_json::Value::Object(o) => {
+                o.iter().for_each(|(k, x)| walk(x, &format!("{path}.{k}")))
+            }
+            _ => {}
+        }
+    }
+    for area in AREAS {
+        let text = std::fs::read_to_string(dir().join(format!("{area}.json"))).unwrap();
+        walk(&serde_json::from_str(&text).unwrap(), area);
     }
 }
 

@@ -633,7 +633,7 @@ def sample_receipts(
 @final
 class CreditLedger:
     """The receipts a validator has credited (one execution at most once)."""
-    def __new__(cls, max_entries: int = 1048576) -> CreditLedger: ...
+    def __new__(cls, max_entries: int = ...) -> CreditLedger: ...
     def credit(
         self,
         receipt: SignedReceipt,

@@ -83,7 +83,7 @@ fn commit_in(
     w: &[(u16, u16)],
     salt: &[u8; 32],
 ) -> Value {
-    json!({"network": hx(net), "hotkey": hx(hk), "subnet": subnet, "epoch": epoch,
+    json!({"network": hx(net), "hotkey": hx(hk), "subnet": subnet, "epoch": big(epoch),
         "weights": w.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(), "salt": hx(salt)})
 }
 

@@ -34,6 +34,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         println!("{}: {} cases", path.display(), file.number_of_tests);
+        let schema = dir.join("../schema").join(format!("{area}.schema.json"));
+        let text = match mycel_conformance::schema::render(area) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("generate: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Err(e) = std::fs::write(&schema, text) {
+            eprintln!("generate: {}: {e}", schema.display());
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }
