@@ -32,6 +32,7 @@ pub mod adapter;
 pub mod areas;
 pub mod generate;
 pub mod reference;
+pub mod stream;
 mod util;
 
 use core::fmt;
@@ -53,7 +54,19 @@ pub const PROTOCOL_VERSION: u8 = mycel_protocol::wire::PROTOCOL_VERSION;
 pub const LONG_FLAG: &str = "Long";
 
 /// The vector files, one per area, in the order runners report them.
-pub const AREAS: [&str; 4] = ["wire", "signatures", "merkle", "commitments"];
+pub const AREAS: [&str; 11] = [
+    "wire",
+    "signatures",
+    "receipts",
+    "merkle",
+    "commitments",
+    "tasks",
+    "kernels",
+    "scoring",
+    "emission",
+    "sampling",
+    "fraud",
+];
 
 /// An error of the harness itself (a file that cannot be read or parsed, an adapter that
 /// cannot be started), as opposed to a case that fails.

@@ -86,6 +86,37 @@ pub fn uint_list(input: &Value, key: &str) -> core::result::Result<Vec<u64>, Str
         .collect()
 }
 
+/// A u64 as JSON: a number up to 2^53, a decimal string beyond (JSON readers in some hosts
+/// hold numbers as binary64).
+pub fn big(v: u64) -> Value {
+    if v <= (1u64 << 53) {
+        Value::from(v)
+    } else {
+        Value::String(v.to_string())
+    }
+}
+
+/// f32 values from little-endian bytes (a length not a multiple of 4 is a harness error).
+pub fn f32_values(b: &[u8]) -> core::result::Result<Vec<f32>, String> {
+    if !b.len().is_multiple_of(4) {
+        return Err(bad("f32 bytes"));
+    }
+    Ok(b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes(<[u8; 4]>::try_from(c).unwrap_or([0; 4])))
+        .collect())
+}
+
+/// Deterministic f32 values in roughly [-scale, scale): from [`stream_bytes`].
+pub fn stream_f32(label: &str, len: usize, scale: f32) -> Vec<f32> {
+    stream_bytes(label, len * 4)
+        .chunks_exact(4)
+        .map(|c| {
+            let u = u32::from_le_bytes(<[u8; 4]>::try_from(c).unwrap_or([0; 4])) >> 8;
+            (u as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
 /// Little-endian bytes of f32 values.
 pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()

@@ -2,6 +2,7 @@
 //!
 //! Operations: `tensor` `{dtype, shape, data}` → `{commitment}` or a `commit.*` code;
 //! `weights_digest` `{weights}` → `{digest}` (SHA-256 of the bare GGML blocks).
+#![allow(clippy::indexing_slicing)] // drafts index JSON values they built (serde_json indexing)
 
 use mycel_protocol::commit::{TensorDtype, tensor_commitment};
 use serde_json::{Value, json};

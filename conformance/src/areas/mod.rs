@@ -8,9 +8,16 @@ use crate::util::Answer;
 use crate::{Error, Result};
 
 pub mod commitments;
+pub mod emission;
 pub mod fixtures;
+pub mod fraud;
+pub mod kernels;
 pub mod merkle;
+pub mod receipts;
+pub mod sampling;
+pub mod scoring;
 pub mod signatures;
+pub mod tasks;
 pub mod wire;
 
 fn unknown(area: &str) -> Error {
@@ -25,8 +32,15 @@ pub fn drafts(area: &str) -> Result<Vec<DraftGroup>> {
     match area {
         "wire" => wire::drafts(),
         "signatures" => signatures::drafts(),
+        "receipts" => receipts::drafts(),
         "merkle" => merkle::drafts(),
         "commitments" => commitments::drafts(),
+        "tasks" => tasks::drafts(),
+        "kernels" => kernels::drafts(),
+        "scoring" => scoring::drafts(),
+        "emission" => emission::drafts(),
+        "sampling" => sampling::drafts(),
+        "fraud" => fraud::drafts(),
         other => Err(unknown(other)),
     }
 }
@@ -39,8 +53,15 @@ pub fn meta(area: &str) -> Result<Meta> {
     Ok(match area {
         "wire" => wire::meta(),
         "signatures" => signatures::meta(),
+        "receipts" => receipts::meta(),
         "merkle" => merkle::meta(),
         "commitments" => commitments::meta(),
+        "tasks" => tasks::meta(),
+        "kernels" => kernels::meta(),
+        "scoring" => scoring::meta(),
+        "emission" => emission::meta(),
+        "sampling" => sampling::meta(),
+        "fraud" => fraud::meta(),
         other => return Err(unknown(other)),
     })
 }
@@ -62,8 +83,15 @@ pub fn respond(area: &str, op: &str, params: &Value, input: &Value) -> Answer {
     match area {
         "wire" => wire::respond(op, params, input),
         "signatures" => signatures::respond(op, params, input),
+        "receipts" => receipts::respond(op, params, input),
         "merkle" => merkle::respond(op, params, input),
         "commitments" => commitments::respond(op, params, input),
+        "tasks" => tasks::respond(op, params, input),
+        "kernels" => kernels::respond(op, params, input),
+        "scoring" => scoring::respond(op, params, input),
+        "emission" => emission::respond(op, params, input),
+        "sampling" => sampling::respond(op, params, input),
+        "fraud" => fraud::respond(op, params, input),
         other => Err(format!("harness: unknown area {other}")),
     }
 }
