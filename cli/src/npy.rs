@@ -62,8 +62,18 @@ pub fn parse<R: Read>(mut reader: R, len: u64) -> Result<(Vec<usize>, NpyArray),
              file ({len} bytes)"
         ));
     }
+    // The header is read and checked here too: npyz's parser of the Python-literal header takes
+    // time exponential in the nesting of brackets (a 285-byte file with a few dozen `{` ran for
+    // minutes; found by the npy_reader fuzz target). A header numpy writes for a plain dtype is
+    // one dict holding one shape tuple, so anything nested deeper is refused before parsing.
+    let mut header = vec![0u8; usize::try_from(header_len).unwrap_or(0)];
+    reader
+        .read_exact(&mut header)
+        .map_err(|_| format!("truncated .npy header: {header_len} bytes declared"))?;
+    check_header_shape(&header)?;
     let preamble = pre.get(..pre_len).unwrap_or(&[]);
-    let npy = npyz::NpyFile::new(preamble.chain(reader)).map_err(|e| e.to_string())?;
+    let npy = npyz::NpyFile::new(preamble.chain(header.as_slice()).chain(reader))
+        .map_err(|e| e.to_string())?;
     if npy.order() != npyz::Order::C {
         return Err("Fortran-order arrays are not supported; save with C order".into());
     }
@@ -102,4 +112,22 @@ pub fn parse<R: Read>(mut reader: R, len: u64) -> Result<(Vec<usize>, NpyArray),
         NpyArray::F16(npy.into_vec::<half::f16>().map_err(|e| e.to_string())?)
     };
     Ok((shape, data))
+}
+
+/// Refuses headers that are not a flat dict with at most one tuple: non-ASCII text, more than
+/// one `{`/`}` or `(`/`)`, or any list (structured dtypes, which are not supported anyway).
+fn check_header_shape(header: &[u8]) -> Result<(), String> {
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if !header.is_ascii() {
+        return Err(".npy header is not ASCII".into());
+    }
+    if count(b'{') != 1 || count(b'}') != 1 || count(b'(') > 1 || count(b')') > 1 {
+        return Err(
+            ".npy header is not one dict with one shape tuple (nested or repeated brackets)".into(),
+        );
+    }
+    if count(b'[') > 0 || count(b']') > 0 {
+        return Err(".npy header holds a list: structured dtypes are not supported".into());
+    }
+    Ok(())
 }
