@@ -1,5 +1,5 @@
 //! `mycel fraud verify FILE...`: reads fraud proof files of either version (size-bounded) and
-//! checks each (spec/receipts.md sections 8 and 8a): a `mycel-fraud-proof/v1` proof by
+//! checks each (spec/receipts.md sections 8 and 8b): a `mycel-fraud-proof/v1` proof by
 //! re-executing the whole task, a `mycel-fraud-proof/v2` tile proof by recomputing one tile.
 //!
 //! `mycel fraud prove --task T --receipt R --opening O --out FILE`: a validator builds a tile

@@ -6,14 +6,27 @@
 // Doc comments on clap arguments are the `--help` text, where `[M, K]` is shape notation,
 // not an intra-doc link.
 #![allow(rustdoc::broken_intra_doc_links)]
+// The protocol crate's deny list: no unwrap, expect, panic or unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 use std::process::ExitCode;
 
+mod conformance;
 mod epoch;
 mod fraud;
+mod fsio;
 mod inspect;
 mod kernel;
 mod kernel_attention;
 mod keys;
+mod npy;
 mod receipt;
 mod sig;
 mod simulate;
@@ -57,6 +70,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check fraud proofs by re-executing their task.
     Fraud(fraud::FraudArgs),
+    /// Check an implementation against the conformance vectors (conformance/README.md).
+    Conformance(conformance::ConformanceArgs),
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -70,6 +85,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Sig(args) => sig::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Fraud(args) => fraud::run(args),
+        Command::Conformance(args) => conformance::run(args),
     }
 }
 

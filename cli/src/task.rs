@@ -6,7 +6,7 @@
 //!
 //! `mycel task open SPEC_FILE --tile N --out FILE`: the miner's answer to a tile challenge:
 //! execute the task and write the canonical opening of output tile N (its bytes and Merkle path
-//! under the tile root, spec/receipts.md §8a).
+//! under the tile root, spec/receipts.md §8b).
 //!
 //! SPEC_FILE holds a canonical `TaskSpec` envelope (spec/wire.md), as raw bytes or as hex text.
 //! Matmul tasks need their weights: `--weights FILE` (bare GGML blocks) or `--weights-seed HEX`
@@ -15,7 +15,6 @@
 //! seeded weights (tasks from `mycel task new`). stdout gets the commitment in hex;
 //! stderr gets the tile root and a summary.
 
-use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -230,12 +229,7 @@ fn new_task(a: NewArgs) -> CliResult {
         )?,
     };
     let bytes = task.encode()?;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&a.out)
-        .map_err(|e| format!("{}: {e}", a.out.display()))?;
-    std::io::Write::write_all(&mut f, &bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    crate::fsio::write_new(&a.out, &bytes, false)?;
     println!("{}", task.digest()?);
     eprintln!(
         "{}: {} bytes, {:?} {:?}, {} compute units",
@@ -249,8 +243,8 @@ fn new_task(a: NewArgs) -> CliResult {
 }
 
 /// Decode a task file: raw envelope bytes, or the same as hex text (whitespace ignored).
-fn read_task(path: &PathBuf) -> Result<TaskSpec, String> {
-    let raw = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_task(path: &std::path::Path) -> Result<TaskSpec, String> {
+    let raw = crate::fsio::read_limited(path, crate::fsio::TASK_FILE_LIMIT, "a task file")?;
     match TaskSpec::decode(&raw) {
         Ok(t) => Ok(t),
         Err(first) => {
@@ -281,9 +275,11 @@ fn execute_args(
         weight_format(task.kernel),
         task.params,
     ) {
-        (Some(path), _, _, _) => {
-            Some(fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?)
-        }
+        (Some(path), _, _, _) => Some(crate::fsio::read_limited(
+            path,
+            crate::fsio::BLOCKS_FILE_LIMIT,
+            "a weights file",
+        )?),
         (None, Some(seed_hex), Some(format), KernelParams::Matmul { n, k, .. }) => {
             let seed: [u8; 32] = hex::decode(seed_hex.trim())
                 .ok()

@@ -1,6 +1,6 @@
 //! One output tile at a time: the tile leaves of an output, and the computation of a single
 //! tile of a matmul or (verifiable-mode) attention task, bit-identical to the same tile of the
-//! full kernel's output (spec/receipts.md §8a, spec/kernels.md §5 step 6).
+//! full kernel's output (spec/receipts.md §8b, spec/kernels.md §5 step 6).
 //!
 //! A tile fraud proof names one tile of a receipt's output; its verifier recomputes that tile
 //! alone with [`task_tile`], which needs only the tile's activation rows and weight rows

@@ -1,4 +1,4 @@
-//! One tile at a time (spec/receipts.md §8a): every tile recomputed alone, on every CPU
+//! One tile at a time (spec/receipts.md §8b): every tile recomputed alone, on every CPU
 //! backend, equals the same tile of the full execution; weights generated row by row equal the
 //! whole matrix's rows; the row-by-row digests equal the digests of the whole matrix.
 

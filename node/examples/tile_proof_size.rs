@@ -1,5 +1,5 @@
 //! Size and verification time of tile fraud proofs (`mycel-fraud-proof/v2`) for the largest
-//! valid tasks (spec/receipts.md §8a, "Measured"):
+//! valid tasks (spec/receipts.md §8b, "Measured"):
 //!
 //! * matmul Q8_0, m = 4096, 16384 × 8192 weights (2^40 compute units, the compute bound),
 //!   kernel version 2, weights seeded (the proof carries the seed) and the same weights given

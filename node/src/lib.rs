@@ -18,6 +18,7 @@
 //! | [`validator`] | [`Validator`]: each epoch step as its own method; task issue, sampling, tallies |
 //! | [`fraud`] | [`FraudProof`] (`mycel-fraud-proof/v1` JSON) and its [`FraudProof::check`] |
 //! | [`tile_proof`] | [`TileProof`] (`mycel-fraud-proof/v2`): one opened tile, recomputed alone; [`AnyProof`] reads both versions |
+//! | [`equivocation`] | [`equivocation::Equivocation`]: two receipts of one miner claiming different outputs for one task, a fraud proof without re-execution |
 //! | [`sim`] | the subnet simulation: `Scenario`, `Subnet::step`, the JSON log |
 //! | [`task`] | self-contained tasks whose weights derive from their seed (`mycel task new`) |
 //! | [`rng`] | deterministic derivations (SHA-256 with a domain tag) the roles and the simulation use |
@@ -74,6 +75,7 @@
     )
 )]
 
+pub mod equivocation;
 pub mod error;
 pub mod fraud;
 pub mod miner;

@@ -115,7 +115,7 @@ impl Miner {
 
     /// Opens tile `index` of an output this miner computed: the tile's bytes and its path under
     /// the output's tile root, what the miner sends when a validator challenges that tile
-    /// (spec/receipts.md §8a).
+    /// (spec/receipts.md §8b).
     ///
     /// # Errors
     /// [`crate::Error::Protocol`] for an index beyond the output's tiles.

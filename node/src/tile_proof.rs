@@ -1,6 +1,6 @@
 //! Tile fraud proofs (`mycel-fraud-proof/v2`): a miner's signed receipt, one output tile it
 //! opened under its signed `output_tile_root`, and the weight rows that tile needs; the
-//! verifier recomputes that tile alone (spec/receipts.md §8a).
+//! verifier recomputes that tile alone (spec/receipts.md §8b).
 //!
 //! A version-1 proof ([`crate::fraud::FraudProof`]) re-executes the whole task, so it only
 //! works for tasks within the verifier's budget and whose whole weights it can regenerate. A

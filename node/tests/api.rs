@@ -2,6 +2,7 @@
 
 mod api {
     mod adversaries;
+    mod extremes;
     mod intake;
     mod optimistic;
     mod roles;

@@ -37,7 +37,7 @@ pub enum Error {
     /// A key could not be created.
     #[error("key: {0}")]
     Key(#[from] KeyError),
-    /// A tile opening does not fit its task's output (spec/receipts.md §8a).
+    /// A tile opening does not fit its task's output (spec/receipts.md §8b).
     #[error("tile opening: {0}")]
     Opening(#[from] OpeningError),
 }

@@ -1,5 +1,5 @@
 //! Tile openings: one output tile of a receipt, shown with its Merkle path to the receipt's
-//! `output_tile_root` (spec/receipts.md §8a).
+//! `output_tile_root` (spec/receipts.md §8b).
 //!
 //! Every task's output is an f32 tensor viewed as 2-D `[R, C]` and cut into tiles of
 //! [`TILE_ROWS`] × [`TILE_COLS`] elements ([`TileGrid`]); the receipt's tile root is the RFC 6962

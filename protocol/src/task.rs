@@ -18,7 +18,7 @@ use crate::wire::{Message, MessageKind, encode};
 pub const KERNEL_VERSION: u16 = 1;
 /// Kernel version 2, matmul only: the same computation as version 1, but `weights_digest` is
 /// the Merkle root over the weight rows (`commit::weights_root`, spec/commitments.md §2a), so a
-/// tile fraud proof carries only the rows its tile needs (spec/receipts.md §8a).
+/// tile fraud proof carries only the rows its tile needs (spec/receipts.md §8b).
 pub const KERNEL_VERSION_ROWS: u16 = 2;
 
 /// Bound on every matmul dimension (m, n, k).

@@ -332,7 +332,7 @@ impl Validator {
         FraudProof::new(task, receipt, verdict, weights, Some(membership), note)
     }
 
-    /// Judges a miner's opening of one tile of `receipt` (spec/receipts.md §8a): checks that it
+    /// Judges a miner's opening of one tile of `receipt` (spec/receipts.md §8b): checks that it
     /// fits the task and leads to the receipt's signed tile root, recomputes that tile alone on
     /// `backend` with the weights at hand, and, if the tiles differ, builds the tile fraud proof
     /// (with the tile's weight rows, or the seed that regenerates them).

@@ -1,4 +1,4 @@
-//! Tile fraud proofs (hole 7 of the protocol-soundness issue, spec/receipts.md §8a): a cheating
+//! Tile fraud proofs (hole 7 of the protocol-soundness issue, spec/receipts.md §8b): a cheating
 //! miner on the largest matmul weights a task can name is convicted by recomputing one tile;
 //! an honest miner cannot be framed; forged rows, paths and openings are refused with their
 //! reason; version-1 proofs keep verifying.

@@ -1,5 +1,5 @@
 //! Merkle range proofs, weight-row leaves and tile openings (spec/commitments.md §2a,
-//! spec/receipts.md §8a).
+//! spec/receipts.md §8b).
 
 use mycel_protocol::Error;
 use mycel_protocol::commit::{
