@@ -8,7 +8,6 @@
 //! `verify` exits 0 when every proof holds and 1 when one does not (or a file is unreadable),
 //! saying which rule failed.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -77,24 +76,18 @@ pub struct ProveArgs {
     pub out: PathBuf,
 }
 
-/// Reads a proof file of either version (size-bounded).
+/// Reads a proof file of either version (size-bounded: a v1 file by [`MAX_FILE_LEN`], a v2
+/// file by [`MAX_FILE_LEN_V2`]).
 fn read(path: &Path) -> Result<AnyProof, String> {
-    let meta = fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > MAX_FILE_LEN_V2 {
-        return Err(format!(
-            "{}: {} bytes, more than a fraud proof ({MAX_FILE_LEN} for v1, {MAX_FILE_LEN_V2} for v2)",
-            path.display(),
-            meta.len()
-        ));
-    }
-    let text =
-        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::fsio::read_limited(path, MAX_FILE_LEN_V2, "a fraud proof")?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: not UTF-8 text, not a fraud proof", path.display()))?;
     let proof = AnyProof::from_json(&text).map_err(|e| format!("{e} ({})", e.code()))?;
-    if matches!(proof, AnyProof::V1(_)) && meta.len() > MAX_FILE_LEN {
+    if matches!(proof, AnyProof::V1(_)) && text.len() as u64 > MAX_FILE_LEN {
         return Err(format!(
             "{}: {} bytes, more than a v1 fraud proof ({MAX_FILE_LEN})",
             path.display(),
-            meta.len()
+            text.len()
         ));
     }
     Ok(proof)
@@ -164,22 +157,36 @@ fn verify_files(files: &[PathBuf], max_units: u64) -> CliResult {
 
 fn prove(a: ProveArgs) -> CliResult {
     let task = crate::receipt::read_task(&a.task)?;
-    let read = |p: &Path| fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    let receipt: SignedReceipt = mycel_protocol::wire::decode(&read(&a.receipt)?).map_err(|e| {
+    let read = |p: &Path, limit: u64, what: &str| crate::fsio::read_limited(p, limit, what);
+    let receipt: SignedReceipt = mycel_protocol::wire::decode(&read(
+        &a.receipt,
+        crate::fsio::ENVELOPE_FILE_LIMIT,
+        "an envelope",
+    )?)
+    .map_err(|e| {
         format!(
             "{}: not a valid receipt envelope: {e} ({})",
             a.receipt.display(),
             e.code()
         )
     })?;
-    let opening = TileOpening::decode(&read(&a.opening)?).map_err(|e| {
+    let opening = TileOpening::decode(&read(
+        &a.opening,
+        mycel_protocol::opening::MAX_OPENING_LEN as u64,
+        "a tile opening",
+    )?)
+    .map_err(|e| {
         format!(
             "{}: not a tile opening: {e} ({})",
             a.opening.display(),
             e.code()
         )
     })?;
-    let bytes = a.weights.as_deref().map(read).transpose()?;
+    let bytes = a
+        .weights
+        .as_deref()
+        .map(|p| read(p, crate::fsio::BLOCKS_FILE_LIMIT, "a weights file"))
+        .transpose()?;
     let is_matmul = mycel_kernels::exec::weight_format(task.kernel).is_some();
     let weights = match (&bytes, &a.weights_seed) {
         _ if !is_matmul => WeightsInput::None,
@@ -197,13 +204,7 @@ fn prove(a: ProveArgs) -> CliResult {
         .check()
         .map_err(|e| format!("no proof written: it would not hold: {e} ({})", e.code()))?;
     let text = proof.to_json()?;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&a.out)
-        .map_err(|e| format!("{}: {e}", a.out.display()))?;
-    std::io::Write::write_all(&mut f, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", a.out.display()))?;
+    crate::fsio::write_new(&a.out, text.as_bytes(), false)?;
     println!("{}", a.out.display());
     eprintln!(
         "tile {} of miner {}: committed leaf {}, recomputed leaf {}; {} bytes",

@@ -323,13 +323,7 @@ fn open_tile(a: OpenArgs) -> CliResult {
     let (_, out) = execute_args(&a.run)?;
     let opening = mycel_node::tile_proof::open_tile(&out.output, a.tile)?;
     let bytes = opening.encode()?;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&a.opening)
-        .map_err(|e| format!("{}: {e}", a.opening.display()))?;
-    std::io::Write::write_all(&mut f, &bytes)
-        .map_err(|e| format!("{}: {e}", a.opening.display()))?;
+    crate::fsio::write_new(&a.opening, &bytes, false)?;
     println!("{}", mycel_protocol::commit::leaf_hash(&opening.tile));
     eprintln!(
         "{}: tile {} of {} ({} bytes), under tile root {}",
