@@ -3,7 +3,8 @@
 //!
 //! * matmul Q8_0, m = 4096, 16384 × 8192 weights (2^40 compute units, the compute bound),
 //!   kernel version 2, weights seeded (the proof carries the seed) and the same weights given
-//!   explicitly (the proof carries the tile's 256 rows);
+//!   explicitly (the proof carries the tile's 256 rows); and kernel version 1 with seeded
+//!   weights (the verifier regenerates the whole matrix, row by row, for its SHA-256);
 //! * attention 32 / 8 heads, head_dim 128, q_len 1, kv_len 131 066 (the memory bound), f32.
 //!
 //! The miner cheats by signing an all-zero output (its tile root is built from one leaf hash,
@@ -107,6 +108,26 @@ fn main() -> Result<(), Box<dyn core::error::Error>> {
         "matmul Q8_0 m=4096, 16384x8192, v2, seeded weights",
         &seeded,
     )?;
+
+    // The same shape at kernel version 1 (one SHA-256 over the weights): the proof carries the
+    // seed and the verifier regenerates all 2^27 weight values, row by row, to check it.
+    let v1_task = matmul_task_version(
+        TaskScope::default(),
+        QuantFormat::Q8_0,
+        [4096, 16384, 8192],
+        seed,
+        mycel_protocol::task::KERNEL_VERSION,
+    )?;
+    let (receipt, opening) = cheat(&v1_task, tile)?;
+    let v1 = TileProof::new(
+        &v1_task,
+        &receipt,
+        &opening,
+        WeightsInput::Seeded(weights_seed(&seed)),
+        None,
+        String::new(),
+    )?;
+    measure("matmul Q8_0 m=4096, 16384x8192, v1, seeded weights", &v1)?;
 
     // The same shape with explicit weights (another digest, so another task and receipt).
     let w = generate_weights(&weights_seed(&seed), QuantFormat::Q8_0, 16384, 8192)?;
