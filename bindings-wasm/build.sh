@@ -88,7 +88,10 @@ wasm="$CARGO_TARGET_DIR/$target/wasm-release/mycel_wasm.wasm"
 opt_dir="$CARGO_TARGET_DIR/opt"
 mkdir -p "$opt_dir"
 if command -v wasm-opt >/dev/null; then
-    wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext \
+    # --converge repeats -O3 to a fixed point. --low-memory-unused lets binaryen fold address
+    # offsets, assuming nothing lives in the first 1 KiB: rust-lld lays the 1 MiB stack out
+    # first (data and heap start at 1 MiB), so only the last 1 KiB of stack depth is given up.
+    wasm-opt -O3 --converge --low-memory-unused --enable-simd --enable-bulk-memory --enable-sign-ext \
         --enable-nontrapping-float-to-int --enable-mutable-globals --enable-reference-types \
         --enable-multivalue "$wasm" -o "$opt_dir/mycel_wasm.wasm"
 else
@@ -96,8 +99,12 @@ else
     cp "$wasm" "$opt_dir/mycel_wasm.wasm"
 fi
 rm -rf "$here/pkg" "$here/pkg-node"
-wasm-bindgen --target web --out-dir "$here/pkg" "$opt_dir/mycel_wasm.wasm"
-wasm-bindgen --target nodejs --out-dir "$here/pkg-node" "$opt_dir/mycel_wasm.wasm"
+# The name and producers sections only name functions for debuggers (panics abort): dropped,
+# as they count against the size cap.
+wasm-bindgen --target web --remove-name-section --remove-producers-section \
+    --out-dir "$here/pkg" "$opt_dir/mycel_wasm.wasm"
+wasm-bindgen --target nodejs --remove-name-section --remove-producers-section \
+    --out-dir "$here/pkg-node" "$opt_dir/mycel_wasm.wasm"
 
 # 5. package.json for each: the web one an ES module, the Node one CommonJS with `main`.
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"

@@ -43,6 +43,10 @@ pub fn meta() -> Meta {
                 "ForeignWeights",
                 "A task that names weights not derived from its seed: it cannot be executed from the task alone.",
             ),
+            (
+                "RowsVersion",
+                "Kernel version 2: the matmul weights digest is a Merkle root over the weight rows (spec/commitments.md section 2a), so a tile fraud proof carries only the rows its tile needs.",
+            ),
         ],
     }
 }
@@ -180,6 +184,28 @@ pub fn drafts() -> Result<Vec<DraftGroup>> {
         "task.too_much_memory",
     ));
 
+    for (i, (format, m, n, k)) in [
+        (QuantFormat::Q8_0, 3u32, 40u32, 64u32),
+        (QuantFormat::Q4_0, 17, 257, 96),
+        (QuantFormat::Q8_0, 1, 1, 32),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let t = mycel_node::task::matmul_task_version(
+            fx::scope(),
+            format,
+            [m, n, k],
+            b32(&format!("rows {i}")),
+            mycel_protocol::task::KERNEL_VERSION_ROWS,
+        )
+        .map_err(e)?;
+        execute.push(Draft::valid(
+            format!("kernel version 2 (weights committed by a Merkle root over their rows): {} m {m} n {n} k {k}", format.name()),
+            &["Matmul", "RowsVersion"],
+            json!({"task": hx(&t.encode().map_err(e)?)}),
+        ));
+    }
     let mut foreign = fx::matmul(QuantFormat::Q8_0, 2, 32, 64, "foreign")?;
     foreign.weights_digest.0[0] ^= 1;
     execute.push(Draft::invalid(

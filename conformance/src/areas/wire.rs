@@ -413,6 +413,14 @@ pub fn drafts() -> Result<Vec<DraftGroup>> {
         "task.unsupported_kernel_version",
     ));
     let mut t = attn;
+    t.kernel_version = 2;
+    structural.push(Draft::invalid(
+        "attention with kernel_version 2 (version 2 is for matmul only)",
+        &["Structural"],
+        case(&fx::raw_envelope(MessageKind::TaskSpec, &t)?, None),
+        "task.kernel_version_for_kernel",
+    ));
+    let mut t = attn;
     t.kernel = b.task.kernel;
     structural.push(Draft::invalid(
         "a matmul kernel id with attention parameters",
