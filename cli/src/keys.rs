@@ -69,6 +69,21 @@ pub fn run(args: KeygenArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes `key` to a new key file at `path` (mode 0600, never overwriting), in the format
+/// `mycel keygen` writes.
+pub fn save(path: &Path, key: &SigningKey) -> Result<(), String> {
+    let file = KeyFile {
+        kind: KEY_KIND.to_owned(),
+        seed: hex::encode(key.to_seed().as_ref()),
+        hotkey: key.hotkey(),
+    };
+    let text = Zeroizing::new(
+        serde_json::to_string_pretty(&file).map_err(|e| format!("encoding a key: {e}"))? + "\n",
+    );
+    drop(file);
+    write_new_private(path, text.as_bytes())
+}
+
 /// Creates `path` (failing if it exists) with mode 0600 and writes `bytes`.
 fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let mut opts = OpenOptions::new();

@@ -14,6 +14,8 @@ mod inspect;
 mod kernel;
 mod kernel_attention;
 mod keys;
+mod localnet;
+mod node;
 mod receipt;
 mod sig;
 mod simulate;
@@ -57,6 +59,10 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check fraud proofs by re-executing their task.
     Fraud(fraud::FraudArgs),
+    /// Run one miner or validator node on the network (libp2p).
+    Node(node::NodeArgs),
+    /// Run a whole subnet as node processes on 127.0.0.1 and write localnet.json.
+    Localnet(localnet::LocalnetArgs),
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -70,6 +76,8 @@ fn run(cli: Cli) -> CliResult {
         Command::Sig(args) => sig::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Fraud(args) => fraud::run(args),
+        Command::Node(args) => node::run(args),
+        Command::Localnet(args) => localnet::run(args),
     }
 }
 

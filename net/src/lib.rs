@@ -42,6 +42,7 @@ pub mod transport;
 pub mod wire;
 
 pub use error::{Error, Result};
+pub use libp2p::{Multiaddr, PeerId};
 pub use limits::Limits;
 pub use node::{Config, EpochReport, Event, run};
 pub use transport::Faults;

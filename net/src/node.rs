@@ -27,9 +27,7 @@ use libp2p::{Multiaddr, PeerId, Swarm, allow_block_list, connection_limits, iden
 use mycel_node::FraudProof;
 use mycel_node::sim::MinerBehaviour;
 use mycel_node::sim::Scenario;
-use mycel_node::sim::hosted::{
-    Assigned, CheckReport, Closed, Hosted, Member, Role, Summary, Work,
-};
+use mycel_node::sim::hosted::{Assigned, CheckReport, Closed, Hosted, Member, Role, Summary, Work};
 use mycel_node::validator::intake::IssuedTasks;
 use mycel_node::validator::sample::{check_secret, secret_commitment};
 use mycel_protocol::ids::{Digest, SigningKey};
@@ -202,9 +200,7 @@ pub async fn run(cfg: Config, events: Option<UnboundedSender<Event>>) -> Result<
 impl Node {
     fn new(cfg: Config, events: Option<UnboundedSender<Event>>) -> Result<Self> {
         if cfg.epoch_ms < 200 {
-            return Err(Error::InvalidArgument(
-                "epoch_ms: at least 200 ms".into(),
-            ));
+            return Err(Error::InvalidArgument("epoch_ms: at least 200 ms".into()));
         }
         let mut hosted = Hosted::new(cfg.scenario.clone(), &cfg.key, cfg.behaviour)?;
         if let Some(path) = &cfg.state_file
@@ -517,7 +513,9 @@ impl Node {
             self.requests.insert(id, (e, i));
             let st = self.state(e);
             if let Some(book) = st.book.as_mut()
-                && book.get(&task.digest().unwrap_or(Digest([0; 32]))).is_none()
+                && book
+                    .get(&task.digest().unwrap_or(Digest([0; 32])))
+                    .is_none()
             {
                 let _ = book.issue(miner, task, now);
             }
@@ -531,11 +529,7 @@ impl Node {
         let (secret, book, inbox) = {
             let st = self.state(e);
             st.checked = true;
-            (
-                st.secret,
-                st.book.take(),
-                core::mem::take(&mut st.inbox),
-            )
+            (st.secret, st.book.take(), core::mem::take(&mut st.inbox))
         };
         let Some(book) = book else { return Ok(()) };
         let n = inbox.len();
@@ -550,7 +544,9 @@ impl Node {
             Payload::Summary(summary.clone()),
         ];
         for (uid, p) in report.proofs() {
-            self.log(&format!("epoch {e}: mismatch from miner uid {uid}: fraud proof published"));
+            self.log(&format!(
+                "epoch {e}: mismatch from miner uid {uid}: fraud proof published"
+            ));
             if let Ok(json) = p.to_json() {
                 outbox.push(Payload::Proof(json));
             }
@@ -564,7 +560,8 @@ impl Node {
         st.summaries.insert(me, summary);
         for (_, p) in report.proofs() {
             if let Ok(json) = p.to_json() {
-                st.proofs.insert(Sha256::digest(json.as_bytes()).into(), p.clone());
+                st.proofs
+                    .insert(Sha256::digest(json.as_bytes()).into(), p.clone());
             }
         }
         st.report = Some(report);
@@ -576,7 +573,10 @@ impl Node {
         let (report, proofs) = {
             let st = self.state(e);
             st.settled = true;
-            (st.report.take(), st.proofs.values().cloned().collect::<Vec<_>>())
+            (
+                st.report.take(),
+                st.proofs.values().cloned().collect::<Vec<_>>(),
+            )
         };
         let Some(report) = report else {
             self.log(&format!("epoch {e}: no check phase, no weights"));
@@ -690,11 +690,7 @@ impl Node {
                 self.swarm
                     .behaviour_mut()
                     .gossipsub
-                    .report_message_validation_result(
-                        &message_id,
-                        &propagation_source,
-                        acceptance,
-                    );
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
                 if let Err(reason) = verdict {
                     self.penalize(propagation_source, &format!("gossip rejected: {reason}"));
                 }
@@ -782,10 +778,7 @@ impl Node {
         Ok(true)
     }
 
-    fn on_tasks(
-        &mut self,
-        ev: request_response::Event<Vec<u8>, Vec<u8>>,
-    ) -> Result<()> {
+    fn on_tasks(&mut self, ev: request_response::Event<Vec<u8>, Vec<u8>>) -> Result<()> {
         use request_response::{Event as E, Message as M};
         match ev {
             E::Message {
@@ -797,10 +790,11 @@ impl Node {
             } => self.on_request(peer, &request, channel),
             E::Message {
                 peer,
-                message: M::Response {
-                    request_id,
-                    response,
-                },
+                message:
+                    M::Response {
+                        request_id,
+                        response,
+                    },
                 ..
             } => {
                 self.on_response(peer, request_id, &response);
@@ -815,7 +809,9 @@ impl Node {
                         s.in_flight = None;
                         s.retry_at = now + 250;
                     }
-                    self.log(&format!("epoch {e}: task request failed ({error}), will retry"));
+                    self.log(&format!(
+                        "epoch {e}: task request failed ({error}), will retry"
+                    ));
                 }
                 Ok(())
             }
@@ -863,7 +859,10 @@ impl Node {
         let task: TaskSpec = match decode(request) {
             Ok(t) => t,
             Err(err) => {
-                self.penalize(peer, &format!("malformed task envelope: {err} ({})", err.code()));
+                self.penalize(
+                    peer,
+                    &format!("malformed task envelope: {err} ({})", err.code()),
+                );
                 return Ok(());
             }
         };
@@ -879,7 +878,11 @@ impl Node {
         }
         let digest = task.digest().map_err(mycel_node::Error::from)?;
         if let Some(bytes) = self.state(e).answered.get(&digest).cloned() {
-            let _ = self.swarm.behaviour_mut().tasks.send_response(channel, bytes);
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .tasks
+                .send_response(channel, bytes);
             return Ok(());
         }
         let work: Work = match self.hosted.miner_work(e, &assigner, &task) {
@@ -892,7 +895,11 @@ impl Node {
         let receipt = self.hosted.miner_sign(&work, now, now_ms())?;
         let bytes = encode(&receipt).map_err(mycel_node::Error::from)?;
         self.state(e).answered.insert(digest, bytes.clone());
-        let _ = self.swarm.behaviour_mut().tasks.send_response(channel, bytes);
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .tasks
+            .send_response(channel, bytes);
         Ok(())
     }
 

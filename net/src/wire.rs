@@ -244,8 +244,8 @@ impl SignedGossip {
         if version != NET_VERSION {
             return Err(Error::Wire(format!("unsupported version {version}")));
         }
-        let kind =
-            Kind::from_code(code).ok_or_else(|| Error::Wire(format!("unknown kind {code:#04x}")))?;
+        let kind = Kind::from_code(code)
+            .ok_or_else(|| Error::Wire(format!("unknown kind {code:#04x}")))?;
         if bytes.len() > kind.max_len() {
             return Err(Error::Wire(format!(
                 "{} envelope of {} bytes exceeds its bound of {}",
@@ -301,7 +301,10 @@ impl Default for TaskCodec {
 ///
 /// # Errors
 /// `InvalidData` for a frame over the bound or an empty one; I/O errors.
-pub async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+pub async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+) -> io::Result<Vec<u8>> {
     let mut prefix = [0u8; FRAME_PREFIX];
     io.read_exact(&mut prefix).await?;
     let len = u32::from_be_bytes(prefix) as usize;

@@ -317,7 +317,8 @@ impl Hosted {
             )));
         };
         for m in &subnet.miners {
-            let own = matches!(me, Me::Miner(i) if subnet.miners.get(i).is_some_and(|x| x.uid == m.uid));
+            let own =
+                matches!(me, Me::Miner(i) if subnet.miners.get(i).is_some_and(|x| x.uid == m.uid));
             let runs = matches!(
                 m.behaviour,
                 MinerBehaviour::Honest
@@ -621,7 +622,10 @@ impl Hosted {
             .collect();
         inbox.sort_by_key(|d| {
             (
-                uid_of.get(&d.receipt.body.miner).copied().unwrap_or(u16::MAX),
+                uid_of
+                    .get(&d.receipt.body.miner)
+                    .copied()
+                    .unwrap_or(u16::MAX),
                 d.receipt.body.nonce,
                 d.receipt.body.task_digest,
             )
@@ -658,11 +662,7 @@ impl Hosted {
             bad_signatures: c.bad_signatures,
             spot_checked: c.spot_checked,
             mismatches: c.proofs.len() as u32,
-            rejections: c
-                .rejections
-                .iter()
-                .map(|(k, v)| (k.clone(), *v))
-                .collect(),
+            rejections: c.rejections.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             checks: c.checks,
             reexecuted_units: c.reexecuted_units,
             miners,
@@ -812,7 +812,11 @@ impl Hosted {
             .enumerate()
             .map(|(i, m)| (m.uid, i))
             .collect();
-        type Maps = (BTreeMap<usize, MinerTally>, BTreeMap<usize, (u32, u32)>, bool);
+        type Maps = (
+            BTreeMap<usize, MinerTally>,
+            BTreeMap<usize, (u32, u32)>,
+            bool,
+        );
         let mut by_validator: Vec<(u16, Maps)> = Vec::new();
         for s in summaries {
             if s.epoch != e || by_validator.iter().any(|(u, _)| *u == s.validator) {
@@ -958,4 +962,22 @@ impl Hosted {
         s.previous_consensus = state.previous_consensus;
         Ok(())
     }
+}
+
+/// Every node's key in the subnet `scenario` describes, validators first (uid order): the
+/// simulation derives all keys from the run seed, so a localnet of that scenario is a test
+/// network whose secrets are its seed. `mycel localnet` writes these to key files.
+///
+/// # Errors
+/// [`Error::Scenario`] for an invalid scenario.
+pub fn genesis_keys(scenario: &Scenario) -> Result<Vec<SigningKey>> {
+    scenario.validate()?;
+    let seed = scenario.seed.to_le_bytes();
+    let nv = scenario.validator_behaviours().len();
+    let nm = scenario.miner_behaviours().len();
+    let v = (0..nv as u64)
+        .map(|i| SigningKey::from_seed(&derive("validator-key", &[&seed, &i.to_le_bytes()])));
+    let m = (0..nm as u64)
+        .map(|i| SigningKey::from_seed(&derive("miner-key", &[&seed, &i.to_le_bytes()])));
+    Ok(v.chain(m).collect())
 }
