@@ -10,6 +10,7 @@
 //! Under `--out` (default `./mycel-localnet/`): `localnet.json`, `keys/`, `state/` (each node's
 //! saved state) and `logs/` (each node's stderr).
 
+use core::time::Duration;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -17,7 +18,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use mycel_node::sim::hosted::genesis_keys;
 use mycel_node::sim::{EpochRecord, MinerRecord, SimLog, Subnet, ValidatorRecord};

@@ -5,9 +5,9 @@
 //! be given the same ones. Events go to stdout as JSON lines (`listening`, `penalized`,
 //! `epoch`), log lines to stderr.
 
+use core::str::FromStr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::str::FromStr;
 
 use mycel_net::Multiaddr;
 use mycel_net::node::{Config, Event};

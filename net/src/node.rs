@@ -236,7 +236,7 @@ impl Node {
                     .max_transmit_size(limits.max_gossip_bytes)
                     .heartbeat_interval(Duration::from_millis(250))
                     .message_id_fn(|m: &gossipsub::Message| {
-                        gossipsub::MessageId::from(&Sha256::digest(&m.data)[..20])
+                        gossipsub::MessageId::from(Sha256::digest(&m.data).to_vec())
                     })
                     .build()
                     .map_err(|e| std::io::Error::other(e.to_string()))?;

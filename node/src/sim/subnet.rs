@@ -1153,16 +1153,15 @@ impl Subnet {
             let u = usize::from(v.uid);
             match &outcome {
                 None => {}
-                Some(SlotOutcome::Revealed(w)) => {
-                    if !w.is_empty() {
-                        if let Some(sw) = self.stored_weights.get_mut(u) {
-                            sw.clone_from(w);
-                        }
-                        if let Some(l) = self.last_update.get_mut(u) {
-                            *l = reveal_block;
-                        }
+                Some(SlotOutcome::Revealed(w)) if !w.is_empty() => {
+                    if let Some(sw) = self.stored_weights.get_mut(u) {
+                        sw.clone_from(w);
+                    }
+                    if let Some(l) = self.last_update.get_mut(u) {
+                        *l = reveal_block;
                     }
                 }
+                Some(SlotOutcome::Revealed(_)) => {}
                 Some(_) => {
                     if let Some(sw) = self.stored_weights.get_mut(u) {
                         sw.clear();

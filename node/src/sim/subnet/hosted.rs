@@ -62,9 +62,24 @@ use crate::validator::{Validator, ValidatorState};
 /// The backend label a hosted miner writes in its receipts (diagnostic only).
 pub const BACKEND_LABEL: &str = "mycel-net/cpu";
 
-/// The domain label of an epoch digest: `SHA-256("mycel/v1/epoch-result" ‖ 0x00 ‖ epoch (u64
-/// LE) ‖ JSON of the Yuma output)` (spec/net.md).
-pub const DIGEST_LABEL: &str = "epoch-result";
+/// The domain tag of an epoch digest: `SHA-256("mycel/v1/epoch-result" ‖ 0x00 ‖ epoch (u64
+/// LE) ‖ JSON of the Yuma output)` (spec/net.md section 5).
+pub const DIGEST_TAG: &[u8] = b"mycel/v1/epoch-result";
+
+/// The digest of epoch `e`'s Yuma output (spec/net.md section 5).
+///
+/// # Errors
+/// [`Error::Json`] (not expected).
+pub fn epoch_digest(e: u64, out: &EpochOutput) -> Result<Digest> {
+    use sha2::Digest as _;
+    let json = serde_json::to_string(out).map_err(|err| Error::Json(err.to_string()))?;
+    let mut h = sha2::Sha256::new();
+    h.update(DIGEST_TAG);
+    h.update([0u8]);
+    h.update(e.to_le_bytes());
+    h.update(json.as_bytes());
+    Ok(Digest(h.finalize().into()))
+}
 
 /// A node's role in the subnet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,7 +216,7 @@ pub struct Settlement {
 pub struct Closed {
     /// The epoch.
     pub epoch: u64,
-    /// The digest of the epoch's Yuma output ([`DIGEST_LABEL`]).
+    /// The digest of the epoch's Yuma output ([`epoch_digest`]).
     pub digest: Digest,
     /// The Yuma output.
     pub output: EpochOutput,
@@ -801,8 +816,7 @@ impl Hosted {
         let out = self.subnet.run_yuma(e)?;
         self.subnet.next_epoch = e + 1;
         self.accepted.retain(|(x, _), _| *x >= e);
-        let json = serde_json::to_string(&out).map_err(|err| Error::Json(err.to_string()))?;
-        let digest = Digest(derive(DIGEST_LABEL, &[&e.to_le_bytes(), json.as_bytes()]));
+        let digest = epoch_digest(e, &out)?;
 
         // Tallies keyed by miner index, per validator (uid order).
         let index_of: BTreeMap<u16, usize> = self
