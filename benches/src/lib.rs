@@ -1,6 +1,15 @@
 //! mycel-benches: benchmark binaries only (see `benches/` and README.md). This library holds
 //! small helpers the benchmark binaries share.
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use core::time::Duration;
 use std::time::Instant;
@@ -26,5 +35,6 @@ pub fn median_per_call<E>(
         times.push(t.elapsed() / u32::try_from(iters).unwrap_or(u32::MAX));
     }
     times.sort();
-    Ok(times[times.len() / 2])
+    // `times` holds `rounds.max(1)` entries, so the middle one exists.
+    Ok(times.get(times.len() / 2).copied().unwrap_or_default())
 }

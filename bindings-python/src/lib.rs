@@ -14,6 +14,15 @@
 //! |---|---|---|
 //! | `cuda` | no | the CUDA backend of mycel-kernels (`backend="cuda"`) |
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod array;
 mod convert;

@@ -68,11 +68,19 @@ pub fn run(args: EpochArgs) -> CliResult {
         }
         _ => Box::new(io::stdin().lock()),
     };
+    // Bounded: a larger input is refused below instead of filling memory.
+    let limit = crate::fsio::EPOCH_INPUT_LIMIT;
+    let reader = reader.take(limit + 1);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.jsonl {
         for (idx, line) in io::BufReader::new(reader).lines().enumerate() {
             let line = line?;
+            if line.len() as u64 > limit {
+                return Err(
+                    format!("line {}: larger than the {limit}-byte input limit", idx + 1).into(),
+                );
+            }
             if line.trim().is_empty() {
                 continue;
             }
@@ -83,6 +91,9 @@ pub fn run(args: EpochArgs) -> CliResult {
     } else {
         let mut text = String::new();
         io::BufReader::new(reader).read_to_string(&mut text)?;
+        if text.len() as u64 > limit {
+            return Err(format!("input: larger than the {limit}-byte limit").into());
+        }
         let s = one(&text, None)?;
         out.write_all(s.as_bytes())?;
         out.write_all(b"\n")?;

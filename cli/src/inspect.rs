@@ -2,7 +2,6 @@
 //! values derived from it (task digest and compute units, receipt/verdict id and signature
 //! verdict, batch root).
 
-use std::fs;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,11 +31,17 @@ fn signature_status<T: Signable>(m: &Signed<T>) -> Value {
 /// `mycel inspect`.
 pub fn run(args: InspectArgs) -> CliResult {
     let bytes = if args.file.as_os_str() == "-" {
+        let limit = crate::fsio::ENVELOPE_FILE_LIMIT;
         let mut b = Vec::new();
-        io::stdin().lock().read_to_end(&mut b)?;
+        io::stdin().lock().take(limit + 1).read_to_end(&mut b)?;
+        if b.len() as u64 > limit {
+            return Err(
+                format!("stdin: larger than the {limit}-byte limit for an envelope").into(),
+            );
+        }
         b
     } else {
-        fs::read(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?
+        crate::fsio::read_limited(&args.file, crate::fsio::ENVELOPE_FILE_LIMIT, "an envelope")?
     };
     let msg = AnyMessage::decode(&bytes).map_err(|e| {
         format!(

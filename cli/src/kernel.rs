@@ -19,6 +19,9 @@ use mycel_kernels::quant::{
 };
 use npyz::WriterBuilder;
 
+use crate::fsio::write_atomic;
+pub use crate::npy::NpyArray;
+
 use crate::CliResult;
 
 /// `mycel kernel`: quantize, dequantize and multiply on files.
@@ -140,7 +143,11 @@ fn quantize(a: QuantizeArgs) -> CliResult {
 
 fn dequantize(a: DequantizeArgs) -> CliResult {
     let format = QuantFormat::from(a.format);
-    let bytes = fs::read(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let bytes = crate::fsio::read_limited(
+        &a.input,
+        crate::fsio::BLOCKS_FILE_LIMIT,
+        "a GGML block file",
+    )?;
     let w = Weights::from_bytes(format, &bytes, a.k)?;
     let values = match format {
         QuantFormat::Q8_0 => dequantize_q8_0(
@@ -157,7 +164,8 @@ fn dequantize(a: DequantizeArgs) -> CliResult {
 fn matmul_cmd(a: MatmulArgs) -> CliResult {
     let (shape, x) = read_npy_f32(&a.x)?;
     let (m, k) = as_matrix(&shape, &a.x)?;
-    let bytes = fs::read(&a.w).map_err(|e| format!("{}: {e}", a.w.display()))?;
+    let bytes =
+        crate::fsio::read_limited(&a.w, crate::fsio::BLOCKS_FILE_LIMIT, "a GGML block file")?;
     let w = Weights::from_bytes(a.format.into(), &bytes, k)?;
     let y = matmul(&x, m, &w, a.backend, a.threads)?;
     write_npy_f32(&a.output, &[m, w.n()], &y)?;
@@ -176,57 +184,13 @@ fn as_matrix(shape: &[usize], path: &Path) -> Result<(usize, usize), String> {
     }
 }
 
-/// An array read from a `.npy` file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NpyArray {
-    /// float32 data.
-    F32(Vec<f32>),
-    /// float16 data.
-    F16(Vec<half::f16>),
-}
-
-/// Read a C-order `.npy` of float32 or float16: `(shape, data)`. The header's element count is
-/// checked against the file size before any data is allocated.
+/// Read a C-order `.npy` of float32 or float16: `(shape, data)`, bounded as
+/// [`crate::npy::parse`] says.
 pub fn read_npy(path: &Path) -> Result<(Vec<usize>, NpyArray), String> {
     let err = |e: &dyn core::fmt::Display| format!("{}: {e}", path.display());
     let file_len = fs::metadata(path).map_err(|e| err(&e))?.len();
     let f = fs::File::open(path).map_err(|e| err(&e))?;
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(f)).map_err(|e| err(&e))?;
-    if npy.order() != npyz::Order::C {
-        return Err(err(
-            &"Fortran-order arrays are not supported; save with C order",
-        ));
-    }
-    let shape: Vec<usize> = npy
-        .shape()
-        .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| err(&"dimension too large")))
-        .collect::<Result<_, _>>()?;
-    let count = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
-    let dtype = npy.dtype().descr();
-    let elem = match dtype.as_str() {
-        "'<f4'" | "'>f4'" => 4,
-        "'<f2'" | "'>f2'" => 2,
-        _ => {
-            return Err(err(&format!(
-                "dtype {dtype} is not supported (float32 or float16)"
-            )));
-        }
-    };
-    match count.and_then(|c| c.checked_mul(elem)) {
-        Some(bytes) if bytes <= file_len => {}
-        _ => {
-            return Err(err(&format!(
-                "header shape {shape:?} does not fit the file ({file_len} bytes)"
-            )));
-        }
-    }
-    let data = if elem == 4 {
-        NpyArray::F32(npy.into_vec::<f32>().map_err(|e| err(&e))?)
-    } else {
-        NpyArray::F16(npy.into_vec::<half::f16>().map_err(|e| err(&e))?)
-    };
-    Ok((shape, data))
+    crate::npy::parse(std::io::BufReader::new(f), file_len).map_err(|e| err(&e))
 }
 
 /// Read a float32 `.npy` (float16 is rejected here: matmul inputs are float32).
@@ -253,16 +217,4 @@ pub fn write_npy_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<(), S
         w.finish().map_err(|e| e.to_string())?;
     }
     write_atomic(path, &buf)
-}
-
-/// Write bytes to `path` via a temporary sibling file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
-    })
 }

@@ -5,8 +5,7 @@
 //! the RFC 8032 32-byte secret seed and its public key. It is created with mode 0600 and never
 //! overwritten.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -63,7 +62,7 @@ pub fn run(args: KeygenArgs) -> CliResult {
     };
     let text = Zeroizing::new(serde_json::to_string_pretty(&file)? + "\n");
     drop(file);
-    write_new_private(&args.out, text.as_bytes())?;
+    crate::fsio::write_new(&args.out, text.as_bytes(), true)?;
     eprintln!("wrote key file {}", args.out.display());
     println!("{}", key.hotkey());
     Ok(ExitCode::SUCCESS)
@@ -81,36 +80,18 @@ pub fn save(path: &Path, key: &SigningKey) -> Result<(), String> {
         serde_json::to_string_pretty(&file).map_err(|e| format!("encoding a key: {e}"))? + "\n",
     );
     drop(file);
-    write_new_private(path, text.as_bytes())
-}
-
-/// Creates `path` (failing if it exists) with mode 0600 and writes `bytes`.
-fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => format!(
-            "{} already exists; refusing to overwrite it",
-            path.display()
-        ),
-        _ => format!("cannot create {}: {e}", path.display()),
-    })?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| {
-        let _ = fs::remove_file(path);
-        format!("cannot write {}: {e}", path.display())
-    })
+    crate::fsio::write_new(path, text.as_bytes(), true)
 }
 
 /// Reads a key file written by `mycel keygen`, checking that its hotkey matches its seed.
 pub fn load(path: &Path) -> Result<SigningKey, String> {
     let text = Zeroizing::new(
-        fs::read_to_string(path)
-            .map_err(|e| format!("cannot read key file {}: {e}", path.display()))?,
+        String::from_utf8(crate::fsio::read_limited(
+            path,
+            crate::fsio::KEY_FILE_LIMIT,
+            "a key file",
+        )?)
+        .map_err(|_| format!("{}: not a mycel key file: not UTF-8", path.display()))?,
     );
     let file: KeyFile = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a mycel key file: {e}", path.display()))?;

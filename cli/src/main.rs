@@ -6,16 +6,29 @@
 // Doc comments on clap arguments are the `--help` text, where `[M, K]` is shape notation,
 // not an intra-doc link.
 #![allow(rustdoc::broken_intra_doc_links)]
+// The protocol crate's deny list: no unwrap, expect, panic or unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 use std::process::ExitCode;
 
+mod conformance;
 mod epoch;
 mod fraud;
+mod fsio;
 mod inspect;
 mod kernel;
 mod kernel_attention;
 mod keys;
 mod localnet;
 mod node;
+mod npy;
 mod receipt;
 mod sig;
 mod simulate;
@@ -63,6 +76,8 @@ enum Command {
     Node(node::NodeArgs),
     /// Run a whole subnet as node processes on 127.0.0.1 and write localnet.json.
     Localnet(localnet::LocalnetArgs),
+    /// Check an implementation against the conformance vectors (conformance/README.md).
+    Conformance(conformance::ConformanceArgs),
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -78,6 +93,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Fraud(args) => fraud::run(args),
         Command::Node(args) => node::run(args),
         Command::Localnet(args) => localnet::run(args),
+        Command::Conformance(args) => conformance::run(args),
     }
 }
 

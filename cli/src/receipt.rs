@@ -1,7 +1,5 @@
 //! `mycel receipt sign` and `mycel receipt verify` (spec/receipts.md).
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -89,7 +87,7 @@ fn digest_arg(name: &str, s: &str) -> Result<Digest, String> {
 
 /// Reads a task envelope file.
 pub fn read_task(path: &Path) -> Result<TaskSpec, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::fsio::read_limited(path, crate::fsio::ENVELOPE_FILE_LIMIT, "an envelope")?;
     TaskSpec::decode(&bytes).map_err(|e| {
         format!(
             "{}: not a valid task envelope: {e} ({})",
@@ -132,18 +130,7 @@ fn sign(args: SignArgs) -> CliResult {
     };
     let signed = Signed::sign(receipt, &key)?;
     let bytes = encode(&signed)?;
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&args.out)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => format!(
-                "{} already exists; refusing to overwrite it",
-                args.out.display()
-            ),
-            _ => format!("cannot create {}: {e}", args.out.display()),
-        })?;
-    f.write_all(&bytes)?;
+    crate::fsio::write_new(&args.out, &bytes, false)?;
     eprintln!(
         "wrote signed receipt {} ({} bytes)",
         args.out.display(),
@@ -165,9 +152,9 @@ fn verify(args: VerifyArgs) -> CliResult {
     let mut bad_files = 0usize;
     for path in &args.files {
         let name = path.display().to_string();
-        let decoded = fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| AnyMessage::decode(&b).map_err(|e| reason(&e)));
+        let decoded =
+            crate::fsio::read_limited(path, crate::fsio::ENVELOPE_FILE_LIMIT, "an envelope")
+                .and_then(|b| AnyMessage::decode(&b).map_err(|e| reason(&e)));
         match decoded {
             Ok(AnyMessage::Receipt(r)) => receipts.push((name, r)),
             Ok(AnyMessage::ReceiptBatch(b)) => {

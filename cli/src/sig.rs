@@ -77,6 +77,17 @@ fn verdict_line(r: &Result<(), SignatureError>) -> String {
     }
 }
 
+/// Records the verdict of input `i` (every index comes from `inputs`, the vector's length).
+fn set(
+    results: &mut [Option<Result<(), SignatureError>>],
+    i: usize,
+    r: Result<(), SignatureError>,
+) {
+    if let Some(slot) = results.get_mut(i) {
+        *slot = Some(r);
+    }
+}
+
 /// `mycel sig ...`.
 pub fn run(args: SigArgs) -> CliResult {
     let SigCommand::Verify { batch } = args.command;
@@ -108,14 +119,14 @@ pub fn run(args: SigArgs) -> CliResult {
                         });
                         slots.push(i);
                     }
-                    (Err(_), _) => results[i] = Some(Err(SignatureError::KeyLength)),
-                    (_, Err(_)) => results[i] = Some(Err(SignatureError::SignatureLength)),
+                    (Err(_), _) => set(&mut results, i, Err(SignatureError::KeyLength)),
+                    (_, Err(_)) => set(&mut results, i, Err(SignatureError::SignatureLength)),
                 }
             }
         }
         let verdict = verify_batch(&items)?;
         for (slot, r) in slots.into_iter().zip(verdict.into_results()) {
-            results[slot] = Some(r);
+            set(&mut results, slot, r);
         }
         for (input, r) in inputs.iter().zip(results) {
             lines.push(match (input, r) {

@@ -189,6 +189,46 @@ fn bad_inputs_fail_cleanly() {
         ]),
         "missing.npy",
     );
+    // A version 2 preamble declaring a 2 GiB header in a 70-byte file (found by the npy_reader
+    // fuzz target: npyz allocated the header before reading it).
+    let mut huge = b"\x93NUMPY\x02\x00".to_vec();
+    huge.extend_from_slice(&0x7ffc_ff8c_u32.to_le_bytes());
+    huge.extend_from_slice(&[b' '; 58]);
+    std::fs::write(d.join("huge-header.npy"), &huge).unwrap();
+    fails_cleanly(
+        &mycel(&[
+            "kernel",
+            "quantize",
+            "--format",
+            "q8_0",
+            p(&d.join("huge-header.npy")),
+            p(&out),
+        ]),
+        "header of 2147286924 bytes exceeds the 65536-byte header limit",
+    );
+    // Nested brackets in the header (the npy_reader fuzz target found npyz's header parser
+    // exponential in them: this 285-byte-class file ran for minutes): refused at once.
+    let mut nested = b"\x93NUMPY\x01\x00".to_vec();
+    let header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape':{}{}",
+        "{".repeat(60),
+        " ".repeat(3)
+    );
+    nested.extend_from_slice(&(header.len() as u16 + 1).to_le_bytes());
+    nested.extend_from_slice(header.as_bytes());
+    nested.push(b'\n');
+    std::fs::write(d.join("nested.npy"), &nested).unwrap();
+    fails_cleanly(
+        &mycel(&[
+            "kernel",
+            "quantize",
+            "--format",
+            "q8_0",
+            p(&d.join("nested.npy")),
+            p(&out),
+        ]),
+        "nested or repeated brackets",
+    );
     std::fs::write(d.join("garbage.npy"), b"not an npy file at all").unwrap();
     fails_cleanly(
         &mycel(&[

@@ -79,12 +79,10 @@ fn arb_input(u: &mut Unstructured<'_>) -> Result<EpochInput> {
     } else {
         u.int_in_range(0u64..=6_000)?
     };
-    // Stakes: every alpha and tao stake below 2^61 / n, so the combined sum stays below 2^62.
-    // Sums of 2^63 and more wrap in the normalisation (issue #19 hole 6, the chain's pitfall
-    // P1); another engineer is making EpochInput::validate refuse them. Until that lands, this
-    // target keeps every stake sum below 2^62 (crate::unmasked draws up to u64::MAX); then it
-    // can draw any u64 and rely on validate.
-    let cap = if crate::unmasked() {
+    // Stakes: one input in four draws any u64, so sums of 2^63 and more (the chain's pitfall P1,
+    // issue #19 hole 6) reach `EpochInput::validate`, which must refuse them with the same error
+    // as `epoch`; the rest keep every stake below 2^61 / n so that most inputs are accepted.
+    let cap = if u.ratio(1u8, 4)? {
         u64::MAX
     } else {
         (1u64 << 61) / n.max(1) as u64

@@ -146,17 +146,10 @@ fn tensors(u: &mut Unstructured<'_>) -> Result<()> {
             u.int_in_range(0usize..=64)?
         });
     }
-    // Element counts near usize::MAX overflow `numel / 32 * 34` in tensor.rs (issue #20 item
-    // 3, owned by the kernels engineer): the product stays below 2^60 until that fix lands
-    // (crate::unmasked lifts it). Dimensions up to 2^62 reach the overflow checks either way.
+    // Dimensions up to 2^62: element counts near and past usize::MAX reach the overflow checks
+    // of `byte_len` and `from_le_bytes` (issue #20 item 3, fixed: a typed error, no wrap).
     if u.ratio(1u8, 16)? {
         shape.push(u.int_in_range(1usize..=1 << 62)?);
-    }
-    let numel = shape
-        .iter()
-        .try_fold(1u128, |a, &d| a.checked_mul(d as u128));
-    if !crate::unmasked() && numel.is_none_or(|n| n >= 1 << 60) {
-        return Ok(());
     }
     let len = u.int_in_range(0usize..=u.len())?;
     let bytes = u.bytes(len)?;
@@ -238,14 +231,13 @@ fn matmuls(u: &mut Unstructured<'_>) -> Result<()> {
             qs: [0; 32],
         };
         for q in &mut b.qs {
-            // −128 activations make the AVX2 paths differ from scalar (issue #20 item 1, owned
-            // by the kernels engineer): mapped to −127 until that fix lands (crate::unmasked
-            // keeps them). Weights keep −128 always.
+            // −128 stands in activations as in weights (issue #20 item 1, fixed: every path
+            // is exact for it).
             let q8 = match &mut edges {
                 None => u.arbitrary::<i8>()?,
                 Some(g) => g.byte() as i8,
             };
-            *q = if crate::unmasked() { q8 } else { q8.max(-127) };
+            *q = q8;
         }
         xq.push(b);
     }

@@ -2,11 +2,13 @@
 
 mod api {
     mod adversaries;
+    mod extremes;
     mod intake;
     mod optimistic;
     mod roles;
     mod sampling;
     mod sim;
+    mod tile_proof;
     mod unit_rng;
     mod unit_sample;
     mod unit_scenario;

@@ -125,3 +125,40 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Every validator sets all-zero weights (the entries kept, every value 0): no miner earns
+    /// incentive or server emission, and since the whole emission sum is then zero, validators
+    /// are paid by active stake (YUMA.md pitfall P11): each gets its share of E to within the
+    /// fixed-point rounding, nobody without active stake gets anything, and at most E is paid.
+    #[test]
+    fn all_zero_weights_pay_validators_by_active_stake(seed in any::<u64>()) {
+        let mut inp = realistic(seed);
+        for row in &mut inp.weights {
+            for e in row.iter_mut() {
+                e.1 = 0;
+            }
+        }
+        let out = epoch(&inp).unwrap();
+        let e = inp.rao_emission;
+        prop_assert!(out.incentive.iter().all(|&x| x == 0));
+        prop_assert!(out.server_emission.iter().all(|&x| x == 0));
+        let paid: u128 = out.combined_emission.iter().map(|&x| u128::from(x)).sum();
+        prop_assert!(paid <= u128::from(e), "paid {paid} > E {e}");
+        let total: i128 = out.active_stake.iter().map(|&s| i128::from(s)).sum();
+        if total > 0 {
+            let n = inp.n as i128;
+            for (i, (&s, &v)) in out.active_stake.iter().zip(&out.validator_emission).enumerate() {
+                let want = i128::from(e) * i128::from(s) / total;
+                let tol = 2 + n * (i128::from(e) >> 28);
+                prop_assert!((i128::from(v) - want).abs() <= tol,
+                    "uid {i}: {v} rao, active-stake share {want} (tolerance {tol})");
+                if s == 0 {
+                    prop_assert_eq!(v, 0);
+                }
+            }
+        }
+    }
+}

@@ -23,6 +23,7 @@ use std::time::Instant;
 use mycel_node::sim::{Clock, Scenario, SimLog, Subnet};
 
 use crate::CliResult;
+use crate::fsio::{self, write_atomic};
 use report::{Progress, Timings};
 
 /// The wall clock, for the phase timings only (they never enter the log).
@@ -109,13 +110,6 @@ pub fn load_scenario(args: &SimulateArgs) -> Result<Scenario, String> {
     Ok(s)
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so no reader sees half a file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 /// Removes files a previous run left in `dir` (only names this command writes).
 fn clear_old(dir: &Path) -> Result<(), String> {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -143,11 +137,15 @@ pub fn run(args: SimulateArgs) -> CliResult {
     let t_setup = Instant::now();
     let mut subnet = Subnet::new(scenario)?;
     let clock = WallClock(Instant::now());
+    fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    fsio::remove_stale_temps(&args.out)?;
     let receipts_dir = args.out.join("receipts");
     let fraud_dir = args.out.join("fraud");
     for d in [&receipts_dir, &fraud_dir] {
         fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
         clear_old(d)?;
+        fsio::remove_stale_temps(d)?;
     }
     let mut timings = Timings {
         threads,

@@ -17,7 +17,7 @@ fn colour(b: &str, nth: usize) -> &'static str {
         "copier" => "#ff7f0e",
         "sloppy" => "#9467bd",
         "slow" => "#17a2b8",
-        _ => HONEST[nth % HONEST.len()],
+        _ => HONEST.get(nth % HONEST.len()).copied().unwrap_or("#1f77b4"),
     }
 }
 
@@ -119,7 +119,10 @@ pub fn svg(log: &SimLog) -> String {
             .epochs
             .iter()
             .enumerate()
-            .map(|(i, e)| format!("{:.1},{:.1}", x(i), y(e.miners[mi].emission_rao)))
+            .filter_map(|(i, e)| {
+                let rao = e.miners.get(mi)?.emission_rao;
+                Some(format!("{:.1},{:.1}", x(i), y(rao)))
+            })
             .collect();
         let dash = if m.behaviour == "honest" || m.behaviour == "slow" {
             ""

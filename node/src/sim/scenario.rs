@@ -392,6 +392,18 @@ impl Scenario {
         {
             return Err(bad("validators: total stake is zero"));
         }
+        let total: u128 = if v.stakes.is_empty() {
+            u128::from(v.stake_rao).saturating_mul(v.count as u128)
+        } else {
+            v.stakes.iter().map(|&s| u128::from(s)).sum()
+        };
+        if total > u128::from(mycel_protocol::emission::MAX_TOTAL_STAKE) {
+            return Err(bad(format!(
+                "validators: the total stake {total} rao exceeds {} rao (MAX_TOTAL_STAKE, where \
+                 the epoch's arithmetic stops being exact; spec/emission.md)",
+                mycel_protocol::emission::MAX_TOTAL_STAKE
+            )));
+        }
         if v.colluder > 0 {
             self.colluder_target_index()
                 .map_err(|e| bad(format!("validators.colluder_target: {e}")))?;

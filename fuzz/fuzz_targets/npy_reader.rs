@@ -1,0 +1,6 @@
+//! Arbitrary bytes through mycel_fuzz::npy::check (see its module docs).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| mycel_fuzz::npy::check(data));

@@ -1,0 +1,56 @@
+//! The JSON and TOML readers of mycel-node: fraud-proof files (`mycel-fraud-proof/v1`,
+//! node/src/fraud.rs) and simulation scenarios (node/src/sim/scenario.rs).
+//!
+//! * Fraud proofs: any text gives a typed [`FraudError`](mycel_node::fraud::FraudError) or a
+//!   proof; a decoded proof re-encodes to text that decodes to the same proof, and checking it
+//!   (within a small compute budget, so runs stay fast) gives a verdict or a typed error, never a
+//!   panic, and the same verdict twice.
+//! * Scenarios: any text gives a typed error or a scenario (reading checks types and keys only;
+//!   the rules are `validate`'s); a decoded scenario survives a TOML round trip through its own
+//!   serializer unchanged; `Subnet::new` builds exactly the scenarios `validate` accepts and
+//!   refuses the others with the same error.
+
+use mycel_node::fraud::{CheckOptions, FraudProof};
+use mycel_node::sim::{Scenario, Subnet};
+
+/// The compute budget of a check in this target: 2^20 units (milliseconds of work).
+pub const CHECK_UNITS: u64 = 1 << 20;
+
+/// Fraud-proof JSON from arbitrary bytes.
+pub fn check_fraud_proof(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(proof) = FraudProof::from_json(text) else {
+        return;
+    };
+    let again = proof.to_json().expect("a decoded proof re-encodes");
+    let reread = FraudProof::from_json(&again).expect("a re-encoded proof decodes");
+    assert_eq!(reread, proof, "fraud proof JSON round trip changed the proof");
+    let options = CheckOptions {
+        max_compute_units: CHECK_UNITS,
+    };
+    let first = proof.check_with(&options).map_err(|e| e.code());
+    let second = proof.check_with(&options).map_err(|e| e.code());
+    assert_eq!(first, second, "the same proof checked twice gave two verdicts");
+}
+
+/// Scenario TOML from arbitrary bytes.
+pub fn check_scenario(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(scenario) = Scenario::from_toml(text) else {
+        return;
+    };
+    let valid = scenario.validate().map_err(|e| e.to_string());
+    let again = toml::to_string(&scenario).expect("a scenario serializes");
+    let reread = Scenario::from_toml(&again).expect("a serialized scenario reads back");
+    assert_eq!(
+        format!("{reread:?}"),
+        format!("{scenario:?}"),
+        "scenario TOML round trip changed the scenario"
+    );
+    let built = Subnet::new(scenario).map(|_| ()).map_err(|e| e.to_string());
+    assert_eq!(built, valid, "Subnet::new and validate disagree");
+}
