@@ -118,7 +118,7 @@ pub struct NodeArgs {
     /// Where to listen, a multiaddr (e.g. /ip4/127.0.0.1/tcp/4001).
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// Peers to dial (multiaddrs, ideally ending in /p2p/<peer id>); repeat or separate by
+    /// Peers to dial (multiaddrs, ideally ending in `/p2p/<peer id>`); repeat or separate by
     /// spaces.
     #[arg(long, value_name = "ADDR", num_args = 0..)]
     pub bootstrap: Vec<String>,

@@ -71,10 +71,7 @@ fn localnet_agrees_with_itself_and_with_simulate() {
                 "{keys:?}"
             );
         }
-        assert_eq!(
-            nodes.iter().filter(|n| n["role"] == "validator").count(),
-            4
-        );
+        assert_eq!(nodes.iter().filter(|n| n["role"] == "validator").count(), 4);
     }
 
     let sim_out = mycel()
@@ -133,7 +130,10 @@ fn localnet_agrees_with_itself_and_with_simulate() {
             .unwrap()["caught"];
         if b == "lazy" || b == "copier" {
             cheaters += 1;
-            assert!(first.as_u64().unwrap() > 0, "{b} uid {uid} caught in epoch 0");
+            assert!(
+                first.as_u64().unwrap() > 0,
+                "{b} uid {uid} caught in epoch 0"
+            );
             assert_eq!(m["incentive"], 0, "{b} uid {uid}");
             assert_eq!(m["emission_rao"], 0, "{b} uid {uid}");
         } else {
