@@ -141,7 +141,7 @@ impl WeightsSource {
             return Err(bad(
                 "rows",
                 format!(
-                    "rows x cols is larger than this verifier regenerates ({MAX_REGENERATED_WEIGHTS} values)"
+                    "rows x cols is larger than a v1 proof regenerates ({MAX_REGENERATED_WEIGHTS} values); a tile proof (mycel-fraud-proof/v2) proves tasks of any size"
                 ),
             ));
         }
