@@ -402,6 +402,37 @@ fn v1_proofs_still_verify_and_formats_are_named() {
         check_json(&v1, &CheckOptions::default()).unwrap(),
         Checked::Commitment(_)
     ));
+    // A v1 proof (whole re-execution) of a kernel-version-2 task checks the row root.
+    let task2 = matmul_task_version(
+        TaskScope::default(),
+        QuantFormat::Q8_0,
+        [2, 64, 64],
+        seed,
+        KERNEL_VERSION_ROWS,
+    )
+    .unwrap();
+    let receipt2 = claim(&task2, &fake);
+    let batch2 = v
+        .commit_batch(
+            task2.network,
+            task2.subnet,
+            task2.epoch,
+            vec![receipt2.clone()],
+        )
+        .unwrap();
+    let truth2 = execute_seeded(&task2, Backend::Auto, 1).unwrap();
+    assert_eq!(truth2.commitment, truth.commitment);
+    let Judgement::Mismatch(verdict2) = v
+        .judge(batch2.ids[0], &receipt2, Claim::from(&truth2))
+        .unwrap()
+    else {
+        panic!("zeros are a mismatch");
+    };
+    let src = WeightsSource::new(&weights_seed(&seed), QuantFormat::Q8_0, 64, 64);
+    let p2 = v
+        .fraud_proof(&batch2, 0, &task2, &verdict2, Some(src), String::new())
+        .unwrap();
+    p2.check().unwrap();
     let other = v1.replace("mycel-fraud-proof/v1", "mycel-fraud-proof/v9");
     let e = check_json(&other, &CheckOptions::default()).unwrap_err();
     assert_eq!(e.code(), "fraud.format");
