@@ -365,7 +365,7 @@ impl Node {
     fn on_tick(&mut self) -> Result<bool> {
         let now = now_ms();
         if now >= self.next_dial_ms {
-            self.next_dial_ms = now + 1000;
+            self.next_dial_ms = now + 500;
             self.redial();
         }
         let Some((e, into)) = self.epoch_at(now) else {
