@@ -49,7 +49,10 @@ static DELAYS: AtomicU64 = AtomicU64::new(0);
 /// this process so far (tests check that faults did happen).
 #[must_use]
 pub fn injected() -> (u64, u64) {
-    (DROPS.load(Ordering::Relaxed), DELAYS.load(Ordering::Relaxed))
+    (
+        DROPS.load(Ordering::Relaxed),
+        DELAYS.load(Ordering::Relaxed),
+    )
 }
 
 /// A splitmix64 stream: small, seeded, good enough to pick faults.

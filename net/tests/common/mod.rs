@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use core::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use mycel_net::node::{Config, EpochReport, Event};
 use mycel_net::{Faults, Limits, Multiaddr};
@@ -31,9 +32,11 @@ pub fn free_port() -> u16 {
 
 /// `miners` miners (one lazy if `lazy`), `validators` honest validators, small tasks.
 pub fn scenario(miners: usize, validators: usize, epochs: u64, lazy: bool) -> Scenario {
-    let mut s = Scenario::default();
-    s.epochs = epochs;
-    s.seed = 21;
+    let mut s = Scenario {
+        epochs,
+        seed: 21,
+        ..Scenario::default()
+    };
     s.miners.count = miners;
     s.miners.lazy = usize::from(lazy);
     s.miners.copier = 0;
@@ -98,7 +101,9 @@ impl Net {
             scenario: self.scenario.clone(),
             key: self.keys[i].clone(),
             behaviour: None,
-            listen: format!("/ip4/127.0.0.1/tcp/{}", self.ports[i]).parse().unwrap(),
+            listen: format!("/ip4/127.0.0.1/tcp/{}", self.ports[i])
+                .parse()
+                .unwrap(),
             bootstrap: (0..self.keys.len())
                 .filter(|j| *j != i)
                 .map(|j| self.addr(j))
@@ -166,8 +171,10 @@ pub async fn collect(
 pub fn assert_agree(reports: &[(usize, EpochReport)], epochs: u64) -> Vec<Vec<usize>> {
     (0..epochs)
         .map(|e| {
-            let mine: Vec<&(usize, EpochReport)> =
-                reports.iter().filter(|(_, r)| r.closed.epoch == e).collect();
+            let mine: Vec<&(usize, EpochReport)> = reports
+                .iter()
+                .filter(|(_, r)| r.closed.epoch == e)
+                .collect();
             assert!(!mine.is_empty(), "epoch {e}: no report");
             let d = mine[0].1.closed.digest;
             for (i, r) in &mine {
