@@ -3,8 +3,8 @@
 //! started again from its saved state.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use core::time::Duration;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mycel_net::node::{Config, EpochReport, Event};
