@@ -1,11 +1,15 @@
 //! mycel against ggml's CPU backend (the engine inside llama.cpp), interleaved in one run.
 //!
-//! ggml runs in a child process, `target/ggml-peer/ggml-peer`, built from ggml's own sources by
-//! `benches/peers/ggml/build.sh` (llama.cpp's default CPU flags; see that script), or the path in
-//! `MYCEL_GGML_PEER`. The child keeps its setup between requests, so the two sides take turns:
-//! every case runs `rounds` rounds, and each round times mycel on its best path (`Backend::Auto`),
-//! mycel forced to plain AVX2 (`Backend::Avx2`) and ggml, one after the other (the order reversed
-//! on odd rounds), for about `ROUND_SECONDS` each. Without the driver, only mycel is measured.
+//! ggml runs in child processes built from ggml's own sources by `benches/peers/ggml/build.sh`
+//! (llama.cpp's default CPU flags; see that script): `target/ggml-peer/ggml-peer`, llama.cpp's
+//! native build for this CPU, and `target/ggml-peer/ggml-peer-avx2`, llama.cpp's AVX2-only build
+//! (no AVX-512), or the paths in `MYCEL_GGML_PEER` / `MYCEL_GGML_PEER_AVX2`. A child keeps its
+//! setup between requests, so the sides take turns: every case runs `rounds` rounds, and each
+//! round times mycel on its best path (`Backend::Auto`), ggml native, mycel forced to plain AVX2
+//! (`Backend::Avx2`) and ggml's AVX2 build, one after the other (the order reversed on odd
+//! rounds), for about 0.3 s each (0.15 s in quick mode). mycel's best path is compared with ggml native, its
+//! AVX2 path with ggml's AVX2 build (what both run on an AVX2-only CPU). A missing driver leaves
+//! its columns empty.
 //!
 //! Matmul (`ggml_mul_mat` through a graph): weights N × K = 4096 × 4096 and 11008 × 4096 in Q8_0
 //! and Q4_0, activations M × K in f32 quantized to Q8_0 inside every timed call on both sides,
@@ -28,7 +32,9 @@
 //! cargo bench -p mycel-benches --bench ggml                       # everything (~10 min)
 //! MYCEL_BENCH_QUICK=1 cargo bench -p mycel-benches --bench ggml   # 2 threads, N = 4096, M 1/64, decode attention
 //! ```
-//! `MYCEL_BENCH_ROUNDS` sets the number of rounds (default 3). Before each round the bench
+//! `MYCEL_BENCH_ROUNDS` sets the number of rounds (default 3); `MYCEL_BENCH_FILTER=TEXT` runs only
+//! the cases whose key contains TEXT (keys: `q8_0 n4096 m64 t2`, `attention decode kv 8192 t2`,
+//! `attention prefill S 2048 t1`), e.g. to profile one case under `perf record`. Before each round the bench
 //! waits up to `MYCEL_BENCH_IDLE_WAIT` seconds (default 10; 0: no wait) for the machine to be at
 //! most 10 % busy over half a second, and counts the rounds that started busy. 2-thread ggml runs need
 //! `OMP_PROC_BIND=true` on these VMs (set for the child unless already set).
@@ -56,11 +62,13 @@ struct Ggml {
 }
 
 impl Ggml {
-    fn start() -> Option<Ggml> {
-        let path = std::env::var_os("MYCEL_GGML_PEER").map_or_else(
+    /// Start the driver named by the environment variable `var`, else `target/ggml-peer/<file>`.
+    fn start(var: &str, file: &str) -> Option<Ggml> {
+        let path = std::env::var_os(var).map_or_else(
             || {
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../target/ggml-peer/ggml-peer")
+                    .join("../target/ggml-peer")
+                    .join(file)
             },
             std::path::PathBuf::from,
         );
@@ -72,7 +80,7 @@ impl Ggml {
             Ok(c) => c,
             Err(e) => {
                 eprintln!(
-                    "no ggml peer at {} ({e}): run benches/peers/ggml/build.sh; measuring mycel only",
+                    "no ggml peer at {} ({e}): run benches/peers/ggml/build.sh; its columns stay empty",
                     path.display()
                 );
                 return None;
@@ -109,6 +117,23 @@ impl Drop for Ggml {
         let _ = writeln!(self.stdin, "quit");
         let _ = self.stdin.flush();
         let _ = self.child.wait();
+    }
+}
+
+/// The two ggml builds: llama.cpp's native build for this CPU, and its AVX2-only build (the
+/// peer of mycel's forced AVX2 path).
+struct Peers {
+    native: Option<Ggml>,
+    avx2: Option<Ggml>,
+}
+
+impl Peers {
+    fn get(&mut self, avx2: bool) -> Option<&mut Ggml> {
+        if avx2 {
+            self.avx2.as_mut()
+        } else {
+            self.native.as_mut()
+        }
     }
 }
 
@@ -167,6 +192,8 @@ fn timed(seconds: f64, min_calls: usize, mut f: impl FnMut() -> f64) -> Vec<f64>
 }
 
 struct Config {
+    /// Only cases whose key (`q8_0 n4096 m64 t2`, `attention decode kv 8192 t2`) contains this.
+    filter: Option<String>,
     rounds: usize,
     round_seconds: f64,
     /// Longest wait for a quiet machine before a round (0: do not wait).
@@ -223,12 +250,18 @@ fn start_round(cfg: &Config) {
 
 fn matmul_case(
     cfg: &Config,
-    ggml: &mut Option<Ggml>,
+    peers: &mut Peers,
     format: QuantFormat,
     n: usize,
     m: usize,
     threads: usize,
 ) {
+    let name = format.name();
+    if let Some(f) = &cfg.filter
+        && !format!("{name} n{n} m{m} t{threads}").contains(f.as_str())
+    {
+        return;
+    }
     let wbytes = format.matrix_bytes(n, K).unwrap_or(0);
     let cold = m == 1;
     let copies = if cold {
@@ -239,7 +272,6 @@ fn matmul_case(
     let one = generate_weights(&[7; 32], format, n, K).unwrap_or_default();
     let ws: Vec<Vec<u8>> = (0..copies).map(|_| one.clone()).collect();
     let x = generate_uniform(&[8; 32], 0, m * K).unwrap_or_default();
-    let name = format.name();
     let request = format!(
         "matmul {name} {n} {K} {m} {threads} {} ",
         if cold { COLD_BYTES } else { 0 }
@@ -259,16 +291,19 @@ fn matmul_case(
         black_box(y).ok();
         dt
     };
-    let (mut best, mut avx2, mut peer) = (Times::default(), Times::default(), Times::default());
+    // [mycel auto, mycel AVX2, ggml native, ggml AVX2 build]
+    let mut times: [Times; 4] = Default::default();
     let mut bws = Vec::new();
-    let mut layout = String::from("–");
+    let mut layout = [String::from("–"), String::from("–")];
     // Warm-up: one call each (pool start, page faults of the outputs, ggml's setup).
     run_mycel(Backend::Auto);
     run_mycel(Backend::Avx2);
-    if let Some(g) = ggml.as_mut()
-        && let Some(a) = g.ask(&format!("{request}1"))
-    {
-        layout = a.first().cloned().unwrap_or_default();
+    for (i, l) in layout.iter_mut().enumerate() {
+        if let Some(g) = peers.get(i == 1)
+            && let Some(a) = g.ask(&format!("{request}1"))
+        {
+            *l = a.first().cloned().unwrap_or_default();
+        }
     }
     for round in 0..cfg.rounds {
         start_round(cfg);
@@ -276,28 +311,32 @@ fn matmul_case(
             bws.push(read_bandwidth(threads, 3));
         }
         let secs = cfg.round_seconds;
-        let mut steps: Vec<u8> = vec![0, 1, 2];
+        // A B A B: mycel auto, ggml native, mycel AVX2, ggml AVX2; reversed on odd rounds.
+        let mut steps: Vec<usize> = vec![0, 2, 1, 3];
         if round % 2 == 1 {
             steps.reverse();
         }
         for s in steps {
-            match s {
-                0 => best
-                    .rounds
-                    .push(timed(secs, 2, || run_mycel(Backend::Auto))),
-                1 => avx2
-                    .rounds
-                    .push(timed(secs, 2, || run_mycel(Backend::Avx2))),
+            let calls = |t: &[Times; 4], mine: usize| {
+                t.get(mine)
+                    .and_then(|t| t.rounds.last())
+                    .map_or(2, Vec::len)
+                    .max(2)
+            };
+            let got = match s {
+                0 => Some(timed(secs, 2, || run_mycel(Backend::Auto))),
+                1 => Some(timed(secs, 2, || run_mycel(Backend::Avx2))),
                 _ => {
-                    if let Some(g) = ggml.as_mut() {
-                        // As many calls as mycel's best path made this round, at least 2.
-                        let calls = best.rounds.last().map_or(2, Vec::len).max(2);
-                        if let Some(a) = g.ask(&format!("{request}{calls}")) {
-                            peer.rounds
-                                .push(a.iter().skip(1).filter_map(|w| w.parse().ok()).collect());
-                        }
-                    }
+                    // As many calls as the matching mycel path made this round (or the last).
+                    let c = calls(&times, s - 2);
+                    peers.get(s == 3).and_then(|g| {
+                        g.ask(&format!("{request}{c}"))
+                            .map(|a| a.iter().skip(1).filter_map(|w| w.parse().ok()).collect())
+                    })
                 }
+            };
+            if let (Some(v), Some(t)) = (got, times.get_mut(s)) {
+                t.rounds.push(v);
             }
         }
     }
@@ -309,7 +348,7 @@ fn matmul_case(
         }
     };
     let bw_share = |t: &Times| -> String {
-        if !cold || bws.is_empty() {
+        if !cold || bws.is_empty() || t.rounds.is_empty() {
             return "–".into();
         }
         let shares: Vec<f64> = t
@@ -322,36 +361,41 @@ fn matmul_case(
         let hi = shares.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         format!("{lo:.0}–{hi:.0} %")
     };
-    for (label, t) in [("auto", &best), ("avx2", &avx2)] {
+    let [best, avx2, native, avx2_build] = &times;
+    for (label, t, peer, peer_name) in [
+        ("auto", best, native, "native"),
+        ("avx2", avx2, avx2_build, "AVX2 build"),
+    ] {
         let (ratio, mm, md, theirs) = if peer.rounds.is_empty() {
             ("–".into(), "–".into(), "–".into(), "–".into())
         } else {
             (
-                ratio_range(t, &peer),
+                ratio_range(t, peer),
                 format!("{:.2}", peer.min() / t.min()),
                 format!("{:.2}", peer.median() / t.median()),
                 format!("{} / {}", unit(peer.min()), unit(peer.median())),
             )
         };
+        let lay = layout
+            .get(usize::from(label == "avx2"))
+            .cloned()
+            .unwrap_or_default();
         println!(
-            "| {name} | {n} | {m} | {threads} | {label} | {} / {} | {theirs} ({layout}) | {ratio} | {mm} | {md} | {} | {} |",
+            "| {name} | {n} | {m} | {threads} | {label} | {} / {} | {peer_name}: {theirs} ({lay}) | {ratio} | {mm} | {md} | {} | {} |",
             unit(t.min()),
             unit(t.median()),
             bw_share(t),
-            if label == "auto" {
-                bw_share(&peer)
-            } else {
-                "".into()
-            },
+            bw_share(peer),
         );
     }
     let bw_text: Vec<String> = bws.iter().map(|b| format!("{b:.1}")).collect();
     eprintln!(
-        "raw {name} n{n} m{m} t{threads}: bandwidth/round [{}] GB/s; round medians (ms) auto {:?} avx2 {:?} ggml {:?}",
+        "raw {name} n{n} m{m} t{threads}: bandwidth/round [{}] GB/s; round medians (ms) mycel auto {:?} mycel avx2 {:?} ggml native {:?} ggml avx2 build {:?}",
         bw_text.join(", "),
         ms(&best.round_medians()),
         ms(&avx2.round_medians()),
-        ms(&peer.round_medians())
+        ms(&native.round_medians()),
+        ms(&avx2_build.round_medians())
     );
 }
 
@@ -359,14 +403,18 @@ fn ms(v: &[f64]) -> Vec<String> {
     v.iter().map(|t| format!("{:.3}", t * 1e3)).collect()
 }
 
-fn attention_case(
-    cfg: &Config,
-    ggml: &mut Option<Ggml>,
-    q_len: usize,
-    kv_len: usize,
-    threads: usize,
-) {
+fn attention_case(cfg: &Config, peers: &mut Peers, q_len: usize, kv_len: usize, threads: usize) {
     let (h, hkv, d) = (32usize, 8usize, 128usize);
+    let key = if q_len > 1 {
+        format!("attention prefill S {q_len} t{threads}")
+    } else {
+        format!("attention decode kv {kv_len} t{threads}")
+    };
+    if let Some(f) = &cfg.filter
+        && !key.contains(f.as_str())
+    {
+        return;
+    }
     let p = AttentionParams::new(h, hkv, q_len, kv_len, d).causal(true);
     let seed = [42u8; 32];
     let make = |stream: u32, n: usize| -> Vec<half::f16> {
@@ -395,35 +443,41 @@ fn attention_case(
         dt
     };
     let request = format!("attn {h} {hkv} {q_len} {kv_len} {d} 1 {threads} ");
-    let (mut fast, mut verif, mut peer) = (Times::default(), Times::default(), Times::default());
+    // [mycel fast, mycel verifiable, ggml native, ggml AVX2 build]
+    let mut times: [Times; 4] = Default::default();
     run(AttentionMode::Fast);
     run(AttentionMode::Verifiable);
-    if let Some(g) = ggml.as_mut() {
-        g.ask(&format!("{request}1"));
+    for avx2 in [false, true] {
+        if let Some(g) = peers.get(avx2) {
+            g.ask(&format!("{request}1"));
+        }
     }
     for round in 0..cfg.rounds {
         start_round(cfg);
-        let mut steps: Vec<u8> = vec![0, 1, 2];
+        let mut steps: Vec<usize> = vec![0, 2, 1, 3];
         if round % 2 == 1 {
             steps.reverse();
         }
         for s in steps {
-            match s {
-                0 => fast
-                    .rounds
-                    .push(timed(cfg.round_seconds, 2, || run(AttentionMode::Fast))),
-                1 => verif.rounds.push(timed(cfg.round_seconds, 2, || {
+            let got = match s {
+                0 => Some(timed(cfg.round_seconds, 2, || run(AttentionMode::Fast))),
+                1 => Some(timed(cfg.round_seconds, 2, || {
                     run(AttentionMode::Verifiable)
                 })),
                 _ => {
-                    if let Some(g) = ggml.as_mut() {
-                        let calls = fast.rounds.last().map_or(2, Vec::len).max(2);
-                        if let Some(a) = g.ask(&format!("{request}{calls}")) {
-                            peer.rounds
-                                .push(a.iter().filter_map(|w| w.parse().ok()).collect());
-                        }
-                    }
+                    let c = times
+                        .first()
+                        .and_then(|t| t.rounds.last())
+                        .map_or(2, Vec::len)
+                        .max(2);
+                    peers.get(s == 3).and_then(|g| {
+                        g.ask(&format!("{request}{c}"))
+                            .map(|a| a.iter().filter_map(|w| w.parse().ok()).collect())
+                    })
                 }
+            };
+            if let (Some(v), Some(t)) = (got, times.get_mut(s)) {
+                t.rounds.push(v);
             }
         }
     }
@@ -442,37 +496,41 @@ fn attention_case(
     } else {
         format!("decode kv {kv_len}")
     };
-    for (label, t) in [("fast", &fast), ("verifiable", &verif)] {
-        let (theirs, ratio, mm, md) = if peer.rounds.is_empty() {
-            ("–".into(), "–".into(), "–".into(), "–".into())
-        } else {
-            (
-                format!(
-                    "{:.2} / {:.2} ms ({} / {})",
-                    peer.min() * 1e3,
-                    peer.median() * 1e3,
-                    unit(peer.min()),
-                    unit(peer.median())
-                ),
-                ratio_range(t, &peer),
-                format!("{:.2}", peer.min() / t.min()),
-                format!("{:.2}", peer.median() / t.median()),
-            )
-        };
-        println!(
-            "| {case} | {threads} | {label} | {:.2} / {:.2} ms ({} / {}) | {theirs} | {ratio} | {mm} | {md} | {:.2} |",
-            t.min() * 1e3,
-            t.median() * 1e3,
-            unit(t.min()),
-            unit(t.median()),
-            verif.median() / fast.median(),
-        );
+    let [fast, verif, native, avx2_build] = &times;
+    for (peer, peer_name) in [(native, "native"), (avx2_build, "AVX2 build")] {
+        for (label, t) in [("fast", fast), ("verifiable", verif)] {
+            let (theirs, ratio, mm, md) = if peer.rounds.is_empty() {
+                ("–".into(), "–".into(), "–".into(), "–".into())
+            } else {
+                (
+                    format!(
+                        "{:.2} / {:.2} ms ({} / {})",
+                        peer.min() * 1e3,
+                        peer.median() * 1e3,
+                        unit(peer.min()),
+                        unit(peer.median())
+                    ),
+                    ratio_range(t, peer),
+                    format!("{:.2}", peer.min() / t.min()),
+                    format!("{:.2}", peer.median() / t.median()),
+                )
+            };
+            println!(
+                "| {case} | {threads} | {label} | {:.2} / {:.2} ms ({} / {}) | {peer_name}: {theirs} | {ratio} | {mm} | {md} | {:.2} |",
+                t.min() * 1e3,
+                t.median() * 1e3,
+                unit(t.min()),
+                unit(t.median()),
+                verif.median() / fast.median(),
+            );
+        }
     }
     eprintln!(
-        "raw attention {case} t{threads}: round medians (ms) fast {:?} verifiable {:?} ggml {:?}",
+        "raw attention {case} t{threads}: round medians (ms) fast {:?} verifiable {:?} ggml native {:?} ggml avx2 build {:?}",
         ms(&fast.round_medians()),
         ms(&verif.round_medians()),
-        ms(&peer.round_medians())
+        ms(&native.round_medians()),
+        ms(&avx2_build.round_medians())
     );
 }
 
@@ -506,6 +564,7 @@ fn main() {
         .unwrap_or(3usize)
         .max(1);
     let cfg = Config {
+        filter: std::env::var("MYCEL_BENCH_FILTER").ok(),
         rounds,
         round_seconds: if quick { 0.15 } else { 0.3 },
         idle_wait_seconds: std::env::var("MYCEL_BENCH_IDLE_WAIT")
@@ -513,11 +572,17 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(10.0),
     };
-    let mut ggml = Ggml::start();
-    let ggml_info = ggml
-        .as_mut()
-        .and_then(|g| g.ask("info"))
-        .map_or("not running".into(), |w| w.join(" "));
+    let mut peers = Peers {
+        native: Ggml::start("MYCEL_GGML_PEER", "ggml-peer"),
+        avx2: Ggml::start("MYCEL_GGML_PEER_AVX2", "ggml-peer-avx2"),
+    };
+    let mut info = |avx2: bool| {
+        peers
+            .get(avx2)
+            .and_then(|g| g.ask("info"))
+            .map_or("not running".into(), |w| w.join(" "))
+    };
+    let ggml_info = format!("native build: {}; AVX2 build: {}", info(false), info(true));
     let build_info = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/ggml-peer/build-info.txt"),
     )
@@ -535,7 +600,7 @@ fn main() {
     );
     println!();
     println!(
-        "| weights | N | M | threads | mycel path | mycel min / median | ggml min / median (weight buffer) | ggml ÷ mycel per round | min ÷ min | median ÷ median | mycel decode / bandwidth | ggml decode / bandwidth |"
+        "| weights | N | M | threads | mycel path | mycel min / median | ggml build: min / median (weight buffer) | ggml ÷ mycel per round | min ÷ min | median ÷ median | mycel decode / bandwidth | ggml decode / bandwidth |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let threads_list: &[usize] = if quick { &[2] } else { &[1, 2] };
@@ -545,21 +610,21 @@ fn main() {
         for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
             for &n in ns {
                 for &m in ms_list {
-                    matmul_case(&cfg, &mut ggml, format, n, m, threads);
+                    matmul_case(&cfg, &mut peers, format, n, m, threads);
                 }
             }
         }
     }
     println!();
     println!(
-        "| attention (32/8 heads, d 128, causal, f16 K/V) | threads | mycel mode | mycel min / median | ggml flash_attn_ext min / median | ggml ÷ mycel per round | min ÷ min | median ÷ median | verifiable ÷ fast (median) |"
+        "| attention (32/8 heads, d 128, causal, f16 K/V) | threads | mycel mode | mycel min / median | ggml build: flash_attn_ext min / median | ggml ÷ mycel per round | min ÷ min | median ÷ median | verifiable ÷ fast (median) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for &threads in threads_list {
         if !quick {
-            attention_case(&cfg, &mut ggml, 2048, 2048, threads);
+            attention_case(&cfg, &mut peers, 2048, 2048, threads);
         }
-        attention_case(&cfg, &mut ggml, 1, 8192, threads);
+        attention_case(&cfg, &mut peers, 1, 8192, threads);
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!();

@@ -12,8 +12,10 @@
 # CPUID bits without the XTILEDATA state), AMX is compiled out (-mno-amx-*), which is what
 # llama.cpp itself runs on a CPU without AMX.
 #
-# Usage: benches/peers/ggml/build.sh      (prints the driver's path on its last line)
-# Output: target/ggml-peer/ (cmake build dir, driver binary `ggml-peer`, build-info.txt).
+# Usage: benches/peers/ggml/build.sh      (prints the native driver's path on its last line)
+#        GGML_PEER_AVX2=0 benches/peers/ggml/build.sh   (skip the AVX2-only variant)
+# Output: target/ggml-peer/: drivers `ggml-peer` (native) and `ggml-peer-avx2` (llama.cpp's
+# AVX2 build, no AVX-512), their cmake build dirs, build-info.txt.
 # Installs cmake and a C/C++ compiler from Debian's packages when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -95,21 +97,36 @@ cmake_minimum_required(VERSION 3.14)
 project(ggml_peer C CXX)
 add_subdirectory("$src" ggml)
 CM
-cmake -S "$out/wrap" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
-  -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DGGML_OPENMP=ON -DGGML_CPU_REPACK=ON -DGGML_LLAMAFILE=ON \
-  -DGGML_BUILD_TESTS=OFF -DGGML_BUILD_EXAMPLES=OFF \
-  -DCMAKE_C_FLAGS="$amx_flags" -DCMAKE_CXX_FLAGS="$amx_flags" >"$out/cmake.log" 2>&1
-cmake --build "$out/build" --target ggml ggml-base ggml-cpu -j"$(nproc)" >"$out/build.log" 2>&1
-
-# 4. the driver.
-libs=$(find "$out/build" -name 'libggml*.a' | sort -r)   # libggml.a before -cpu and -base
-gcc -O2 -march=native $amx_flags -I"$src/include" -o "$out/ggml-peer" \
-  "$root/benches/peers/ggml/driver.c" -Wl,--start-group $libs -Wl,--end-group \
-  -fopenmp -lstdc++ -lm -lpthread
+# native: llama.cpp's default build for this CPU. avx2: what llama.cpp builds for an AVX2-only
+# CPU (its AVX2 variant: AVX, AVX2, FMA, F16C, BMI2, no AVX-512), the peer of mycel's forced AVX2
+# path, so the AVX2 comparison is what a user of an AVX2-only machine would see.
+build_variant() {
+  local name=$1 build=$2 driver=$3 cflags=$4; shift 4
+  cmake -S "$out/wrap" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=OFF -DGGML_OPENMP=ON -DGGML_CPU_REPACK=ON -DGGML_LLAMAFILE=ON \
+    -DGGML_BUILD_TESTS=OFF -DGGML_BUILD_EXAMPLES=OFF "$@" \
+    -DCMAKE_C_FLAGS="$amx_flags" -DCMAKE_CXX_FLAGS="$amx_flags" >"$build.cmake.log" 2>&1
+  cmake --build "$build" --target ggml ggml-base ggml-cpu -j"$(nproc)" >"$build.log" 2>&1
+  # the driver
+  local libs
+  libs=$(find "$build" -name 'libggml*.a' | sort -r)   # libggml.a before -cpu and -base
+  gcc -O2 $cflags $amx_flags -I"$src/include" -o "$driver" \
+    "$root/benches/peers/ggml/driver.c" -Wl,--start-group $libs -Wl,--end-group \
+    -fopenmp -lstdc++ -lm -lpthread
+  {
+    echo "$name: ggml $ggml_version (llama.cpp sources of crates.io llama-cpp-sys-2 $LLAMA_SYS_VERSION)"
+    echo "$name: cmake $* GGML_OPENMP=ON GGML_CPU_REPACK=ON GGML_LLAMAFILE=ON Release $amx_flags"
+  } >> "$out/build-info.txt"
+}
 {
-  echo "ggml $ggml_version (llama.cpp sources of crates.io llama-cpp-sys-2 $LLAMA_SYS_VERSION)"
-  echo "flags: GGML_NATIVE=ON GGML_OPENMP=ON GGML_CPU_REPACK=ON GGML_LLAMAFILE=ON Release $amx_flags"
   echo "amx: $amx_note"
   echo "compiler: $(gcc --version | head -n1)"
 } > "$out/build-info.txt"
+build_variant native "$out/build" "$out/ggml-peer" -march=native -DGGML_NATIVE=ON
+if [ "${GGML_PEER_AVX2:-1}" != 0 ]; then
+  build_variant avx2 "$out/build-avx2" "$out/ggml-peer-avx2" "-mavx2 -mfma -mf16c -mbmi2" \
+    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+    -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF
+fi
+cat "$out/build-info.txt" >&2
 echo "$out/ggml-peer"
