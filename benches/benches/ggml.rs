@@ -600,7 +600,7 @@ fn main() {
     );
     println!();
     println!(
-        "| weights | N | M | threads | mycel path | mycel min / median | ggml build: min / median (weight buffer) | ggml ÷ mycel per round | min ÷ min | median ÷ median | mycel decode / bandwidth | ggml decode / bandwidth |"
+        "| weights | N | M | threads | mycel path | mycel min / median | ggml build: min / median (weight buffer) | mycel speed-up per round (ggml time ÷ mycel time) | min ÷ min | median ÷ median | mycel decode / bandwidth | ggml decode / bandwidth |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let threads_list: &[usize] = if quick { &[2] } else { &[1, 2] };
@@ -617,7 +617,7 @@ fn main() {
     }
     println!();
     println!(
-        "| attention (32/8 heads, d 128, causal, f16 K/V) | threads | mycel mode | mycel min / median | ggml build: flash_attn_ext min / median | ggml ÷ mycel per round | min ÷ min | median ÷ median | verifiable ÷ fast (median) |"
+        "| attention (32/8 heads, d 128, causal, f16 K/V) | threads | mycel mode | mycel min / median | ggml build: flash_attn_ext min / median | mycel speed-up per round (ggml time ÷ mycel time) | min ÷ min | median ÷ median | verifiable ÷ fast (median) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for &threads in threads_list {
