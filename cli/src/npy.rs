@@ -129,5 +129,27 @@ fn check_header_shape(header: &[u8]) -> Result<(), String> {
     if count(b'[') > 0 || count(b']') > 0 {
         return Err(".npy header holds a list: structured dtypes are not supported".into());
     }
+    // The one tuple is the shape: its element count must fit the bound before npyz multiplies
+    // the dimensions (unchecked there: 2^64 - 1 times anything wraps, or panics with debug
+    // assertions; found by the npy_reader fuzz target).
+    let text = core::str::from_utf8(header).unwrap_or("");
+    if let (Some(open), Some(close)) = (text.find('('), text.find(')')) {
+        let inner = text.get(open.saturating_add(1)..close).unwrap_or("");
+        let mut elements: u64 = 1;
+        for dim in inner.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            let d: u64 = dim
+                .parse()
+                .map_err(|_| format!(".npy shape dimension {dim:?} is not an integer"))?;
+            // Every prefix product must fit (npyz multiplies left to right), not just the total.
+            elements = elements.checked_mul(d).ok_or_else(|| {
+                format!(".npy shape ({inner}) overflows 64 bits: more than {MAX_ELEMENTS} elements")
+            })?;
+        }
+        if elements > MAX_ELEMENTS {
+            return Err(format!(
+                ".npy shape ({inner}) has more than {MAX_ELEMENTS} elements, the tensor size limit"
+            ));
+        }
+    }
     Ok(())
 }

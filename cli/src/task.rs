@@ -4,6 +4,10 @@
 //! `mycel task run SPEC_FILE`: execute a task and print its output commitment
 //! (spec/kernels.md §5).
 //!
+//! `mycel task open SPEC_FILE --tile N --out FILE`: the miner's answer to a tile challenge:
+//! execute the task and write the canonical opening of output tile N (its bytes and Merkle path
+//! under the tile root, spec/receipts.md §8b).
+//!
 //! SPEC_FILE holds a canonical `TaskSpec` envelope (spec/wire.md), as raw bytes or as hex text.
 //! Matmul tasks need their weights: `--weights FILE` (bare GGML blocks) or `--weights-seed HEX`
 //! (weights generated from a 32-byte seed, spec/kernels.md §5 "Generated weights"); either way
@@ -35,6 +39,8 @@ enum TaskOp {
     New(NewArgs),
     /// Execute a task and print its output commitment (hex).
     Run(RunArgs),
+    /// Execute a task and write the opening of one output tile (a miner answering a challenge).
+    Open(OpenArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -103,6 +109,10 @@ struct NewArgs {
     /// Attention: causal mask.
     #[arg(long)]
     causal: bool,
+    /// Matmul: kernel version 1 (weights digest = SHA-256 of the matrix) or 2 (Merkle root over
+    /// the weight rows: tile fraud proofs carry only a tile's rows).
+    #[arg(long, default_value_t = 1)]
+    kernel_version: u16,
     /// Network id (64 hex digits; default all zeros).
     #[arg(long)]
     network: Option<String>,
@@ -112,6 +122,18 @@ struct NewArgs {
     /// Epoch.
     #[arg(long, default_value_t = 0)]
     epoch: u64,
+}
+
+#[derive(Debug, Args)]
+struct OpenArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// The output tile to open (row-major over the 16 x 256 tile grid).
+    #[arg(long)]
+    tile: u64,
+    /// Where to write the canonical opening (raw bytes; never overwritten).
+    #[arg(long = "opening", value_name = "FILE")]
+    opening: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +162,7 @@ pub fn run(args: TaskArgs) -> CliResult {
     match args.op {
         TaskOp::New(a) => new_task(a),
         TaskOp::Run(a) => run_task(a),
+        TaskOp::Open(a) => open_tile(a),
     }
 }
 
@@ -152,7 +175,7 @@ fn hex32(what: &str, s: &str) -> Result<[u8; 32], String> {
 
 fn new_task(a: NewArgs) -> CliResult {
     use mycel_kernels::quant::QuantFormat;
-    use mycel_node::task::{AttentionShape, TaskScope, attention_task, matmul_task};
+    use mycel_node::task::{AttentionShape, TaskScope, attention_task, matmul_task_version};
     use mycel_protocol::ids::{Epoch, NetworkId, SubnetId};
     use mycel_protocol::task::{AttnDtype, AttnMode};
 
@@ -166,8 +189,23 @@ fn new_task(a: NewArgs) -> CliResult {
         epoch: Epoch(a.epoch),
     };
     let task = match a.kernel {
-        KernelArg::MatmulQ8_0 => matmul_task(scope, QuantFormat::Q8_0, a.m, a.n, a.k, seed)?,
-        KernelArg::MatmulQ4_0 => matmul_task(scope, QuantFormat::Q4_0, a.m, a.n, a.k, seed)?,
+        KernelArg::MatmulQ8_0 => matmul_task_version(
+            scope,
+            QuantFormat::Q8_0,
+            [a.m, a.n, a.k],
+            seed,
+            a.kernel_version,
+        )?,
+        KernelArg::MatmulQ4_0 => matmul_task_version(
+            scope,
+            QuantFormat::Q4_0,
+            [a.m, a.n, a.k],
+            seed,
+            a.kernel_version,
+        )?,
+        KernelArg::Attention if a.kernel_version != 1 => {
+            return Err("--kernel-version 2 applies to matmul tasks only".into());
+        }
         KernelArg::Attention => attention_task(
             scope,
             AttentionShape {
@@ -226,7 +264,10 @@ fn read_task(path: &std::path::Path) -> Result<TaskSpec, String> {
     }
 }
 
-fn run_task(a: RunArgs) -> CliResult {
+/// Execute the task of `a` with the weights its flags name.
+fn execute_args(
+    a: &RunArgs,
+) -> Result<(TaskSpec, mycel_kernels::exec::TaskOutput), Box<dyn core::error::Error>> {
     let task = read_task(&a.spec)?;
     let weights = match (
         &a.weights,
@@ -259,6 +300,11 @@ fn run_task(a: RunArgs) -> CliResult {
         (None, None, None, _) => None,
     };
     let out = execute(&task, weights.as_deref(), a.backend, a.threads)?;
+    Ok((task, out))
+}
+
+fn run_task(a: RunArgs) -> CliResult {
+    let (_, out) = execute_args(&a)?;
     if let Some(path) = &a.out {
         let values: &[f32] =
             bytemuck::try_cast_slice(out.output.as_bytes()).map_err(|e| e.to_string())?;
@@ -268,6 +314,23 @@ fn run_task(a: RunArgs) -> CliResult {
     eprintln!(
         "output {:?} f32, tile root {}",
         out.output.shape(),
+        out.tile_root
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_tile(a: OpenArgs) -> CliResult {
+    let (_, out) = execute_args(&a.run)?;
+    let opening = mycel_node::tile_proof::open_tile(&out.output, a.tile)?;
+    let bytes = opening.encode()?;
+    crate::fsio::write_new(&a.opening, &bytes, false)?;
+    println!("{}", mycel_protocol::commit::leaf_hash(&opening.tile));
+    eprintln!(
+        "{}: tile {} of {} ({} bytes), under tile root {}",
+        a.opening.display(),
+        opening.index,
+        opening.tile_count,
+        opening.tile.len(),
         out.tile_root
     );
     Ok(ExitCode::SUCCESS)

@@ -229,6 +229,26 @@ fn bad_inputs_fail_cleanly() {
         ]),
         "nested or repeated brackets",
     );
+    // A shape whose dimensions overflow 64 bits when multiplied (npyz multiplies unchecked;
+    // found by the npy_reader fuzz target): refused by name.
+    let mut wide = b"\x93NUMPY\x01\x00".to_vec();
+    let header =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551615, 4, 0), }";
+    wide.extend_from_slice(&(header.len() as u16 + 1).to_le_bytes());
+    wide.extend_from_slice(header.as_bytes());
+    wide.push(b'\n');
+    std::fs::write(d.join("wide.npy"), &wide).unwrap();
+    fails_cleanly(
+        &mycel(&[
+            "kernel",
+            "quantize",
+            "--format",
+            "q8_0",
+            p(&d.join("wide.npy")),
+            p(&out),
+        ]),
+        "overflows 64 bits",
+    );
     std::fs::write(d.join("garbage.npy"), b"not an npy file at all").unwrap();
     fails_cleanly(
         &mycel(&[

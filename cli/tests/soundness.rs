@@ -176,3 +176,179 @@ fn the_oversized_task_and_a_proof_wrapping_it_never_abort() {
     let err = text(&out.stderr);
     assert!(err.contains("memory bound"), "{err}");
 }
+
+/// Hole 7 through the binary: a seeded kernel-version-2 task, a miner that signs another
+/// output's commitments, its opening of one tile (`mycel task open`), the validator's tile proof
+/// (`mycel fraud prove`), and `mycel fraud verify` on it; an honest receipt yields no proof
+/// (`fraud.tile_matches`) and an opening under another root is refused (`fraud.tile_opening`).
+#[test]
+fn tile_proofs_through_the_cli() {
+    let dir = scratch("tile");
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let out = mycel().args(args).output().unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let new = |seed: &str, out: &str| {
+        let (code, _, err) = run(&[
+            "task",
+            "new",
+            "--kernel",
+            "matmul-q8_0",
+            "--seed",
+            seed,
+            "--m",
+            "20",
+            "--n",
+            "600",
+            "--k",
+            "128",
+            "--kernel-version",
+            "2",
+            "--out",
+            out,
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+    };
+    new(&"aa".repeat(32), &p("task.bin"));
+    new(&"bb".repeat(32), &p("other.bin"));
+    // Commitment (stdout) and tile root (stderr) of a task's output.
+    let commitments = |task: &str| {
+        let (code, out, err) = run(&["task", "run", task]);
+        assert_eq!(code, Some(0), "{err}");
+        let root = err.split("tile root ").nth(1).unwrap().trim().to_owned();
+        (out.trim().to_owned(), root)
+    };
+    let (code, hotkey, err) = run(&["keygen", "--out", &p("miner.key")]);
+    assert_eq!(code, Some(0), "{err}");
+    let hotkey = hotkey.split_whitespace().last().unwrap().to_owned();
+    let sign = |(commitment, root): &(String, String), out: &str| {
+        let (code, _, err) = run(&[
+            "receipt",
+            "sign",
+            "--key",
+            &p("miner.key"),
+            "--task",
+            &p("task.bin"),
+            "--assigner",
+            &hotkey,
+            "--output-commitment",
+            commitment,
+            "--tile-root",
+            root,
+            "--out",
+            out,
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+    };
+    // The cheater claims the other task's output for this task, and opens its tile 4.
+    sign(&commitments(&p("other.bin")), &p("cheat.bin"));
+    let (code, _, err) = run(&[
+        "task",
+        "open",
+        &p("other.bin"),
+        "--tile",
+        "4",
+        "--opening",
+        &p("cheat-open.bin"),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = run(&[
+        "fraud",
+        "prove",
+        "--task",
+        &p("task.bin"),
+        "--receipt",
+        &p("cheat.bin"),
+        "--opening",
+        &p("cheat-open.bin"),
+        "--out",
+        &p("proof.json"),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&["fraud", "verify", &p("proof.json")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("tile fraud proof holds")
+            && out.contains("tile 4 (rows 16..20, columns 256..512)"),
+        "{out}"
+    );
+    let json = std::fs::read_to_string(p("proof.json")).unwrap();
+    assert!(json.contains("\"format\": \"mycel-fraud-proof/v2\""));
+    // The honest opening of the same tile is not under the cheater's root.
+    let (code, _, err) = run(&[
+        "task",
+        "open",
+        &p("task.bin"),
+        "--tile",
+        "4",
+        "--opening",
+        &p("honest-open.bin"),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = run(&[
+        "fraud",
+        "prove",
+        "--task",
+        &p("task.bin"),
+        "--receipt",
+        &p("cheat.bin"),
+        "--opening",
+        &p("honest-open.bin"),
+        "--out",
+        &p("bad.json"),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("fraud.tile_opening") && err.contains("merkle.root_mismatch"),
+        "{err}"
+    );
+    // An honest receipt: its tile matches, nothing is written.
+    sign(&commitments(&p("task.bin")), &p("honest.bin"));
+    let (code, _, err) = run(&[
+        "fraud",
+        "prove",
+        "--task",
+        &p("task.bin"),
+        "--receipt",
+        &p("honest.bin"),
+        "--opening",
+        &p("honest-open.bin"),
+        "--out",
+        &p("framed.json"),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("fraud.tile_matches") && err.contains("innocent"),
+        "{err}"
+    );
+    assert!(!dir.join("framed.json").exists() && !dir.join("bad.json").exists());
+    // A tampered tile in the proof file is refused for its reason.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let opening = v["opening"].as_str().unwrap().to_owned();
+    let flipped = format!(
+        "{}{}",
+        &opening[..40],
+        if &opening[40..41] == "0" { "1" } else { "0" }
+    );
+    v["opening"] = serde_json::Value::String(flipped + &opening[41..]);
+    std::fs::write(p("tampered.json"), v.to_string()).unwrap();
+    let (code, _, err) = run(&["fraud", "verify", &p("tampered.json")]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("fraud.tile_opening"), "{err}");
+    // Version 2 is for matmul only.
+    let (code, _, err) = run(&[
+        "task",
+        "new",
+        "--kernel",
+        "attention",
+        "--seed",
+        &"cc".repeat(32),
+        "--kernel-version",
+        "2",
+        "--out",
+        &p("attn.bin"),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("matmul"), "{err}");
+}

@@ -3,7 +3,8 @@
 //!
 //! * Matmul tasks (`MatmulQ8_0`, `MatmulQ4_0` with `KernelParams::Matmul { m, n, k }`): the
 //!   weights are the bare GGML blocks of an `[n, k]` matrix, row after row, and
-//!   `weights_digest` MUST equal their SHA-256 ([`weights_digest`]). The activations `A[m, k]`
+//!   `weights_digest` MUST equal their SHA-256 ([`weights_digest`]), or for kernel version 2
+//!   the Merkle root over their rows ([`crate::tile::rows_root`]). The activations `A[m, k]`
 //!   are Philox stream [`STREAM_MATMUL_A`] of `input_seed`. The output is f32 `[m, n]`.
 //! * The output commitment is the protocol's tensor commitment of the output; the tile root is
 //!   the RFC 6962 Merkle root over its [`TILE_ROWS`] × [`TILE_COLS`] tiles ([`tile_root`]).
@@ -81,43 +82,10 @@ pub fn generate_weights(
 /// The output tile root of a tensor viewed as 2-D `[R, C]` (`C` = its last dimension, `R` the
 /// product of the others): tiles of [`TILE_ROWS`] × [`TILE_COLS`] elements, ordered row-major
 /// over the tile grid (edge tiles are smaller); leaf `t` is the tile's elements, row by row,
-/// as little-endian bytes. The root is `mycel-protocol`'s RFC 6962 Merkle root.
+/// as little-endian bytes ([`crate::tile::tile_leaves`]). The root is `mycel-protocol`'s RFC
+/// 6962 Merkle root.
 pub fn tile_root(t: &Tensor) -> Result<Digest> {
-    let shape = t.shape();
-    let cols = shape.last().copied().unwrap_or(1);
-    let rows = shape.iter().rev().skip(1).product::<usize>();
-    let elem = t
-        .as_bytes()
-        .len()
-        .checked_div(rows.saturating_mul(cols))
-        .unwrap_or(0);
-    if t.dtype().is_quantized()
-        || elem == 0
-        || rows.saturating_mul(cols).saturating_mul(elem) != t.as_bytes().len()
-    {
-        return Err(Error::DtypeMismatch {
-            expected: "f32, f16 or bf16",
-            actual: t.dtype().name(),
-        });
-    }
-    let bytes = t.as_bytes();
-    let rows_bytes: Vec<&[u8]> = bytes.chunks(cols.saturating_mul(elem)).collect();
-    let tile_bytes = TILE_COLS.saturating_mul(elem);
-    let mut leaves: Vec<Vec<u8>> = Vec::new();
-    // Bands of TILE_ROWS rows; within a band, tile c gathers piece c of every row, in order.
-    for band in rows_bytes.chunks(TILE_ROWS) {
-        let mut band_leaves: Vec<Vec<u8>> = Vec::new();
-        for row in band {
-            for (c, piece) in row.chunks(tile_bytes).enumerate() {
-                match band_leaves.get_mut(c) {
-                    Some(leaf) => leaf.extend_from_slice(piece),
-                    None => band_leaves.push(piece.to_vec()),
-                }
-            }
-        }
-        leaves.extend(band_leaves);
-    }
-    Ok(merkle_root(leaves.iter()))
+    Ok(merkle_root(crate::tile::tile_leaves(t)?.iter()))
 }
 
 /// Execute `task` with the given weights (bare GGML blocks; `None` for kernels without
@@ -149,7 +117,7 @@ pub fn execute(
                     actual: bytes.len(),
                 });
             }
-            let digest = weights_digest(bytes);
+            let digest = crate::tile::task_weights_digest(task, format, bytes)?;
             if digest != task.weights_digest {
                 return Err(Error::WeightsDigest {
                     expected: task.weights_digest.to_string(),

@@ -28,6 +28,7 @@
 //! | `matmul` | Q8_0-activation × Q8_0/Q4_0-weight matmul under the determinism contract |
 //! | `attention` | scaled dot-product attention (verifiable and fast modes) |
 //! | `exec` | executing a protocol `TaskSpec`: output tensor, commitment, tile root |
+//! | `tile` | one output tile at a time: tile leaves, one recomputed tile (fraud proofs), weights generated row by row |
 //!
 //! Every operation takes a [`Backend`]. `Backend::Auto` picks the fastest CPU path found at run
 //! time (AVX2 or scalar; the matmul also AVX-VNNI and AVX-512 VNNI where the CPU has them); all
@@ -58,6 +59,7 @@ pub mod matmul;
 pub mod philox;
 pub mod quant;
 pub mod tensor;
+pub mod tile;
 
 pub use attention::{AttentionMode, AttentionParams, AttnInput, attention};
 pub use cpu::Isa;

@@ -140,6 +140,23 @@ pub enum FraudError {
     /// Re-execution gives the receipt's own commitment: the receipt is correct.
     #[error("re-execution gives {0}, the commitment the receipt claims: the receipt is correct")]
     ReceiptCorrect(String),
+    /// The tile opening does not decode, does not fit the task's output, or its path does not
+    /// lead to the receipt's signed tile root.
+    #[error("opening: not a tile the receipt commits to: {0}")]
+    TileOpening(String),
+    /// The weight rows are not the ones the task's weights root commits to.
+    #[error("weights: the rows are not the task's committed rows: {0}")]
+    WeightsRoot(String),
+    /// Recomputing the tile gives the opened tile: the miner's tile is correct.
+    #[error(
+        "tile {index}: recomputing it gives the tile the miner committed (leaf {leaf}): the miner is innocent of this tile"
+    )]
+    TileMatches {
+        /// The tile index.
+        index: u64,
+        /// Its leaf hash, hex.
+        leaf: String,
+    },
     /// Re-execution gives neither the receipt's nor the verdict's commitment.
     #[error(
         "re-execution gives {recomputed}, but the verdict claims {claimed}: the verdict is wrong too"
@@ -176,6 +193,9 @@ impl FraudError {
             Self::Execution(_) => "fraud.execution",
             Self::ReceiptCorrect(_) => "fraud.receipt_correct",
             Self::VerdictWrong { .. } => "fraud.verdict_wrong",
+            Self::TileOpening(_) => "fraud.tile_opening",
+            Self::WeightsRoot(_) => "fraud.weights_root",
+            Self::TileMatches { .. } => "fraud.tile_matches",
         }
     }
 }

@@ -31,7 +31,8 @@
 //!    ([`CheckOptions`], default [`DEFAULT_MAX_PROOF_UNITS`]);
 //! 4. the verdict's signature is valid, it names this receipt, and its outcome is `Mismatch`;
 //! 5. if `batch` is present, its inclusion proof places the receipt id under its root;
-//! 6. the weights regenerate to the task's weights digest (matmul only);
+//! 6. the weights regenerate to the task's weights digest (matmul only; SHA-256 for kernel
+//!    version 1, the Merkle root over the rows for kernel version 2);
 //! 7. re-executing the task gives a commitment that differs from the receipt's and equals the
 //!    verdict's recomputed commitment.
 //!
@@ -141,7 +142,7 @@ impl WeightsSource {
             return Err(bad(
                 "rows",
                 format!(
-                    "rows x cols is larger than this verifier regenerates ({MAX_REGENERATED_WEIGHTS} values)"
+                    "rows x cols is larger than a v1 proof regenerates ({MAX_REGENERATED_WEIGHTS} values); a tile proof (mycel-fraud-proof/v2) proves tasks of any size"
                 ),
             ));
         }
@@ -332,7 +333,15 @@ impl FraudProof {
         let weights = match (&self.weights, weight_format(task.kernel)) {
             (Some(src), _) => {
                 let w = src.generate()?;
-                let d = weights_digest(&w);
+                // The task's kind of digest: SHA-256 (kernel version 1) or the row root (2).
+                let d = match weight_format(task.kernel) {
+                    Some(format) => mycel_kernels::tile::task_weights_digest(&task, format, &w)
+                        .map_err(|e| FraudError::WeightsSource {
+                            field: "rows",
+                            reason: format!("{e} ({})", e.code()),
+                        })?,
+                    None => weights_digest(&w),
+                };
                 if d != task.weights_digest {
                     return Err(FraudError::WeightsDigest {
                         expected: task.weights_digest.to_string(),

@@ -17,6 +17,7 @@
 //! | [`miner`] | [`Miner`]: execute a `TaskSpec` on a backend, sign the `WorkReceipt` |
 //! | [`validator`] | [`Validator`]: each epoch step as its own method; task issue, sampling, tallies |
 //! | [`fraud`] | [`FraudProof`] (`mycel-fraud-proof/v1` JSON) and its [`FraudProof::check`] |
+//! | [`tile_proof`] | [`TileProof`] (`mycel-fraud-proof/v2`): one opened tile, recomputed alone; [`AnyProof`] reads both versions |
 //! | [`equivocation`] | [`equivocation::Equivocation`]: two receipts of one miner claiming different outputs for one task, a fraud proof without re-execution |
 //! | [`sim`] | the subnet simulation: `Scenario`, `Subnet::step`, the JSON log |
 //! | [`task`] | self-contained tasks whose weights derive from their seed (`mycel task new`) |
@@ -81,9 +82,11 @@ pub mod miner;
 pub mod rng;
 pub mod sim;
 pub mod task;
+pub mod tile_proof;
 pub mod validator;
 
 pub use error::{Error, FraudError, Result};
 pub use fraud::FraudProof;
 pub use miner::Miner;
+pub use tile_proof::{AnyProof, TileProof};
 pub use validator::Validator;

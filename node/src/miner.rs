@@ -7,6 +7,7 @@
 use mycel_kernels::Backend;
 use mycel_kernels::exec::{TaskOutput, execute};
 use mycel_protocol::ids::{Digest, Hotkey, SigningKey};
+use mycel_protocol::opening::TileOpening;
 use mycel_protocol::receipt::{BackendLabel, SignedReceipt, WorkReceipt};
 use mycel_protocol::sign::Signed;
 use mycel_protocol::task::TaskSpec;
@@ -110,6 +111,16 @@ impl Miner {
     ) -> Result<MinerOutput> {
         let weights = source.generate()?;
         self.run(task, Some(&weights), backend, threads, fields)
+    }
+
+    /// Opens tile `index` of an output this miner computed: the tile's bytes and its path under
+    /// the output's tile root, what the miner sends when a validator challenges that tile
+    /// (spec/receipts.md §8b).
+    ///
+    /// # Errors
+    /// [`crate::Error::Protocol`] for an index beyond the output's tiles.
+    pub fn open_tile(&self, output: &TaskOutput, index: u64) -> Result<TileOpening> {
+        crate::tile_proof::open_tile(&output.output, index)
     }
 
     /// Signs a receipt body as it is (e.g. after changing its nonce). The body must name this

@@ -4,8 +4,10 @@
 //!
 //! The weights of a seeded matmul task are [`mycel_kernels::exec::generate_weights`] of
 //! `SHA-256("mycel/v1/task-weights" ‖ input_seed)` ([`weights_seed`]) in the task's format and
-//! shape; the task's `weights_digest` is their digest. A task that names other weights (a
-//! subnet's real model) is still valid, but needs its weights passed in.
+//! shape; the task's `weights_digest` is their digest (SHA-256 for kernel version 1, the
+//! Merkle root over their rows for kernel version 2). They are generated row by row, so every
+//! valid shape works (no cap beyond the task's memory bound). A task that names other weights
+//! (a subnet's real model) is still valid, but needs its weights passed in.
 
 use std::format;
 use std::vec::Vec;
@@ -13,12 +15,13 @@ use std::vec::Vec;
 use mycel_kernels::Backend;
 use mycel_kernels::exec::{TaskOutput, execute, weight_format, weights_digest};
 use mycel_kernels::quant::QuantFormat;
+use mycel_kernels::tile::{generate_weight_rows, generated_weights_digest, task_weights_digest};
+use mycel_protocol::ids::Digest;
 use mycel_protocol::ids::{Epoch, NetworkId, SubnetId};
 use mycel_protocol::task::{AttnDtype, AttnMode, KERNEL_VERSION, KernelId, KernelParams, TaskSpec};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
-use crate::fraud::WeightsSource;
 
 /// Domain tag of the seeded-weights derivation.
 pub const TASK_WEIGHTS_TAG: &[u8] = b"mycel/v1/task-weights";
@@ -54,17 +57,41 @@ pub fn weights_seed(input_seed: &[u8; 32]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The seeded weights of `format`, `n` x `k`: the generator source of [`weights_seed`], which
-/// refuses more than [`crate::fraud::MAX_REGENERATED_WEIGHTS`] values before allocating.
+/// The seeded weights of `format`, `n` x `k`, generated row by row (the f32 values of a few
+/// rows at a time; the bytes are within the task's memory bound).
 fn seeded(input_seed: &[u8; 32], format: QuantFormat, n: u32, k: u32) -> Result<Vec<u8>> {
-    Ok(WeightsSource::new(&weights_seed(input_seed), format, n, k).generate()?)
+    let (n, k) = (n as usize, k as usize);
+    let seed = weights_seed(input_seed);
+    let total = format.matrix_bytes(n, k)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(total)
+        .map_err(|_| Error::InvalidArgument(format!("weights: cannot allocate {total} bytes")))?;
+    let step = (1usize << 20).checked_div(k).unwrap_or(1).max(1);
+    let mut r = 0;
+    while r < n {
+        let r1 = r.saturating_add(step).min(n);
+        out.extend(generate_weight_rows(&seed, format, k, r, r1)?);
+        r = r1;
+    }
+    Ok(out)
 }
 
-/// A seeded matmul task: `m` activation rows, weights `n` x `k` of `format` derived from `seed`.
+/// The digest of a seeded task's weights for its kernel version, computed row by row.
+fn seeded_digest(task: &TaskSpec, format: QuantFormat, n: u32, k: u32) -> Result<Digest> {
+    Ok(generated_weights_digest(
+        &weights_seed(&task.input_seed),
+        format,
+        n as usize,
+        k as usize,
+        task.weights_by_rows(),
+    )?)
+}
+
+/// A seeded matmul task (kernel version 1): `m` activation rows, weights `n` x `k` of `format`
+/// derived from `seed`.
 ///
 /// # Errors
-/// Protocol task errors for invalid shapes; [`crate::FraudError::WeightsSource`] for weights
-/// larger than seeded weights are generated for.
+/// Protocol task errors for invalid shapes.
 pub fn matmul_task(
     scope: TaskScope,
     format: QuantFormat,
@@ -72,6 +99,22 @@ pub fn matmul_task(
     n: u32,
     k: u32,
     seed: [u8; 32],
+) -> Result<TaskSpec> {
+    matmul_task_version(scope, format, [m, n, k], seed, KERNEL_VERSION)
+}
+
+/// A seeded matmul task of `kernel_version` 1 (weights digest = SHA-256 of the matrix) or 2
+/// (weights digest = Merkle root over its rows, provable by tile proofs for any shape):
+/// `[m, n, k]`, weights of `format` derived from `seed`.
+///
+/// # Errors
+/// Protocol task errors for invalid shapes or versions.
+pub fn matmul_task_version(
+    scope: TaskScope,
+    format: QuantFormat,
+    [m, n, k]: [u32; 3],
+    seed: [u8; 32],
+    kernel_version: u16,
 ) -> Result<TaskSpec> {
     let kernel = match format {
         QuantFormat::Q8_0 => KernelId::MatmulQ8_0,
@@ -82,13 +125,13 @@ pub fn matmul_task(
         subnet: scope.subnet,
         epoch: scope.epoch,
         kernel,
-        kernel_version: KERNEL_VERSION,
+        kernel_version,
         params: KernelParams::Matmul { m, n, k },
         weights_digest: weights_digest(&[]),
         input_seed: seed,
     };
     task.validate()?;
-    task.weights_digest = weights_digest(&seeded(&seed, format, n, k)?);
+    task.weights_digest = seeded_digest(&task, format, n, k)?;
     Ok(task)
 }
 
@@ -152,8 +195,9 @@ pub fn seeded_weights(task: &TaskSpec) -> Result<Option<Vec<u8>>> {
     else {
         return Ok(None);
     };
+    task.validate()?;
     let w = seeded(&task.input_seed, format, n, k)?;
-    if weights_digest(&w) != task.weights_digest {
+    if task_weights_digest(task, format, &w)? != task.weights_digest {
         return Err(Error::InvalidArgument(format!(
             "weights: the task names weights {} that are not derived from its seed; pass them explicitly",
             task.weights_digest

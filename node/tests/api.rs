@@ -8,6 +8,7 @@ mod api {
     mod roles;
     mod sampling;
     mod sim;
+    mod tile_proof;
     mod unit_rng;
     mod unit_sample;
     mod unit_scenario;

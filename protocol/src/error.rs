@@ -37,6 +37,9 @@ pub enum Error {
     /// A key could not be created.
     #[error("key: {0}")]
     Key(#[from] KeyError),
+    /// A tile opening does not fit its task's output (spec/receipts.md §8b).
+    #[error("tile opening: {0}")]
+    Opening(#[from] OpeningError),
 }
 
 impl Error {
@@ -51,6 +54,7 @@ impl Error {
             Error::Commit(e) => e.code(),
             Error::Merkle(e) => e.code(),
             Error::Key(e) => e.code(),
+            Error::Opening(e) => e.code(),
         }
     }
 }
@@ -212,6 +216,12 @@ pub enum TaskError {
     /// The kernel version is not one this implementation defines.
     #[error("unsupported kernel version {0}")]
     UnsupportedKernelVersion(u16),
+    /// The kernel version exists but not for this kernel (version 2 is for matmul only).
+    #[error("kernel version {version} applies to matmul kernels only")]
+    KernelVersionForKernel {
+        /// The version.
+        version: u16,
+    },
     /// A dimension is zero.
     #[error("dimension `{0}` is zero")]
     ZeroDimension(&'static str),
@@ -264,6 +274,7 @@ impl TaskError {
         match self {
             TaskError::KernelParamsMismatch => "task.kernel_params_mismatch",
             TaskError::UnsupportedKernelVersion(_) => "task.unsupported_kernel_version",
+            TaskError::KernelVersionForKernel { .. } => "task.kernel_version_for_kernel",
             TaskError::ZeroDimension(_) => "task.zero_dimension",
             TaskError::DimensionTooLarge { .. } => "task.dimension_too_large",
             TaskError::KNotBlockAligned(_) => "task.k_not_block_aligned",
@@ -438,6 +449,24 @@ pub enum MerkleError {
     /// The recomputed root differs from the expected root.
     #[error("recomputed root differs")]
     RootMismatch,
+    /// A range proof's range is empty or reaches past the tree.
+    #[error("leaf range {start}..{end} is empty or not within a tree of {size} leaves")]
+    RangeOutOfBounds {
+        /// First leaf of the range.
+        start: u64,
+        /// One past the last leaf.
+        end: u64,
+        /// The tree size.
+        size: u64,
+    },
+    /// A range proof was given another number of leaves than its range holds.
+    #[error("the range holds {expected} leaves, {found} were given")]
+    LeafCount {
+        /// Leaves in the range.
+        expected: u64,
+        /// Leaves given.
+        found: u64,
+    },
 }
 
 impl MerkleError {
@@ -448,6 +477,8 @@ impl MerkleError {
             MerkleError::IndexOutOfRange { .. } => "merkle.index_out_of_range",
             MerkleError::PathLength => "merkle.path_length",
             MerkleError::RootMismatch => "merkle.root_mismatch",
+            MerkleError::RangeOutOfBounds { .. } => "merkle.range_out_of_bounds",
+            MerkleError::LeafCount { .. } => "merkle.leaf_count",
         }
     }
 }
@@ -470,6 +501,47 @@ impl KeyError {
         match self {
             KeyError::Randomness => "key.randomness",
             KeyError::Length => "key.length",
+        }
+    }
+}
+
+/// Why a tile opening does not fit its task's output grid.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
+pub enum OpeningError {
+    /// The tile index is not below the grid's tile count.
+    #[error("tile {index} does not exist: the output has {count} tiles")]
+    TileIndex {
+        /// The index.
+        index: u64,
+        /// The grid's tile count.
+        count: u64,
+    },
+    /// The opening's tree size is not the grid's tile count.
+    #[error("the opening's tree has {found} tiles, the task's output has {expected}")]
+    TileCount {
+        /// The grid's tile count.
+        expected: u64,
+        /// The opening's tree size.
+        found: u64,
+    },
+    /// The tile's byte length is not that of its place in the grid.
+    #[error("the tile holds {found} bytes, its place in the output holds {expected}")]
+    TileLength {
+        /// Bytes of the tile at that index.
+        expected: u64,
+        /// Bytes given.
+        found: u64,
+    },
+}
+
+impl OpeningError {
+    /// The stable code of this leaf.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OpeningError::TileIndex { .. } => "opening.tile_index",
+            OpeningError::TileCount { .. } => "opening.tile_count",
+            OpeningError::TileLength { .. } => "opening.tile_length",
         }
     }
 }

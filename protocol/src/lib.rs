@@ -84,6 +84,7 @@ pub mod commit;
 pub mod emission;
 pub mod error;
 pub mod ids;
+pub mod opening;
 pub mod receipt;
 pub mod scoring;
 pub mod sign;

@@ -13,8 +13,13 @@ use crate::error::{Result, TaskError};
 use crate::ids::{Digest, Epoch, NetworkId, SubnetId, ser_bytes};
 use crate::wire::{Message, MessageKind, encode};
 
-/// The only kernel version this protocol version defines.
+/// Kernel version 1: every kernel; a matmul task's `weights_digest` is the SHA-256 of the whole
+/// weight matrix (spec/kernels.md §5).
 pub const KERNEL_VERSION: u16 = 1;
+/// Kernel version 2, matmul only: the same computation as version 1, but `weights_digest` is
+/// the Merkle root over the weight rows (`commit::weights_root`, spec/commitments.md §2a), so a
+/// tile fraud proof carries only the rows its tile needs (spec/receipts.md §8b).
+pub const KERNEL_VERSION_ROWS: u16 = 2;
 
 /// Bound on every matmul dimension (m, n, k).
 pub const MAX_MATMUL_DIM: u32 = 1 << 16;
@@ -114,7 +119,7 @@ pub struct TaskSpec {
     pub epoch: Epoch,
     /// The kernel.
     pub kernel: KernelId,
-    /// The kernel's version ([`KERNEL_VERSION`]).
+    /// The kernel's version ([`KERNEL_VERSION`], or [`KERNEL_VERSION_ROWS`] for matmul).
     pub kernel_version: u16,
     /// Shape parameters; their variant must match `kernel`.
     pub params: KernelParams,
@@ -283,11 +288,21 @@ impl KernelParams {
 }
 
 impl TaskSpec {
-    /// Checks every rule: kernel version, kernel id matching the parameter variant, parameter
-    /// bounds, compute-unit bound, memory bound ([`MAX_TASK_MEMORY`]).
+    /// Checks every rule: kernel version (1, or 2 for matmul), kernel id matching the
+    /// parameter variant, parameter bounds, compute-unit bound, memory bound
+    /// ([`MAX_TASK_MEMORY`]).
     pub fn validate(&self) -> Result<()> {
-        if self.kernel_version != KERNEL_VERSION {
-            return Err(TaskError::UnsupportedKernelVersion(self.kernel_version).into());
+        match self.kernel_version {
+            KERNEL_VERSION => {}
+            KERNEL_VERSION_ROWS => {
+                if !matches!(self.kernel, KernelId::MatmulQ8_0 | KernelId::MatmulQ4_0) {
+                    return Err(TaskError::KernelVersionForKernel {
+                        version: KERNEL_VERSION_ROWS,
+                    }
+                    .into());
+                }
+            }
+            other => return Err(TaskError::UnsupportedKernelVersion(other).into()),
         }
         let matches = matches!(
             (self.kernel, &self.params),
@@ -310,6 +325,12 @@ impl TaskSpec {
         self.params
             .raw_compute_units()
             .ok_or_else(|| TaskError::TooMuchCompute.into())
+    }
+
+    /// Whether the task's `weights_digest` is a Merkle root over weight rows (kernel version
+    /// 2) rather than the SHA-256 of the whole matrix.
+    pub fn weights_by_rows(&self) -> bool {
+        self.kernel_version == KERNEL_VERSION_ROWS
     }
 
     /// The canonical envelope bytes of this task.

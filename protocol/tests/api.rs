@@ -6,6 +6,8 @@ mod commit;
 mod common;
 #[path = "api/examples.rs"]
 mod examples;
+#[path = "api/opening.rs"]
+mod opening;
 #[path = "api/props.rs"]
 mod props;
 #[path = "api/receipt.rs"]

@@ -11,6 +11,7 @@
 //! | re-execute | [`Validator::reexecute`] | task, weights → [`Claim`] |
 //! | verdicts | [`Validator::judge`] | receipt, truth → [`SignedVerdict`] |
 //! | fraud proofs | [`Validator::fraud_proof`] | mismatch → [`FraudProof`] |
+//! | tile challenge | [`crate::tile_proof::first_differing_tile`], [`Validator::judge_opening`] | the miner's tile hashes, then its opening → [`TileJudgement`] (a [`TileProof`] on a wrong tile) |
 //! | scores → weights | [`Validator::update_scores`], [`Validator::weights`] | [`score::MinerTally`] → u16 weights |
 //! | commit / reveal | [`Validator::commit_weights`], [`Validator::due_reveals`] | weights → commitment, later the reveal |
 //!
@@ -43,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fraud::{BatchMembership, FraudProof, WeightsSource};
 use crate::miner::Claim;
+use crate::tile_proof::{TileProof, WeightsInput};
 
 /// A receipt batch as a validator committed it: the batch, its Merkle tree and root, the
 /// canonical envelope bytes and each receipt's id.
@@ -58,6 +60,24 @@ pub struct CommittedBatch {
     pub bytes: Vec<u8>,
     /// Receipt ids, in batch order.
     pub ids: Vec<Digest>,
+}
+
+/// What recomputing one opened tile found ([`Validator::judge_opening`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TileJudgement {
+    /// The opened tile is the tile the task gives: the miner is right about this tile.
+    Matches,
+    /// The opening does not fit the task or its path does not lead to the receipt's tile root
+    /// (the reason): the receipt is a mismatch that earns nothing, but no third party can be
+    /// shown a tile.
+    BadOpening(String),
+    /// The opened tile differs from the recomputed one: a tile fraud proof anyone can check.
+    Mismatch(Box<TileProof>),
+    /// The opened tile differs, but no third party can be shown it (the reason: a
+    /// kernel-version-1 task with weights that are not seeded commits them by one SHA-256, so
+    /// a proof would have to carry the whole matrix). The receipt earns nothing.
+    MismatchUnprovable(String),
 }
 
 /// What re-executing a receipt found ([`Validator::judge`]).
@@ -310,6 +330,82 @@ impl Validator {
             proof: batch.tree.proof(index as u64)?,
         };
         FraudProof::new(task, receipt, verdict, weights, Some(membership), note)
+    }
+
+    /// Judges a miner's opening of one tile of `receipt` (spec/receipts.md §8b): checks that it
+    /// fits the task and leads to the receipt's signed tile root, recomputes that tile alone on
+    /// `backend` with the weights at hand, and, if the tiles differ, builds the tile fraud proof
+    /// (with the tile's weight rows, or the seed that regenerates them).
+    ///
+    /// # Errors
+    /// A receipt that does not belong to the task; weights that do not fit the task; kernel
+    /// errors recomputing the tile.
+    pub fn judge_opening(
+        &self,
+        task: &TaskSpec,
+        receipt: &SignedReceipt,
+        opening: &mycel_protocol::opening::TileOpening,
+        weights: WeightsInput<'_>,
+        backend: Backend,
+    ) -> Result<TileJudgement> {
+        receipt.body.check_task(task)?;
+        let grid = mycel_protocol::opening::TileGrid::of_task(task);
+        let rect = match opening.verify(&grid, &receipt.body.output_tile_root) {
+            Ok(rect) => rect,
+            Err(e) => return Ok(TileJudgement::BadOpening(format!("{e} ({})", e.code()))),
+        };
+        let is_matmul = mycel_kernels::exec::weight_format(task.kernel).is_some();
+        let rows = match (is_matmul, weights) {
+            (false, _) => None,
+            (true, WeightsInput::Bytes(bytes)) => {
+                let row = mycel_kernels::exec::weight_format(task.kernel)
+                    .map(|f| match task.params {
+                        mycel_protocol::task::KernelParams::Matmul { k, .. } => {
+                            f.matrix_bytes(1, k as usize)
+                        }
+                        _ => Ok(0),
+                    })
+                    .transpose()?
+                    .unwrap_or(0);
+                let (c0, c1) = (rect.col0 as usize, rect.col1 as usize);
+                Some(
+                    bytes
+                        .get(c0.saturating_mul(row)..c1.saturating_mul(row))
+                        .ok_or_else(|| Error::InvalidArgument("weights: too short".into()))?
+                        .to_vec(),
+                )
+            }
+            (true, WeightsInput::Seeded(seed)) => {
+                match (mycel_kernels::exec::weight_format(task.kernel), task.params) {
+                    (Some(f), mycel_protocol::task::KernelParams::Matmul { k, .. }) => {
+                        Some(mycel_kernels::tile::generate_weight_rows(
+                            &seed,
+                            f,
+                            k as usize,
+                            rect.col0 as usize,
+                            rect.col1 as usize,
+                        )?)
+                    }
+                    _ => None,
+                }
+            }
+            (true, _) => {
+                return Err(Error::InvalidArgument(
+                    "a matmul tile needs the task's weights".into(),
+                ));
+            }
+        };
+        let tile = mycel_kernels::tile::task_tile(task, &rect, rows.as_deref(), backend)?;
+        if tile == opening.tile {
+            return Ok(TileJudgement::Matches);
+        }
+        Ok(
+            match TileProof::new(task, receipt, opening, weights, None, String::new()) {
+                Ok(proof) => TileJudgement::Mismatch(Box::new(proof)),
+                Err(Error::InvalidArgument(reason)) => TileJudgement::MismatchUnprovable(reason),
+                Err(e) => return Err(e),
+            },
+        )
     }
 
     /// Bans `miner` through epoch `until` (a later ban never shortens an earlier one).

@@ -99,8 +99,32 @@ fn kernel_and_params_must_agree() {
 #[test]
 fn unsupported_kernel_version_is_rejected() {
     let mut t = matmul_task();
-    t.kernel_version = 2;
-    assert_eq!(task_err(&t), TaskError::UnsupportedKernelVersion(2));
+    t.kernel_version = 3;
+    assert_eq!(task_err(&t), TaskError::UnsupportedKernelVersion(3));
+    t.kernel_version = 0;
+    assert_eq!(task_err(&t), TaskError::UnsupportedKernelVersion(0));
+}
+
+#[test]
+fn kernel_version_2_is_for_matmul_only() {
+    let mut t = matmul_task();
+    t.kernel_version = mycel_protocol::task::KERNEL_VERSION_ROWS;
+    t.validate().unwrap();
+    assert!(t.weights_by_rows());
+    let back = TaskSpec::decode(&t.encode().unwrap()).unwrap();
+    assert_eq!(back, t);
+    assert_ne!(t.digest().unwrap(), matmul_task().digest().unwrap());
+    let mut a = attention(4, 2, 8, 64, 64, false);
+    a.validate().unwrap();
+    a.kernel_version = 2;
+    assert_eq!(
+        task_err(&a),
+        TaskError::KernelVersionForKernel { version: 2 }
+    );
+    assert_eq!(
+        mycel_protocol::Error::from(TaskError::KernelVersionForKernel { version: 2 }).code(),
+        "task.kernel_version_for_kernel"
+    );
 }
 
 #[test]
