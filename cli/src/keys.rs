@@ -68,6 +68,21 @@ pub fn run(args: KeygenArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes `key` to a new key file at `path` (mode 0600, never overwriting), in the format
+/// `mycel keygen` writes.
+pub fn save(path: &Path, key: &SigningKey) -> Result<(), String> {
+    let file = KeyFile {
+        kind: KEY_KIND.to_owned(),
+        seed: hex::encode(key.to_seed().as_ref()),
+        hotkey: key.hotkey(),
+    };
+    let text = Zeroizing::new(
+        serde_json::to_string_pretty(&file).map_err(|e| format!("encoding a key: {e}"))? + "\n",
+    );
+    drop(file);
+    crate::fsio::write_new(path, text.as_bytes(), true)
+}
+
 /// Reads a key file written by `mycel keygen`, checking that its hotkey matches its seed.
 pub fn load(path: &Path) -> Result<SigningKey, String> {
     let text = Zeroizing::new(

@@ -26,6 +26,8 @@ mod inspect;
 mod kernel;
 mod kernel_attention;
 mod keys;
+mod localnet;
+mod node;
 mod npy;
 mod receipt;
 mod sig;
@@ -70,6 +72,10 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check fraud proofs by re-executing their task.
     Fraud(fraud::FraudArgs),
+    /// Run one miner or validator node on the network (libp2p).
+    Node(node::NodeArgs),
+    /// Run a whole subnet as node processes on 127.0.0.1 and write localnet.json.
+    Localnet(localnet::LocalnetArgs),
     /// Check an implementation against the conformance vectors (conformance/README.md).
     Conformance(conformance::ConformanceArgs),
 }
@@ -85,6 +91,8 @@ fn run(cli: Cli) -> CliResult {
         Command::Sig(args) => sig::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Fraud(args) => fraud::run(args),
+        Command::Node(args) => node::run(args),
+        Command::Localnet(args) => localnet::run(args),
         Command::Conformance(args) => conformance::run(args),
     }
 }

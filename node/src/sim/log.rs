@@ -7,7 +7,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use mycel_protocol::ids::{Digest, Hotkey, NetworkId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::scenario::Scenario;
 use super::subnet::Subnet;
@@ -38,7 +38,7 @@ pub struct PhaseTimes {
 }
 
 /// One miner's line in an epoch record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MinerRecord {
     /// Uid.
     pub uid: u16,
@@ -74,7 +74,7 @@ pub struct MinerRecord {
 }
 
 /// One validator's line in an epoch record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ValidatorRecord {
     /// Uid.
     pub uid: u16,

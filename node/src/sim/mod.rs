@@ -32,5 +32,6 @@ pub use scenario::{
     Scenario, ScoringConfig, TaskConfig, TimingConfig, ValidatorBehaviour, ValidatorConfig,
     parse_dtype, parse_miner_behaviour,
 };
+pub use subnet::hosted;
 pub use subnet::{Clock, EpochOutcome, NoClock, SimMiner, SimValidator, Subnet};
 pub use work::{execute_as, execute_honest, latency_ms};

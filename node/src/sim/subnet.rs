@@ -54,6 +54,8 @@ use crate::validator::score::MinerTally;
 use crate::validator::tasks::{TaskContext, WeightPool, issue_task};
 use crate::validator::{CommittedBatch, Judgement, Validator};
 
+pub mod hosted;
+
 /// The backend label every simulated miner writes (diagnostic only).
 const BACKEND_LABEL: &str = "mycel-sim/cpu";
 
@@ -195,6 +197,15 @@ struct Checked {
     exposure: BTreeMap<usize, (u32, u32)>,
     /// Compute units re-executed.
     reexecuted_units: u64,
+}
+
+/// One validator's tallies as the miner records read them (simulation: its `Checked`;
+/// hosted nodes: its gossiped summary).
+#[derive(Debug, Clone, Copy)]
+struct TallyView<'a> {
+    per_miner: &'a BTreeMap<usize, MinerTally>,
+    exposure: &'a BTreeMap<usize, (u32, u32)>,
+    checks: bool,
 }
 
 /// What the chain-side weight book did with one validator's commitments and reveal.
@@ -461,45 +472,15 @@ impl Subnet {
         times.emission = clock.now().saturating_sub(t2);
 
         // The record.
-        let rate = rate_ppm(self.scenario.scoring.spot_check_rate);
-        let min = self.scenario.scoring.min_checks_per_miner;
-        let mut miners = Vec::with_capacity(self.miners.len());
-        for (mi, m) in self.miners.iter().enumerate() {
-            let mut t = MinerTally::default();
-            for c in &checked {
-                if let Some(x) = c.per_miner.get(&mi) {
-                    t.add(x);
-                }
-            }
-            let u = usize::from(m.uid);
-            let incentive = out.incentive.get(u).copied().unwrap_or(0);
-            let exposure: Vec<(u32, u32)> = checked
-                .iter()
-                .filter(|c| c.checks)
-                .filter_map(|c| c.exposure.get(&mi).copied())
-                .collect();
-            let cheated = checked
-                .iter()
-                .filter_map(|c| c.exposure.get(&mi))
-                .map(|x| x.1)
-                .sum();
-            miners.push(MinerRecord {
-                uid: m.uid,
-                tasks: t.tasks,
-                verified: t.verified,
-                caught: t.mismatched,
-                unchecked: t.unchecked,
-                rejected: t.rejected,
-                unpaid_fast: t.unpaid_fast,
-                compute_units: t.units,
-                median_latency_ms: t.median_latency_ms(),
-                incentive,
-                incentive_share: q32_share(incentive),
-                emission_rao: out.server_emission.get(u).copied().unwrap_or(0),
-                cheated,
-                detection_probability: detection_probability(&exposure, rate, min),
-            });
-        }
+        let views: Vec<TallyView<'_>> = checked
+            .iter()
+            .map(|c| TallyView {
+                per_miner: &c.per_miner,
+                exposure: &c.exposure,
+                checks: c.checks,
+            })
+            .collect();
+        let miners = self.miner_records(&views, &out);
         let nv = self.validators.len();
         let mut validators = Vec::with_capacity(nv);
         let mut artifacts = Artifacts::default();
@@ -1069,14 +1050,12 @@ impl Subnet {
         let params = ScoreParams {
             latency_target_ms: self.scenario.scoring.latency_target_ms,
         };
-        let tempo = self.scenario.emission.tempo;
-        let reveal_block = e * tempo + tempo / 2 + 1;
         let delay = self.scenario.scoring.reveal_delay_epochs;
         let network = self.network;
         let subnet = SubnetId(self.scenario.subnet);
         let run_seed = self.scenario.seed.to_le_bytes();
-        let due_epoch = e.checked_sub(delay).map(Epoch);
         let mut out = Vec::with_capacity(self.validators.len());
+        let mut dropped_reveals = Vec::with_capacity(self.validators.len());
         for (vi, c) in checked.iter().enumerate() {
             let weights = self.weights_for(vi, e, c, &params)?;
             let Some(v) = self.validators.get_mut(vi) else {
@@ -1128,41 +1107,73 @@ impl Subnet {
                     dropped = Some(format!("dropped: {err} ({})", err.code()));
                 }
             }
-            let outcome = due_epoch.and_then(|d| {
-                self.weight_book
-                    .settle(network, subnet, d)
-                    .into_iter()
-                    .find(|(h, _)| *h == hotkey)
-                    .map(|(_, o)| o)
-            });
-            let u = usize::from(v.uid);
+            dropped_reveals.push(dropped);
+            out.push(st);
+        }
+        // Each validator's slot outcome depends only on its own commitment and reveals, so
+        // settling once all reveals are in gives what settling each right after its own would.
+        let outcomes = self.apply_reveals(e);
+        for ((st, outcome), dropped) in out.iter_mut().zip(outcomes).zip(dropped_reveals) {
             st.reveal = match outcome {
                 None => "none due".into(),
                 Some(SlotOutcome::Revealed(w)) => {
-                    if !w.is_empty() {
-                        if let Some(sw) = self.stored_weights.get_mut(u) {
-                            sw.clone_from(&w);
-                        }
-                        if let Some(l) = self.last_update.get_mut(u) {
-                            *l = reveal_block;
-                        }
-                    }
                     st.revealed = Some(w);
                     "revealed".into()
                 }
+                Some(_) => dropped.unwrap_or_else(|| "missed".into()),
+            };
+        }
+        Ok(out)
+    }
+
+    /// The chain's side of phase 6: each validator's slot of the epoch whose reveals are due in
+    /// `e` (`reveal_delay_epochs` earlier) settles from the weight book; revealed weights are
+    /// stored for Yuma (non-empty ones refresh `last_update`), a missed slot clears the
+    /// validator's weights. Returns each validator's outcome (`None`: nothing due yet), and
+    /// prunes the book up to the settled epoch.
+    fn apply_reveals(&mut self, e: u64) -> Vec<Option<SlotOutcome>> {
+        let tempo = self.scenario.emission.tempo;
+        let reveal_block = e * tempo + tempo / 2 + 1;
+        let delay = self.scenario.scoring.reveal_delay_epochs;
+        let network = self.network;
+        let subnet = SubnetId(self.scenario.subnet);
+        let due_epoch = e.checked_sub(delay).map(Epoch);
+        let settled = due_epoch
+            .map(|d| self.weight_book.settle(network, subnet, d))
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(self.validators.len());
+        for v in &self.validators {
+            let hotkey = v.role.hotkey();
+            let outcome = due_epoch.and_then(|_| {
+                settled
+                    .iter()
+                    .find(|(h, _)| *h == hotkey)
+                    .map(|(_, o)| o.clone())
+            });
+            let u = usize::from(v.uid);
+            match &outcome {
+                None => {}
+                Some(SlotOutcome::Revealed(w)) if !w.is_empty() => {
+                    if let Some(sw) = self.stored_weights.get_mut(u) {
+                        sw.clone_from(w);
+                    }
+                    if let Some(l) = self.last_update.get_mut(u) {
+                        *l = reveal_block;
+                    }
+                }
+                Some(SlotOutcome::Revealed(_)) => {}
                 Some(_) => {
                     if let Some(sw) = self.stored_weights.get_mut(u) {
                         sw.clear();
                     }
-                    dropped.unwrap_or_else(|| "missed".into())
                 }
-            };
-            out.push(st);
+            }
+            out.push(outcome);
         }
         if let Some(d) = due_epoch {
             self.weight_book.prune_before(Epoch(d.0.saturating_add(1)));
         }
-        Ok(out)
+        out
     }
 
     /// Phase 6 for validator `vi`: the weights it commits this epoch.
@@ -1224,6 +1235,50 @@ impl Subnet {
             weights.insert(pos, (uid, u16::MAX));
         }
         Ok(weights)
+    }
+
+    /// The epoch's miner records from each validator's tallies and the Yuma output.
+    fn miner_records(&self, views: &[TallyView<'_>], out: &EpochOutput) -> Vec<MinerRecord> {
+        let rate = rate_ppm(self.scenario.scoring.spot_check_rate);
+        let min = self.scenario.scoring.min_checks_per_miner;
+        let mut miners = Vec::with_capacity(self.miners.len());
+        for (mi, m) in self.miners.iter().enumerate() {
+            let mut t = MinerTally::default();
+            for c in views {
+                if let Some(x) = c.per_miner.get(&mi) {
+                    t.add(x);
+                }
+            }
+            let u = usize::from(m.uid);
+            let incentive = out.incentive.get(u).copied().unwrap_or(0);
+            let exposure: Vec<(u32, u32)> = views
+                .iter()
+                .filter(|c| c.checks)
+                .filter_map(|c| c.exposure.get(&mi).copied())
+                .collect();
+            let cheated = views
+                .iter()
+                .filter_map(|c| c.exposure.get(&mi))
+                .map(|x| x.1)
+                .sum();
+            miners.push(MinerRecord {
+                uid: m.uid,
+                tasks: t.tasks,
+                verified: t.verified,
+                caught: t.mismatched,
+                unchecked: t.unchecked,
+                rejected: t.rejected,
+                unpaid_fast: t.unpaid_fast,
+                compute_units: t.units,
+                median_latency_ms: t.median_latency_ms(),
+                incentive,
+                incentive_share: q32_share(incentive),
+                emission_rao: out.server_emission.get(u).copied().unwrap_or(0),
+                cheated,
+                detection_probability: detection_probability(&exposure, rate, min),
+            });
+        }
+        miners
     }
 
     /// Phase 7: the Yuma epoch over the stored (revealed) weights.
