@@ -264,6 +264,8 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
                 "role": p.role,
                 "uid": p.uid,
                 "epoch_digest": d,
+                "receipts": v.get("receipts").cloned().unwrap_or(Value::Null),
+                "receipts_ms": v.get("receipts_ms").cloned().unwrap_or(Value::Null),
             }));
         }
         if got.len() != procs.len() {
