@@ -53,32 +53,7 @@ fn median(key: &str) -> Option<f64> {
 
 /// Streaming read bandwidth with `threads` threads over a 512 MiB buffer, best of 5 (GB/s).
 fn read_bandwidth(threads: usize) -> f64 {
-    let words = (512usize << 20) / 8;
-    let buf: Vec<u64> = (0..words as u64)
-        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .collect();
-    let chunk = words.div_ceil(threads);
-    let mut best = f64::MAX;
-    for _ in 0..5 {
-        let t = Instant::now();
-        let total: u64 = std::thread::scope(|s| {
-            let hs: Vec<_> = buf
-                .chunks(chunk)
-                .map(|part| {
-                    // A plain fold vectorizes well with or without target-cpu=native (an
-                    // 8-accumulator array version ran at a fifth of the speed under
-                    // target-cpu=native on an AVX-512 host).
-                    s.spawn(move || part.iter().fold(0u64, |a, &x| a.wrapping_add(x)))
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().unwrap_or(0))
-                .fold(0, u64::wrapping_add)
-        });
-        black_box(total);
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    (words * 8) as f64 / best / 1e9
+    mycel_benches::read_bandwidth(threads, 5)
 }
 
 struct Case {

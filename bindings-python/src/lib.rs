@@ -86,6 +86,8 @@ fn _mycel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<roles::CommittedBatch>()?;
     m.add_class::<roles::FraudProof>()?;
     m.add_class::<roles::ConfirmedFraud>()?;
+    m.add_class::<roles::TileProof>()?;
+    m.add_class::<roles::ConfirmedTile>()?;
     m.add_class::<roles::Judgement>()?;
     m.add_class::<roles::IssuedTasks>()?;
     m.add_function(wrap_pyfunction!(roles::new_task, m)?)?;

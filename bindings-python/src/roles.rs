@@ -5,6 +5,7 @@ use mycel_kernels::exec::weight_format;
 use mycel_node::fraud::{Confirmed, FraudProof as RFraud, WeightsSource};
 use mycel_node::miner::{Claim, Miner as RMiner, ReceiptFields};
 use mycel_node::sim::{NoClock, Scenario, SimLog, Subnet, to_json};
+use mycel_node::tile_proof::{TileConfirmed, TileProof as RTile};
 use mycel_node::validator::intake::IssuedTasks as RIssued;
 use mycel_node::validator::sample::{
     check_secret, rate_ppm, sample, sample_seed, secret_commitment,
@@ -859,6 +860,96 @@ impl FraudProof {
     fn check(&self, py: Python<'_>) -> PyResult<ConfirmedFraud> {
         let confirmed = py.detach(|| self.inner.check()).map_err(errors::fraud)?;
         Ok(ConfirmedFraud { inner: confirmed })
+    }
+
+    /// The free-text note.
+    #[getter]
+    fn note(&self) -> String {
+        self.inner.note.clone()
+    }
+}
+
+/// What a tile fraud proof that holds establishes.
+#[pyclass(frozen, module = "mycel._mycel")]
+#[derive(Debug)]
+pub struct ConfirmedTile {
+    inner: TileConfirmed,
+}
+
+#[pymethods]
+impl ConfirmedTile {
+    /// The task.
+    #[getter]
+    fn task(&self) -> TaskSpec {
+        TaskSpec {
+            inner: self.inner.task,
+        }
+    }
+    /// The miner's receipt.
+    #[getter]
+    fn receipt(&self) -> SignedReceipt {
+        SignedReceipt {
+            inner: self.inner.receipt.clone(),
+        }
+    }
+    /// The opened tile's index.
+    #[getter]
+    fn tile(&self) -> u64 {
+        self.inner.tile
+    }
+    /// The tile's place in the output: `(row0, row1, col0, col1)`.
+    #[getter]
+    fn rect(&self) -> (u64, u64, u64, u64) {
+        let r = self.inner.rect;
+        (r.row0, r.row1, r.col0, r.col1)
+    }
+    /// The leaf hash of the tile the miner committed.
+    #[getter]
+    fn claimed_leaf<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        bytes(py, &self.inner.claimed_leaf.0)
+    }
+    /// The leaf hash of the tile recomputation gives.
+    #[getter]
+    fn recomputed_leaf<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        bytes(py, &self.inner.recomputed_leaf.0)
+    }
+    /// The committed batch root the receipt was shown to be under, if the proof has one.
+    #[getter]
+    fn batch_root<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.batch_root.map(|d| bytes(py, &d.0))
+    }
+}
+
+/// A tile fraud proof (`mycel-fraud-proof/v2` JSON): one output tile the miner opened under
+/// its signed tile root, recomputed alone by `check()` (spec/receipts.md section 8b).
+#[pyclass(frozen, eq, module = "mycel._mycel")]
+#[derive(Debug, PartialEq, Eq)]
+pub struct TileProof {
+    inner: RTile,
+}
+
+#[pymethods]
+impl TileProof {
+    /// Parses a proof file's text (`FraudError` with code `fraud.not_a_proof` /
+    /// `fraud.format`).
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(Self {
+            inner: RTile::from_json(text).map_err(errors::fraud)?,
+        })
+    }
+
+    /// The proof as the file's JSON text.
+    fn to_json(&self) -> PyResult<String> {
+        self.inner.to_json().map_err(errors::node)
+    }
+
+    /// Checks every rule (envelopes, signature, opening under the tile root, weight rows under
+    /// the weights root, the recomputed tile) and returns what the proof establishes; raises
+    /// `FraudError` naming the first rule that fails. The GIL is released while it recomputes.
+    fn check(&self, py: Python<'_>) -> PyResult<ConfirmedTile> {
+        let confirmed = py.detach(|| self.inner.check()).map_err(errors::fraud)?;
+        Ok(ConfirmedTile { inner: confirmed })
     }
 
     /// The free-text note.

@@ -205,3 +205,37 @@ def test_validator_state_survives_restart_between_commit_and_reveal() -> None:
     assert e.value.code == "node.state"
     with pytest.raises(mycel.ScoringError):
         v.update_scores([(1, 1), (1, 2)])
+
+
+def test_tile_proofs_from_the_cli_check_in_python(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A kernel-version-2 task, a miner that signs another output and opens one of its tiles,
+    `mycel fraud prove`: the tile proof holds in Python; a forged seed is refused with the
+    CLI's reason; a v2 file is not a v1 proof."""
+    p = lambda name: str(tmp_path / name)  # noqa: E731
+    shape = ["--kernel", "matmul-q4_0", "--m", "18", "--n", "300", "--k", "64", "--kernel-version", "2"]
+    cli("task", "new", *shape, "--seed", "5e" * 32, "--out", p("task.bin"))
+    cli("task", "new", *shape, "--seed", "5f" * 32, "--out", p("other.bin"))
+    run = cli("task", "run", p("other.bin"))
+    commitment = run.stdout.decode().strip()
+    tile_root = run.stderr.decode().split("tile root ")[1].split()[0]
+    hotkey = cli("keygen", "--out", p("miner.key")).stdout.decode().split()[-1]
+    cli("receipt", "sign", "--key", p("miner.key"), "--task", p("task.bin"), "--assigner", hotkey,
+        "--output-commitment", commitment, "--tile-root", tile_root, "--out", p("receipt.bin"))
+    cli("task", "open", p("other.bin"), "--tile", "3", "--opening", p("open.bin"))
+    cli("fraud", "prove", "--task", p("task.bin"), "--receipt", p("receipt.bin"), "--opening",
+        p("open.bin"), "--out", p("proof.json"))
+    text = (tmp_path / "proof.json").read_text()
+    proof = mycel.TileProof.from_json(text)
+    assert mycel.TileProof.from_json(proof.to_json()) == proof
+    ok = proof.check()
+    assert ok.tile == 3 and ok.rect == (16, 18, 256, 300)
+    assert ok.claimed_leaf != ok.recomputed_leaf and ok.batch_root is None
+    assert ok.receipt.body.output_tile_root == bytes.fromhex(tile_root)
+    data = json.loads(text)
+    data["weights"]["seed"] = "00" * 32
+    with pytest.raises(mycel.FraudError) as e:
+        mycel.TileProof.from_json(json.dumps(data)).check()
+    assert e.value.code == "fraud.weights_root"
+    with pytest.raises(mycel.FraudError) as e2:
+        mycel.FraudProof.from_json(text)
+    assert e2.value.code == "fraud.format"

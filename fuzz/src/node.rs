@@ -1,5 +1,6 @@
 //! The JSON and TOML readers of mycel-node: fraud-proof files (`mycel-fraud-proof/v1`,
-//! node/src/fraud.rs) and simulation scenarios (node/src/sim/scenario.rs).
+//! node/src/fraud.rs, and `/v2`, node/src/tile_proof.rs) and simulation scenarios
+//! (node/src/sim/scenario.rs).
 //!
 //! * Fraud proofs: any text gives a typed [`FraudError`](mycel_node::fraud::FraudError) or a
 //!   proof; a decoded proof re-encodes to text that decodes to the same proof, and checking it
@@ -10,28 +11,34 @@
 //!   serializer unchanged; `Subnet::new` builds exactly the scenarios `validate` accepts and
 //!   refuses the others with the same error.
 
-use mycel_node::fraud::{CheckOptions, FraudProof};
+use mycel_node::fraud::CheckOptions;
+use mycel_node::tile_proof::{AnyProof, check_json};
 use mycel_node::sim::{Scenario, Subnet};
 
 /// The compute budget of a check in this target: 2^20 units (milliseconds of work).
 pub const CHECK_UNITS: u64 = 1 << 20;
 
-/// Fraud-proof JSON from arbitrary bytes.
+/// Fraud-proof JSON (either version, `mycel-fraud-proof/v1` or `/v2`) from arbitrary bytes.
 pub fn check_fraud_proof(data: &[u8]) {
     let Ok(text) = core::str::from_utf8(data) else {
         return;
     };
-    let Ok(proof) = FraudProof::from_json(text) else {
+    let Ok(proof) = AnyProof::from_json(text) else {
         return;
     };
-    let again = proof.to_json().expect("a decoded proof re-encodes");
-    let reread = FraudProof::from_json(&again).expect("a re-encoded proof decodes");
+    let again = match &proof {
+        AnyProof::V1(p) => p.to_json(),
+        AnyProof::V2(p) => p.to_json(),
+        _ => return,
+    }
+    .expect("a decoded proof re-encodes");
+    let reread = AnyProof::from_json(&again).expect("a re-encoded proof decodes");
     assert_eq!(reread, proof, "fraud proof JSON round trip changed the proof");
     let options = CheckOptions {
         max_compute_units: CHECK_UNITS,
     };
     let first = proof.check_with(&options).map_err(|e| e.code());
-    let second = proof.check_with(&options).map_err(|e| e.code());
+    let second = check_json(text, &options).map_err(|e| e.code());
     assert_eq!(first, second, "the same proof checked twice gave two verdicts");
 }
 

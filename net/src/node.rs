@@ -41,7 +41,9 @@ use crate::error::{Error, Result};
 use crate::identity::{keypair, peer_id};
 use crate::limits::{Bucket, Limits};
 use crate::transport::{self, Faults};
-use crate::wire::{Gossip, Payload, SignedGossip, TASK_PROTOCOL, TOPICS, TaskCodec, topic};
+use crate::wire::{
+    Gossip, Payload, SignedGossip, TASK_PROTOCOL, TOPICS, TaskCodec, TaskRequest, topic,
+};
 
 /// The identify protocol version of this release for a subnet: `mycel/1/<network>/<subnet>`.
 /// Peers announcing anything else are refused.
@@ -365,7 +367,7 @@ impl Node {
     fn on_tick(&mut self) -> Result<bool> {
         let now = now_ms();
         if now >= self.next_dial_ms {
-            self.next_dial_ms = now + 1000;
+            self.next_dial_ms = now + 500;
             self.redial();
         }
         let Some((e, into)) = self.epoch_at(now) else {
@@ -509,7 +511,11 @@ impl Node {
                     continue;
                 }
             };
-            let id = self.swarm.behaviour_mut().tasks.send_request(&peer, bytes);
+            let id = self
+                .swarm
+                .behaviour_mut()
+                .tasks
+                .send_request(&peer, TaskRequest::Frame(bytes));
             self.requests.insert(id, (e, i));
             let st = self.state(e);
             if let Some(book) = st.book.as_mut()
@@ -778,7 +784,7 @@ impl Node {
         Ok(true)
     }
 
-    fn on_tasks(&mut self, ev: request_response::Event<Vec<u8>, Vec<u8>>) -> Result<()> {
+    fn on_tasks(&mut self, ev: request_response::Event<TaskRequest, Vec<u8>>) -> Result<()> {
         use request_response::{Event as E, Message as M};
         match ev {
             E::Message {
@@ -787,7 +793,13 @@ impl Node {
                     request, channel, ..
                 },
                 ..
-            } => self.on_request(peer, &request, channel),
+            } => match request {
+                TaskRequest::Frame(bytes) => self.on_request(peer, &bytes, channel),
+                TaskRequest::Refused(why) => {
+                    self.penalize(peer, &format!("task request refused: {why}"));
+                    Ok(())
+                }
+            },
             E::Message {
                 peer,
                 message:
@@ -815,14 +827,7 @@ impl Node {
                 }
                 Ok(())
             }
-            E::InboundFailure { peer, error, .. } => {
-                if let request_response::InboundFailure::Io(err) = &error
-                    && err.kind() == std::io::ErrorKind::InvalidData
-                {
-                    self.penalize(peer, &format!("task request refused: {err}"));
-                }
-                Ok(())
-            }
+            E::InboundFailure { .. } => Ok(()),
             E::ResponseSent { .. } => Ok(()),
         }
     }

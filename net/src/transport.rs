@@ -42,6 +42,19 @@ impl Faults {
     }
 }
 
+static DROPS: AtomicU64 = AtomicU64::new(0);
+static DELAYS: AtomicU64 = AtomicU64::new(0);
+
+/// How many connections the fault injector has dropped and how many writes it has delayed in
+/// this process so far (tests check that faults did happen).
+#[must_use]
+pub fn injected() -> (u64, u64) {
+    (
+        DROPS.load(Ordering::Relaxed),
+        DELAYS.load(Ordering::Relaxed),
+    )
+}
+
 /// A splitmix64 stream: small, seeded, good enough to pick faults.
 #[derive(Debug)]
 struct Mix(u64);
@@ -108,6 +121,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         if this.sleep.is_none() {
             if this.rng.ppm(this.faults.drop_ppm) {
                 this.dead = true;
+                DROPS.fetch_add(1, Ordering::Relaxed);
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::ConnectionReset,
                     "fault injected: connection dropped",
@@ -115,6 +129,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
             }
             if this.faults.max_delay_ms > 0 && this.rng.ppm(this.faults.delay_ppm) {
                 let ms = 1 + this.rng.next() % this.faults.max_delay_ms;
+                DELAYS.fetch_add(1, Ordering::Relaxed);
                 this.sleep = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
             }
         }

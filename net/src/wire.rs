@@ -342,17 +342,34 @@ pub async fn write_frame<T: AsyncWrite + Unpin + Send>(
     io.close().await
 }
 
+/// A task request as the codec reads it: the frame, or why it was refused. (libp2p drops a
+/// codec's read errors without telling the node, so a refusal travels as a value and the node
+/// penalizes the sender.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskRequest {
+    /// The frame's bytes (a `TaskSpec` envelope, still to be decoded).
+    Frame(Vec<u8>),
+    /// The frame broke a bound; nothing beyond its length prefix was read.
+    Refused(String),
+}
+
 #[async_trait::async_trait]
 impl libp2p::request_response::Codec for TaskCodec {
     type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
+    type Request = TaskRequest;
     type Response = Vec<u8>;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<TaskRequest>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, self.max_request).await
+        match read_frame(io, self.max_request).await {
+            Ok(bytes) => Ok(TaskRequest::Frame(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                Ok(TaskRequest::Refused(e.to_string()))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
@@ -366,12 +383,15 @@ impl libp2p::request_response::Codec for TaskCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: Vec<u8>,
+        req: TaskRequest,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &req, self.max_request).await
+        match req {
+            TaskRequest::Frame(bytes) => write_frame(io, &bytes, self.max_request).await,
+            TaskRequest::Refused(why) => Err(io::Error::new(io::ErrorKind::InvalidInput, why)),
+        }
     }
 
     async fn write_response<T>(

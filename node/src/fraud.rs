@@ -224,15 +224,15 @@ impl FraudProof {
     /// # Errors
     /// [`FraudError::NotAProof`] or [`FraudError::Format`].
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        let p: FraudProof =
-            serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))?;
-        if p.format != FORMAT {
+        // The format first, so a file of another version is named as such.
+        let format = crate::tile_proof::format_of(text)?;
+        if format != FORMAT {
             return Err(FraudError::Format {
                 expected: FORMAT,
-                found: p.format,
+                found: format,
             });
         }
-        Ok(p)
+        serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))
     }
 
     /// The proof as pretty-printed JSON (the file format), ending in a newline.

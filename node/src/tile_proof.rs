@@ -325,15 +325,14 @@ impl TileProof {
     /// # Errors
     /// [`FraudError::NotAProof`] or [`FraudError::Format`].
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        let p: TileProof =
-            serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))?;
-        if p.format != FORMAT_V2 {
+        let format = format_of(text)?;
+        if format != FORMAT_V2 {
             return Err(FraudError::Format {
                 expected: FORMAT_V2,
-                found: p.format,
+                found: format,
             });
         }
-        Ok(p)
+        serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))
     }
 
     /// The proof as pretty-printed JSON, ending in a newline.
@@ -566,6 +565,16 @@ struct FormatOnly {
     format: String,
 }
 
+/// The `format` field of a proof file's text.
+///
+/// # Errors
+/// [`FraudError::NotAProof`] for text that is not a JSON object with a `format` string.
+pub fn format_of(text: &str) -> Result<String, FraudError> {
+    let f: FormatOnly =
+        serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))?;
+    Ok(f.format)
+}
+
 impl AnyProof {
     /// Parses a proof file of either version by its `format` field.
     ///
@@ -573,14 +582,13 @@ impl AnyProof {
     /// [`FraudError::NotAProof`] for text that is not a JSON object with a `format` string;
     /// [`FraudError::Format`] for another format; the version's own parse errors.
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        let f: FormatOnly =
-            serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))?;
-        match f.format.as_str() {
+        let format = format_of(text)?;
+        match format.as_str() {
             crate::fraud::FORMAT => crate::fraud::FraudProof::from_json(text).map(Self::V1),
             FORMAT_V2 => TileProof::from_json(text).map(Self::V2),
             _ => Err(FraudError::Format {
                 expected: "mycel-fraud-proof/v1 or mycel-fraud-proof/v2",
-                found: f.format,
+                found: format,
             }),
         }
     }

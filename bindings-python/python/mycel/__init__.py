@@ -14,7 +14,8 @@ every host.
 * Kernels: :func:`quantize_q8_0`, :func:`quantize_q4_0`, :func:`dequantize`, :func:`matmul`,
   :func:`attention`, :func:`execute_task` (GIL released while they run).
 * Roles: :class:`Miner`, :class:`Validator` (each epoch step a method), :class:`WeightPool`,
-  :class:`FraudProof`, :func:`simulate` (the subnet simulation of ``mycel simulate``).
+  :class:`FraudProof`, :class:`TileProof` (one opened output tile, recomputed alone),
+  :func:`simulate` (the subnet simulation of ``mycel simulate``).
 * Errors: :class:`MycelError` and its subclasses (:mod:`mycel.exceptions`), each with ``code``.
 """
 
@@ -30,6 +31,7 @@ from ._emission import EpochResult, yuma_epoch
 from ._mycel import (
     CommittedBatch,
     ConfirmedFraud,
+    ConfirmedTile,
     CreditLedger,
     FraudProof,
     InclusionProof,
@@ -44,6 +46,7 @@ from ._mycel import (
     Simulation,
     TaskResult,
     TaskSpec,
+    TileProof,
     Validator,
     Verdict,
     WeightPool,
@@ -201,6 +204,8 @@ __all__ = [
     "Judgement",
     "FraudProof",
     "ConfirmedFraud",
+    "TileProof",
+    "ConfirmedTile",
     "simulate",
     "Simulation",
     # errors

@@ -443,6 +443,25 @@ fn v1_proofs_still_verify_and_formats_are_named() {
             .code(),
         "fraud.not_a_proof"
     );
+    // Each version's own reader names the other version's file by its format.
+    let v2 = TileProof::new(
+        &task,
+        &receipt,
+        &open_tile(&fake, 0).unwrap(),
+        WeightsInput::Seeded(weights_seed(&seed)),
+        None,
+        String::new(),
+    )
+    .unwrap()
+    .to_json()
+    .unwrap();
+    let e = mycel_node::FraudProof::from_json(&v2).unwrap_err();
+    assert_eq!(e.code(), "fraud.format");
+    assert!(e.to_string().contains("mycel-fraud-proof/v2"), "{e}");
+    assert_eq!(
+        TileProof::from_json(&v1).unwrap_err().code(),
+        "fraud.format"
+    );
     // An opening round-trips canonically.
     let o: TileOpening = open_tile(&fake, 0).unwrap();
     assert_eq!(TileOpening::decode(&o.encode().unwrap()).unwrap(), o);
