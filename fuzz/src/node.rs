@@ -12,8 +12,8 @@
 //!   refuses the others with the same error.
 
 use mycel_node::fraud::CheckOptions;
-use mycel_node::tile_proof::{AnyProof, check_json};
 use mycel_node::sim::{Scenario, Subnet};
+use mycel_node::tile_proof::{AnyProof, check_json};
 
 /// The compute budget of a check in this target: 2^20 units (milliseconds of work).
 pub const CHECK_UNITS: u64 = 1 << 20;
@@ -33,13 +33,19 @@ pub fn check_fraud_proof(data: &[u8]) {
     }
     .expect("a decoded proof re-encodes");
     let reread = AnyProof::from_json(&again).expect("a re-encoded proof decodes");
-    assert_eq!(reread, proof, "fraud proof JSON round trip changed the proof");
+    assert_eq!(
+        reread, proof,
+        "fraud proof JSON round trip changed the proof"
+    );
     let options = CheckOptions {
         max_compute_units: CHECK_UNITS,
     };
     let first = proof.check_with(&options).map_err(|e| e.code());
     let second = check_json(text, &options).map_err(|e| e.code());
-    assert_eq!(first, second, "the same proof checked twice gave two verdicts");
+    assert_eq!(
+        first, second,
+        "the same proof checked twice gave two verdicts"
+    );
 }
 
 /// Scenario TOML from arbitrary bytes.

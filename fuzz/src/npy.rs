@@ -17,7 +17,13 @@ pub fn check(data: &[u8]) {
         reader::NpyArray::F32(v) => (v.len(), v.len() * 4),
         reader::NpyArray::F16(v) => (v.len(), v.len() * 2),
     };
-    assert_eq!(len, count, "data length differs from the shape's element count");
-    assert!(bytes as u64 <= data.len() as u64, "more data than input bytes");
+    assert_eq!(
+        len, count,
+        "data length differs from the shape's element count"
+    );
+    assert!(
+        bytes as u64 <= data.len() as u64,
+        "more data than input bytes"
+    );
     assert!(len as u64 <= reader::MAX_ELEMENTS);
 }
