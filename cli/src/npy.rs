@@ -140,8 +140,9 @@ fn check_header_shape(header: &[u8]) -> Result<(), String> {
             let d: u64 = dim
                 .parse()
                 .map_err(|_| format!(".npy shape dimension {dim:?} is not an integer"))?;
-            // Every prefix product must fit (npyz multiplies left to right), not just the total.
-            elements = elements.checked_mul(d).ok_or_else(|| {
+            // npyz multiplies prefixes from both ends (the count, and the strides), so the
+            // product of the nonzero dimensions is bounded: then every partial product fits.
+            elements = elements.checked_mul(d.max(1)).ok_or_else(|| {
                 format!(".npy shape ({inner}) overflows 64 bits: more than {MAX_ELEMENTS} elements")
             })?;
         }
