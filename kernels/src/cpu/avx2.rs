@@ -190,19 +190,19 @@ fn group_pass<W: WBlock, const V: bool>(
         // group when several activation rows share them (prefill), inline otherwise (decode:
         // a separate pass over the rows would cost more than it saves).
         let pre = m1 - m0_ > 1;
-        if pre {
-            for (b, sc) in scales.iter_mut().enumerate() {
-                for (lane, s) in sc.iter_mut().enumerate() {
-                    *s = wrows[PERM[lane]].get(b).map_or(0, WBlock::d_bits);
-                }
-            }
-        }
-        // Plain-AVX2 Q8_0 prefill: the group in register layout, once per group and chunk.
+        // Plain-AVX2 Q8_0 prefill: the group (values, |values| and scales) in register layout,
+        // once per group and chunk.
         let packed = pre && !V && !W::Q4 && pack.len() == nb * PK;
         if packed {
             // SAFETY: every row slice has `nb` blocks of 32 value bytes; `pack` has nb·PK
             // entries (checked just above).
             unsafe { pack_q8(&wrows, pack) };
+        } else if pre {
+            for (b, sc) in scales.iter_mut().enumerate() {
+                for (lane, s) in sc.iter_mut().enumerate() {
+                    *s = wrows[PERM[lane]].get(b).map_or(0, WBlock::d_bits);
+                }
+            }
         }
         let mut m = m0_;
         while m < m1 {
@@ -212,10 +212,10 @@ fn group_pass<W: WBlock, const V: bool>(
             // `pack` nb·PK when `packed`; the target features of `run` are those of the tiles.
             unsafe {
                 match mr {
-                    4 if packed => tile_q8p::<4>(acts, m, pack, scales, &mut acc),
-                    3 if packed => tile_q8p::<3>(acts, m, pack, scales, &mut acc),
-                    2 if packed => tile_q8p::<2>(acts, m, pack, scales, &mut acc),
-                    1 if packed => tile_q8p::<1>(acts, m, pack, scales, &mut acc),
+                    4 if packed => tile_q8p::<4>(acts, m, pack, &mut acc),
+                    3 if packed => tile_q8p::<3>(acts, m, pack, &mut acc),
+                    2 if packed => tile_q8p::<2>(acts, m, pack, &mut acc),
+                    1 if packed => tile_q8p::<1>(acts, m, pack, &mut acc),
                     4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &[], &mut acc),
@@ -492,51 +492,104 @@ fn opaque_zero() -> usize {
 }
 
 /// Registers per weight block of a packed 8-row group: for each row pair `p`, `w` and `|w|`
-/// of the low and the high half-blocks (`[w_lo, w_hi, |w|_lo, |w|_hi]`, see [`pack_q8`]).
-const PK: usize = 16;
+/// of the low and the high half-blocks (`[w_lo, w_hi, |w|_lo, |w|_hi]`), then the eight f32
+/// scales in lane order (see [`pack_q8`]).
+const PK: usize = 17;
 
 /// Repacks an 8-row Q8_0 group into the register layout of [`tile`] (row pair `p`: elements
 /// 0..16 of rows `2p`, `2p + 1` in one register, 16..32 in another), each with its `|w|`
-/// (`vpabsb`), so that prefill loads both straight from L1 instead of assembling the pairs and
-/// recomputing `|w|` for every activation row.
+/// (`vpabsb`), and the block's scales converted to f32 in `PERM` lane order, so that prefill
+/// loads all of it straight from L1 instead of assembling the pairs, recomputing `|w|` and
+/// converting the scales for every activation row.
 ///
 /// # Safety
 /// Every `wrows[r]` has at least `pack.len() / PK` blocks of 32 value bytes.
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,f16c")]
 // SIMD repack: `b < pack.len() / PK ≤` every row's length (caller contract); indices stay in
-// `pack` (`b·PK + 4p + 3 < pack.len()`).
+// the chunk (`4p + 3 < 16 < PK`).
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn pack_q8<W: WBlock>(wrows: &[&[W]; NR], pack: &mut [__m256i]) {
     for (b, dst) in pack.chunks_exact_mut(PK).enumerate() {
         // SAFETY: b < every row's length (caller contract).
-        let wb: [*const u8; NR] =
-            core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b).qs_ptr() });
+        let blk: [&W; NR] = core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b) });
         for p in 0..4 {
+            let (a, c) = (blk[2 * p].qs_ptr(), blk[2 * p + 1].qs_ptr());
             // SAFETY: Q8_0 blocks have 32 bytes at qs_ptr.
-            let (lo, hi) = unsafe {
-                (
-                    load_pair(wb[2 * p], wb[2 * p + 1]),
-                    load_pair(wb[2 * p].add(16), wb[2 * p + 1].add(16)),
-                )
-            };
+            let (lo, hi) = unsafe { (load_pair(a, c), load_pair(a.add(16), c.add(16))) };
             dst[4 * p] = lo;
             dst[4 * p + 1] = hi;
             dst[4 * p + 2] = _mm256_abs_epi8(lo);
             dst[4 * p + 3] = _mm256_abs_epi8(hi);
         }
+        let d = |lane: usize| blk[PERM[lane]].d_bits() as i16;
+        let dw = _mm256_cvtph_ps(_mm_set_epi16(
+            d(7),
+            d(6),
+            d(5),
+            d(4),
+            d(3),
+            d(2),
+            d(1),
+            d(0),
+        ));
+        dst[16] = _mm256_castps_si256(dw);
+    }
+}
+
+/// One activation row's block against one packed block (`wp`, [`PK`] registers): the eight
+/// exact `sumi` in `PERM` lane order, then `acc + (d_w·d_x)·f32(sumi)` with one `vmulps` and
+/// one `vfmadd231ps`, as in [`tile`].
+///
+/// # Safety
+/// `xp` points at a Q8_0 block's 32 value bytes, `wp` at one block's `PK` packed registers.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+// `4p + 3 < PK` for p < 4: no overflow.
+#[allow(clippy::too_many_arguments, clippy::arithmetic_side_effects)]
+unsafe fn row_q8p(
+    xp: *const u8,
+    dx: f32,
+    has_min: bool,
+    wp: *const __m256i,
+    dw: __m256,
+    ones: __m256i,
+    acc: __m256,
+) -> __m256 {
+    // SAFETY: the caller's contract; AVX2, FMA and F16C are enabled in every caller.
+    unsafe {
+        let xl = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.cast()));
+        let xh = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16).cast()));
+        let q: [__m256i; 4] = core::array::from_fn(|p| {
+            let (wl, wh, al, ah) = (
+                *wp.add(4 * p),
+                *wp.add(4 * p + 1),
+                *wp.add(4 * p + 2),
+                *wp.add(4 * p + 3),
+            );
+            // As in `tile`: |w| unsigned against sign(x, w); pair sums in
+            // −2·128·128..=2·128·127, no saturation.
+            let l = _mm256_maddubs_epi16(al, _mm256_sign_epi8(xl, wl));
+            let h = _mm256_maddubs_epi16(ah, _mm256_sign_epi8(xh, wh));
+            _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones))
+        });
+        let mut s = _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
+        if has_min {
+            s = _mm256_add_epi32(s, min_fix_packed(xl, xh, wp));
+        }
+        let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
+        _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc)
     }
 }
 
 /// Plain-AVX2 Q8_0 prefill: `MR_` activation rows starting at `m` × a group packed by
 /// [`pack_q8`], into `acc_out` (lane `i` = weight row `PERM[i]`). The same products, sums and
-/// float operations as [`tile`] (so the same bits), with `w` and `|w|` read from L1 as memory
-/// operands: per activation row only the two broadcast activation halves, its accumulator and
-/// the temporaries of one row pair are live, which fits AVX2's 16 `ymm` registers (the
-/// register-resident 4-row tile spilled).
+/// float operations as [`tile`] (so the same bits), with `w`, `|w|` and the scales read from L1
+/// as memory operands: per activation row only the two broadcast activation halves, the
+/// accumulators and the temporaries of one row pair are live, which fits AVX2's 16 `ymm`
+/// registers (the register-resident 4-row tile spilled).
 ///
 /// # Safety
-/// `pack` has `scales.len()·PK` entries, `scales` holds the group's scales in lane order, and
-/// `acts` has rows `m..m + MR_`.
+/// `pack` has `acts.nb·PK` entries and `acts` has rows `m..m + MR_` (`MR_ ≤ 4`).
 #[target_feature(enable = "avx2,fma,f16c")]
 // SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry, and the
 // integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
@@ -545,10 +598,9 @@ unsafe fn tile_q8p<const MR_: usize>(
     acts: &Acts<'_>,
     m: usize,
     pack: &[__m256i],
-    scales: &[[u16; NR]],
     acc_out: &mut [[f32; NR]; MR],
 ) {
-    let nb = scales.len();
+    let nb = acts.nb;
     let (Some(xs), Some(dxs), Some(mins)) = (
         acts.blocks.get(m * nb..(m + MR_) * nb),
         acts.dx.get(m * nb..(m + MR_) * nb),
@@ -556,66 +608,49 @@ unsafe fn tile_q8p<const MR_: usize>(
     ) else {
         return;
     };
-    if pack.len() < nb * PK {
+    if MR_ > 4 || pack.len() < nb * PK {
         return;
     }
     let ones = _mm256_set1_epi16(1);
-    let mut acc = [_mm256_setzero_ps(); MR_];
-    for (b, sc) in scales.iter().enumerate() {
-        // SAFETY: 8 u16 = 16 bytes.
-        let dw = _mm256_cvtph_ps(unsafe { _mm_loadu_si128(sc.as_ptr().cast()) });
+    // Four named accumulators, each row written out below (a loop over an array was left
+    // rolled by the compiler, with the accumulators in memory).
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for b in 0..nb {
         // SAFETY: b·PK + PK ≤ pack.len() (checked above).
         let wp0 = unsafe { pack.as_ptr().add(b * PK) };
-        for (i, a) in acc.iter_mut().enumerate() {
-            // The same address for every row, hidden from the optimizer so that it reloads the
-            // block's 16 registers from L1 per row (memory operands) instead of hoisting them
-            // out of the row loop into registers, which spills.
-            let wp = wp0.wrapping_add(opaque_zero());
-            let j = i * nb + b;
-            // SAFETY: j < MR_ * nb = xs.len() = dxs.len() = mins.len().
-            let (xb, dx, has_min) = unsafe {
-                (
-                    xs.get_unchecked(j),
-                    *dxs.get_unchecked(j),
-                    *mins.get_unchecked(j),
-                )
+        // SAFETY: as above; entry 16 holds the scales.
+        let dw = _mm256_castsi256_ps(unsafe { *wp0.add(16) });
+        macro_rules! row {
+            ($i:literal) => {
+                if $i < MR_ {
+                    // The same address for every row, hidden from the optimizer so that it
+                    // reloads the block's registers from L1 per row (memory operands) instead
+                    // of hoisting them out of the row loop into registers, which spills.
+                    let wp = wp0.wrapping_add(opaque_zero());
+                    let j = $i * nb + b;
+                    // SAFETY: j < MR_·nb = xs.len() = dxs.len() = mins.len(); `wp` points at
+                    // this block's PK registers; a Q8_0 block has 32 value bytes.
+                    acc[$i] = unsafe {
+                        row_q8p(
+                            xs.get_unchecked(j).qs.as_ptr().cast(),
+                            *dxs.get_unchecked(j),
+                            *mins.get_unchecked(j),
+                            wp,
+                            dw,
+                            ones,
+                            acc[$i],
+                        )
+                    };
+                }
             };
-            let xp: *const u8 = xb.qs.as_ptr().cast();
-            // SAFETY: a Q8_0 block has 32 bytes of values.
-            let (xl, xh) = unsafe {
-                (
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.cast())),
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16).cast())),
-                )
-            };
-            let q: [__m256i; 4] = core::array::from_fn(|p| {
-                // SAFETY: 4p + 3 < PK; `wp` points at this block's PK registers.
-                let (wl, wh, al, ah) = unsafe {
-                    (
-                        *wp.add(4 * p),
-                        *wp.add(4 * p + 1),
-                        *wp.add(4 * p + 2),
-                        *wp.add(4 * p + 3),
-                    )
-                };
-                // As in `tile`: |w| unsigned against sign(x, w); pair sums in
-                // −2·128·128..=2·128·127, no saturation.
-                let l = _mm256_maddubs_epi16(al, _mm256_sign_epi8(xl, wl));
-                let h = _mm256_maddubs_epi16(ah, _mm256_sign_epi8(xh, wh));
-                _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones))
-            });
-            let mut s =
-                _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
-            if has_min {
-                // SAFETY: as above; AVX2 is enabled here.
-                s = _mm256_add_epi32(s, unsafe { min_fix_packed(xl, xh, wp) });
-            }
-            let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
-            *a = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), *a);
         }
+        row!(0);
+        row!(1);
+        row!(2);
+        row!(3);
     }
     let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
-    for (a, dst) in acc.iter().zip(acc_out.iter_mut()) {
+    for (a, dst) in acc.iter().zip(acc_out.iter_mut()).take(MR_) {
         let nan = _mm256_cmp_ps(*a, *a, _CMP_UNORD_Q);
         let v = _mm256_blendv_ps(*a, canon, nan);
         // SAFETY: dst is 8 f32.
