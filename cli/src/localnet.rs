@@ -65,21 +65,27 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn genesis_flags(g: &GenesisArgs, epochs: u64) -> Vec<String> {
+    let s = &g.scenario;
     let mut v = Vec::new();
-    if let Some(s) = &g.scenario {
+    if let Some(path) = &s.scenario {
         v.push("--scenario".into());
-        v.push(s.display().to_string());
+        v.push(path.display().to_string());
     }
     for (flag, val) in [
-        ("--miners", g.miners.map(|x| x as u64)),
-        ("--validators", g.validators.map(|x| x as u64)),
-        ("--seed", g.seed),
-        ("--epochs", Some(epochs)),
-        ("--epoch-ms", Some(g.epoch_ms)),
+        ("--miners", s.miners.map(|x| x.to_string())),
+        ("--validators", s.validators.map(|x| x.to_string())),
+        ("--seed", s.seed.map(|x| x.to_string())),
+        // f64's Display is the shortest text that parses back to the same value.
+        (
+            "--spot-check-rate",
+            s.spot_check_rate.map(|x| x.to_string()),
+        ),
+        ("--epochs", Some(epochs.to_string())),
+        ("--epoch-ms", Some(g.epoch_ms.to_string())),
     ] {
         if let Some(x) = val {
             v.push(flag.into());
-            v.push(x.to_string());
+            v.push(x);
         }
     }
     v
@@ -91,8 +97,8 @@ fn create_dir(d: &Path) -> Result<(), String> {
 
 /// Runs `mycel localnet`.
 pub fn run(mut args: LocalnetArgs) -> CliResult {
-    if args.genesis.epochs.is_none() {
-        args.genesis.epochs = Some(3);
+    if args.genesis.scenario.epochs.is_none() {
+        args.genesis.scenario.epochs = Some(3);
     }
     let scenario = args.genesis.scenario()?;
     let epochs = scenario.epochs;

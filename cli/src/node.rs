@@ -17,7 +17,7 @@ use mycel_node::sim::parse_miner_behaviour;
 use serde_json::json;
 
 use crate::CliResult;
-use crate::simulate::{SimulateArgs, load_scenario};
+use crate::simulate::{ScenarioArgs, load_scenario};
 
 /// The role a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,21 +31,8 @@ pub enum NodeRole {
 /// The subnet's genesis: the scenario and the epoch clock (shared by `node` and `localnet`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenesisArgs {
-    /// Scenario file (TOML; see scenarios/default.toml). Flags override it.
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
-    /// Number of miners (the scenario's misbehaving counts stay; the rest are honest).
-    #[arg(long)]
-    pub miners: Option<usize>,
-    /// Number of validators.
-    #[arg(long)]
-    pub validators: Option<usize>,
-    /// Run seed (the roster's keys derive from it).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Epochs to run (the node stops after closing the last one).
-    #[arg(long)]
-    pub epochs: Option<u64>,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     /// Wall-clock length of an epoch, ms.
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub epoch_ms: u64,
@@ -54,18 +41,7 @@ pub struct GenesisArgs {
 impl GenesisArgs {
     /// The scenario these flags describe.
     pub fn scenario(&self) -> Result<mycel_node::sim::Scenario, String> {
-        load_scenario(&SimulateArgs {
-            scenario: self.scenario.clone(),
-            epochs: self.epochs,
-            miners: self.miners,
-            validators: self.validators,
-            seed: self.seed,
-            spot_check_rate: None,
-            threads: 1,
-            out: PathBuf::new(),
-            timings: None,
-            quiet: true,
-        })
+        load_scenario(&self.scenario)
     }
 }
 
