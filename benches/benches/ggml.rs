@@ -15,8 +15,11 @@
 //! and Q4_0, activations M × K in f32 quantized to Q8_0 inside every timed call on both sides,
 //! M = 1 (decode; distinct weight copies of more than 256 MB in all are cycled through, so the
 //! weights come from DRAM), 16, 64 and 512; 1 and 2 threads. Decode is reported in GB/s of
-//! weights and as a share of the read bandwidth measured in the same process just before that
-//! round; prefill in GFLOP/s (2·M·N·K per call).
+//! weights and as a share of the read bandwidth (`mycel_benches::read_bandwidth_of`) measured
+//! in the same process right before each contender's turn, over the same weight copies with the
+//! same thread count (one stream and eight lockstep streams per thread, best of two passes
+//! each): the round's median call and its fastest call, range over the rounds; prefill in
+//! GFLOP/s (2·M·N·K per call).
 //!
 //! Attention (`ggml_flash_attn_ext`): 32 query heads, 8 KV heads, head dim 128, causal; prefill
 //! S = 2048 and decode (one query) at kv 8192. ggml takes Q in f32 and K, V in f16 (llama.cpp's
@@ -43,7 +46,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use mycel_benches::read_bandwidth;
+use mycel_benches::read_bandwidth_of;
 use mycel_kernels::Backend;
 use mycel_kernels::attention::{AttentionMode, AttentionParams, AttnInput, attention};
 use mycel_kernels::exec::generate_weights;
@@ -293,7 +296,9 @@ fn matmul_case(
     };
     // [mycel auto, mycel AVX2, ggml native, ggml AVX2 build]
     let mut times: [Times; 4] = Default::default();
-    let mut bws = Vec::new();
+    // Decode: the read bandwidth over the same weight copies, with the same thread count,
+    // measured right before each contender's turn: `bws[round][i]` for contender `times[i]`.
+    let mut bws: Vec<[f64; 4]> = Vec::new();
     let mut layout = [String::from("–"), String::from("–")];
     // Warm-up: one call each (pool start, page faults of the outputs, ggml's setup).
     run_mycel(Backend::Auto);
@@ -308,7 +313,7 @@ fn matmul_case(
     for round in 0..cfg.rounds {
         start_round(cfg);
         if cold {
-            bws.push(read_bandwidth(threads, 3));
+            bws.push([f64::NAN; 4]);
         }
         let secs = cfg.round_seconds;
         // A B A B: mycel auto, ggml native, mycel AVX2, ggml AVX2; reversed on odd rounds.
@@ -323,6 +328,9 @@ fn matmul_case(
                     .map_or(2, Vec::len)
                     .max(2)
             };
+            if cold && let Some(b) = bws.last_mut().and_then(|r| r.get_mut(s)) {
+                *b = read_bandwidth_of(&ws, threads, 2);
+            }
             let got = match s {
                 0 => Some(timed(secs, 2, || run_mycel(Backend::Auto))),
                 1 => Some(timed(secs, 2, || run_mycel(Backend::Avx2))),
@@ -347,24 +355,39 @@ fn matmul_case(
             format!("{:.0} GFLOP/s", flops / t / 1e9)
         }
     };
-    let bw_share = |t: &Times| -> String {
+    // Contender `c` (the index of `times`): its per-round median speed (and its fastest call's)
+    // over the bandwidth measured right before its turn, range over the rounds.
+    let bw_share = |t: &Times, c: usize| -> String {
         if !cold || bws.is_empty() || t.rounds.is_empty() {
             return "–".into();
         }
-        let shares: Vec<f64> = t
-            .round_medians()
+        let range = |per_round: Vec<f64>| {
+            let shares: Vec<f64> = per_round
+                .iter()
+                .zip(&bws)
+                .map(|(tm, bw)| {
+                    100.0 * wbytes as f64 / tm / 1e9 / bw.get(c).copied().unwrap_or(f64::NAN)
+                })
+                .collect();
+            let lo = shares.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = shares.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{lo:.0}–{hi:.0} %")
+        };
+        let round_mins = t
+            .rounds
             .iter()
-            .zip(&bws)
-            .map(|(tm, bw)| 100.0 * wbytes as f64 / tm / 1e9 / bw)
+            .map(|r| r.iter().copied().fold(f64::INFINITY, f64::min))
             .collect();
-        let lo = shares.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = shares.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        format!("{lo:.0}–{hi:.0} %")
+        format!(
+            "{} (fastest call: {})",
+            range(t.round_medians()),
+            range(round_mins)
+        )
     };
     let [best, avx2, native, avx2_build] = &times;
-    for (label, t, peer, peer_name) in [
-        ("auto", best, native, "native"),
-        ("avx2", avx2, avx2_build, "AVX2 build"),
+    for (label, t, peer, peer_name, c) in [
+        ("auto", best, native, "native", 0),
+        ("avx2", avx2, avx2_build, "AVX2 build", 1),
     ] {
         let (ratio, mm, md, theirs) = if peer.rounds.is_empty() {
             ("–".into(), "–".into(), "–".into(), "–".into())
@@ -384,14 +407,20 @@ fn matmul_case(
             "| {name} | {n} | {m} | {threads} | {label} | {} / {} | {peer_name}: {theirs} ({lay}) | {ratio} | {mm} | {md} | {} | {} |",
             unit(t.min()),
             unit(t.median()),
-            bw_share(t),
-            bw_share(peer),
+            bw_share(t, c),
+            bw_share(peer, c + 2),
         );
     }
-    let bw_text: Vec<String> = bws.iter().map(|b| format!("{b:.1}")).collect();
+    let bw_text: Vec<String> = bws
+        .iter()
+        .map(|b| {
+            let v: Vec<String> = b.iter().map(|x| format!("{x:.1}")).collect();
+            v.join(" ")
+        })
+        .collect();
     eprintln!(
-        "raw {name} n{n} m{m} t{threads}: bandwidth/round [{}] GB/s; round medians (ms) mycel auto {:?} mycel avx2 {:?} ggml native {:?} ggml avx2 build {:?}",
-        bw_text.join(", "),
+        "raw {name} n{n} m{m} t{threads}: bandwidth before mycel auto, mycel avx2, ggml native, ggml avx2 build per round [{}] GB/s; round medians (ms) mycel auto {:?} mycel avx2 {:?} ggml native {:?} ggml avx2 build {:?}",
+        bw_text.join("; "),
         ms(&best.round_medians()),
         ms(&avx2.round_medians()),
         ms(&native.round_medians()),

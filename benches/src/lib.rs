@@ -70,3 +70,191 @@ pub fn read_bandwidth(threads: usize, passes: usize) -> f64 {
     }
     (words * 8) as f64 / best / 1e9
 }
+
+/// Streams the decode benches compare against: 8, as many as the weight rows the matmul kernels
+/// read at once per thread.
+pub const READ_STREAMS: usize = 8;
+
+/// Streaming read bandwidth over the given buffers, in GB/s (10⁹ bytes per second): every
+/// buffer split into `threads` contiguous parts (as the matmul splits weight rows over
+/// threads), each thread summing its parts either front to back (one stream) or as
+/// [`READ_STREAMS`] equal sub-ranges read in lockstep (several streams, like a kernel reading
+/// several weight rows at once). Each of the two read patterns runs `passes` times; the best
+/// pass of either counts. Meant to be called on the very buffers a decode benchmark cycles
+/// through (same bytes, same size, same thread count), right next to that measurement.
+pub fn read_bandwidth_of(bufs: &[Vec<u8>], threads: usize, passes: usize) -> f64 {
+    let threads = threads.max(1);
+    let total: usize = bufs.iter().map(Vec::len).sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let mut best = f64::MAX;
+    for streams in [1, READ_STREAMS] {
+        for _ in 0..passes.max(1) {
+            let t = Instant::now();
+            let sum: u64 = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..threads)
+                    .map(|i| {
+                        s.spawn(move || {
+                            bufs.iter().fold(0u64, |a, b| {
+                                let part = b.len().div_ceil(threads);
+                                let lo = part.saturating_mul(i).min(b.len());
+                                let hi = part.saturating_mul(i + 1).min(b.len());
+                                a.wrapping_add(sum_streams(
+                                    b.get(lo..hi).unwrap_or_default(),
+                                    streams,
+                                ))
+                            })
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .map(|h| h.join().unwrap_or(0))
+                    .fold(0, u64::wrapping_add)
+            });
+            core::hint::black_box(sum);
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+    }
+    total as f64 / best / 1e9
+}
+
+/// Sum of `bytes` as `u64`s over whole 64-byte lines (a tail shorter than a line per stream is
+/// not read), read as `streams` equal sub-ranges in lockstep, one line of each per step. With
+/// AVX2 (detected at run time) two 32-byte loads per line, else plain `u64` adds: the probe must
+/// not be slower than the memory it measures (a scalar fold read 8 GB/s where this reads 12 on
+/// the Xeon of benches/README.md, one thread).
+fn sum_streams(bytes: &[u8], streams: usize) -> u64 {
+    let (_, lines, _) = bytemuck::pod_align_to::<u8, [u64; 8]>(bytes);
+    let streams = streams.clamp(1, READ_STREAMS);
+    let per = lines.len() / streams;
+    if per == 0 {
+        return 0;
+    }
+    let mut parts: [&[[u64; 8]]; READ_STREAMS] = [&[]; READ_STREAMS];
+    for (slot, part) in parts.iter_mut().zip(lines.chunks_exact(per)) {
+        *slot = part;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { sum_streams_avx2(&parts, streams, per) };
+    }
+    let mut acc = [[0u64; 8]; READ_STREAMS];
+    for l in 0..per {
+        for (a, part) in acc.iter_mut().zip(&parts).take(streams) {
+            if let Some(line) = part.get(l) {
+                for (x, w) in a.iter_mut().zip(line) {
+                    *x = x.wrapping_add(*w);
+                }
+            }
+        }
+    }
+    acc.iter().flatten().fold(0, |a, &x| a.wrapping_add(x))
+}
+
+/// [`sum_streams`] with AVX2: `parts[..streams]` each hold at least `per` lines.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_streams_avx2(parts: &[&[[u64; 8]]; READ_STREAMS], streams: usize, per: usize) -> u64 {
+    use core::arch::x86_64::{
+        __m256i, _mm256_add_epi64, _mm256_loadu_si256, _mm256_setzero_si256, _mm256_storeu_si256,
+    };
+    let mut acc = [_mm256_setzero_si256(); READ_STREAMS];
+    for l in 0..per {
+        for (a, part) in acc.iter_mut().zip(parts).take(streams) {
+            if let Some(line) = part.get(l) {
+                let p: *const __m256i = line.as_ptr().cast();
+                // SAFETY: a line is 64 readable bytes: two unaligned 32-byte loads.
+                let v = unsafe {
+                    _mm256_add_epi64(_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)))
+                };
+                *a = _mm256_add_epi64(*a, v);
+            }
+        }
+    }
+    let mut sum = _mm256_setzero_si256();
+    for a in acc {
+        sum = _mm256_add_epi64(sum, a);
+    }
+    let mut out = [0u64; 4];
+    // SAFETY: `out` is 32 writable bytes.
+    unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), sum) };
+    out.iter().fold(0, |a, &x| a.wrapping_add(x))
+}
+
+/// splitmix64, the seeded generator of [`yuma_network`].
+#[derive(Debug)]
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// A random Yuma epoch input like the chain's timing runs, the generator of
+/// benches/benches/emission.rs (same draws, so the same seed gives the same network): every uid
+/// a permitted, active validator, weights and bonds on a `density` fraction of the other uids
+/// (1.0 = full-dense), Yuma 3 with liquid alpha when `yuma3_liquid`. `n` must fit a `u16`.
+pub fn yuma_network(
+    n: usize,
+    density: f64,
+    yuma3_liquid: bool,
+    seed: u64,
+) -> mycel_protocol::emission::EpochInput {
+    use mycel_protocol::emission::{ConsensusMode, EpochInput};
+    let mut r = SplitMix(seed);
+    let threshold = (density * u64::MAX as f64) as u64;
+    let row = |i: usize, r: &mut SplitMix| -> Vec<(u16, u16)> {
+        let mut out = Vec::new();
+        for j in 0..n {
+            if j != i && (density >= 1.0 || r.next() <= threshold) {
+                out.push((j as u16, (r.next() % 65535 + 1) as u16));
+            }
+        }
+        out
+    };
+    let weights: Vec<Vec<(u16, u16)>> = (0..n).map(|i| row(i, &mut r)).collect();
+    let bonds: Vec<Vec<(u16, u16)>> = (0..n).map(|i| row(i, &mut r)).collect();
+    EpochInput {
+        n: n as u16,
+        current_block: 100_000,
+        tempo: 360,
+        activity_cutoff: 5000,
+        last_mechanism_step_block: 0,
+        last_update: vec![99_990; n],
+        block_at_registration: (0..n).map(|_| r.next() % 50_000).collect(),
+        stake: (0..n)
+            .map(|_| 1_000_000_000 + r.next() % 10_000_000_000_000)
+            .collect(),
+        tao_stake: None,
+        tao_weight: 0,
+        stake_threshold: 0,
+        owner_uid: None,
+        validator_permit: vec![true; n],
+        max_allowed_validators: n as u16,
+        weights,
+        bonds,
+        commit_reveal_enabled: false,
+        commit_blocks: None,
+        kappa: 32767,
+        bonds_penalty: 65535,
+        bonds_moving_average: 900_000,
+        yuma3: yuma3_liquid,
+        liquid_alpha: yuma3_liquid,
+        alpha_low: 45875,
+        alpha_high: 58982,
+        alpha_sigmoid_steepness: 1000,
+        liquid_alpha_consensus_mode: ConsensusMode::Current,
+        previous_consensus: None,
+        rao_emission: 1_000_000_000,
+    }
+}

@@ -13,11 +13,12 @@ use mycel_net::Multiaddr;
 use mycel_net::node::{Config, Event};
 use mycel_net::{Faults, Limits};
 use mycel_node::sim::hosted::Role;
+use mycel_node::sim::hosted::localnet::EpochLine;
 use mycel_node::sim::parse_miner_behaviour;
 use serde_json::json;
 
 use crate::CliResult;
-use crate::simulate::{SimulateArgs, load_scenario};
+use crate::simulate::{ScenarioArgs, load_scenario};
 
 /// The role a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,21 +32,8 @@ pub enum NodeRole {
 /// The subnet's genesis: the scenario and the epoch clock (shared by `node` and `localnet`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenesisArgs {
-    /// Scenario file (TOML; see scenarios/default.toml). Flags override it.
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
-    /// Number of miners (the scenario's misbehaving counts stay; the rest are honest).
-    #[arg(long)]
-    pub miners: Option<usize>,
-    /// Number of validators.
-    #[arg(long)]
-    pub validators: Option<usize>,
-    /// Run seed (the roster's keys derive from it).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Epochs to run (the node stops after closing the last one).
-    #[arg(long)]
-    pub epochs: Option<u64>,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     /// Wall-clock length of an epoch, ms.
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub epoch_ms: u64,
@@ -54,18 +42,7 @@ pub struct GenesisArgs {
 impl GenesisArgs {
     /// The scenario these flags describe.
     pub fn scenario(&self) -> Result<mycel_node::sim::Scenario, String> {
-        load_scenario(&SimulateArgs {
-            scenario: self.scenario.clone(),
-            epochs: self.epochs,
-            miners: self.miners,
-            validators: self.validators,
-            seed: self.seed,
-            spot_check_rate: None,
-            threads: 1,
-            out: PathBuf::new(),
-            timings: None,
-            quiet: true,
-        })
+        load_scenario(&self.scenario)
     }
 }
 
@@ -161,20 +138,13 @@ pub fn run(args: NodeArgs) -> CliResult {
         .map(|b| parse_miner_behaviour(b).ok_or_else(|| format!("--behaviour: unknown {b:?}")))
         .transpose()?;
     let hosted = mycel_node::sim::hosted::Hosted::new(scenario.clone(), &key, behaviour)?;
-    let role = hosted.role();
     let want = match args.role {
         NodeRole::Miner => Role::Miner,
         NodeRole::Validator => Role::Validator,
     };
-    if role != want {
-        return Err(format!(
-            "{}: this key is a {} in the subnet's roster, not a {}",
-            args.key.display(),
-            role.name(),
-            want.name()
-        )
-        .into());
-    }
+    hosted
+        .expect_role(want)
+        .map_err(|e| format!("{}: {e}", args.key.display()))?;
     let mut bootstrap = Vec::new();
     for b in &args.bootstrap {
         for part in b.split_whitespace() {
@@ -222,22 +192,21 @@ pub fn run(args: NodeArgs) -> CliResult {
 /// One event as a JSON line on stdout.
 fn print_event(ev: &Event) {
     let line = match ev {
-        Event::Listening(a) => json!({"event": "listening", "addr": a.to_string()}),
+        Event::Listening(a) => json!({"event": "listening", "addr": a.to_string()}).to_string(),
         Event::Penalized { peer, reason } => {
-            json!({"event": "penalized", "peer": peer.to_string(), "reason": reason})
+            json!({"event": "penalized", "peer": peer.to_string(), "reason": reason}).to_string()
         }
-        Event::EpochClosed(r) => json!({
-            "event": "epoch",
-            "epoch": r.closed.epoch,
-            "peer_id": r.peer_id.to_string(),
-            "role": r.role.name(),
-            "uid": r.uid,
-            "epoch_digest": r.closed.digest.to_string(),
-            "receipts": r.receipts.map(|x| x.0),
-            "receipts_ms": r.receipts.map(|x| x.1),
-            "miners": r.closed.miners,
-            "validators": r.closed.validators,
-        }),
+        Event::EpochClosed(r) => {
+            match EpochLine::new(r.peer_id.to_string(), r.role, r.uid, &r.closed, r.receipts)
+                .to_json()
+            {
+                Ok(line) => line,
+                Err(e) => {
+                    eprintln!("epoch {}: {e}", r.closed.epoch);
+                    return;
+                }
+            }
+        }
         _ => return,
     };
     println!("{line}");

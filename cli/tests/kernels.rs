@@ -24,16 +24,7 @@ fn tmpdir(name: &str) -> PathBuf {
 }
 
 fn write_npy(path: &Path, shape: &[u64], data: &[f32]) {
-    let mut buf = Vec::new();
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(&mut buf)
-        .begin_nd()
-        .unwrap();
-    w.extend(data.iter().copied()).unwrap();
-    w.finish().unwrap();
-    std::fs::write(path, buf).unwrap();
+    std::fs::write(path, npy_bytes(shape, data)).unwrap();
 }
 
 fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
@@ -56,11 +47,19 @@ fn ok(out: &Output) {
 
 /// Exit status 1 with an `error:` line: a handled error, not a panic (101) or usage error (2).
 fn fails_cleanly(out: &Output, needle: &str) {
+    fails_cleanly_as("-", out, needle);
+}
+
+/// [`fails_cleanly`], naming the case in every failure message.
+fn fails_cleanly_as(case: &str, out: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(err.starts_with("error: "), "stderr: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in {err}");
-    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "case {case}: stderr: {err}");
+    assert!(err.starts_with("error: "), "case {case}: stderr: {err}");
+    assert!(
+        err.contains(needle),
+        "case {case}: expected {needle:?} in {err}"
+    );
+    assert!(!err.contains("panicked"), "case {case}: {err}");
 }
 
 fn values(n: usize) -> Vec<f32> {
@@ -172,162 +171,120 @@ fn matmul_backends_are_byte_identical_through_the_cli() {
     }
 }
 
-#[test]
-fn bad_inputs_fail_cleanly() {
-    let d = tmpdir("bad");
-    let good = d.join("x.npy");
-    write_npy(&good, &[2, 64], &values(128));
-    let out = d.join("out.bin");
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q8_0",
-            p(&d.join("missing.npy")),
-            p(&out),
-        ]),
-        "missing.npy",
-    );
-    // A version 2 preamble declaring a 2 GiB header in a 70-byte file (found by the npy_reader
-    // fuzz target: npyz allocated the header before reading it).
-    let mut huge = b"\x93NUMPY\x02\x00".to_vec();
-    huge.extend_from_slice(&0x7ffc_ff8c_u32.to_le_bytes());
-    huge.extend_from_slice(&[b' '; 58]);
-    std::fs::write(d.join("huge-header.npy"), &huge).unwrap();
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q8_0",
-            p(&d.join("huge-header.npy")),
-            p(&out),
-        ]),
-        "header of 2147286924 bytes exceeds the 65536-byte header limit",
-    );
-    // Nested brackets in the header (the npy_reader fuzz target found npyz's header parser
-    // exponential in them: this 285-byte-class file ran for minutes): refused at once.
-    let mut nested = b"\x93NUMPY\x01\x00".to_vec();
-    let header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape':{}{}",
-        "{".repeat(60),
-        " ".repeat(3)
-    );
-    nested.extend_from_slice(&(header.len() as u16 + 1).to_le_bytes());
-    nested.extend_from_slice(header.as_bytes());
-    nested.push(b'\n');
-    std::fs::write(d.join("nested.npy"), &nested).unwrap();
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q8_0",
-            p(&d.join("nested.npy")),
-            p(&out),
-        ]),
-        "nested or repeated brackets",
-    );
-    // A shape whose dimensions overflow 64 bits when multiplied (npyz multiplies unchecked;
-    // found by the npy_reader fuzz target): refused by name.
-    let mut wide = b"\x93NUMPY\x01\x00".to_vec();
-    let header =
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551615, 4, 0), }";
-    wide.extend_from_slice(&(header.len() as u16 + 1).to_le_bytes());
-    wide.extend_from_slice(header.as_bytes());
-    wide.push(b'\n');
-    std::fs::write(d.join("wide.npy"), &wide).unwrap();
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q8_0",
-            p(&d.join("wide.npy")),
-            p(&out),
-        ]),
-        "overflows 64 bits",
-    );
-    std::fs::write(d.join("garbage.npy"), b"not an npy file at all").unwrap();
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q8_0",
-            p(&d.join("garbage.npy")),
-            p(&out),
-        ]),
-        "garbage.npy",
-    );
-    // A header that claims far more data than the file holds.
-    let mut huge = std::fs::read(&good).unwrap();
-    let at = huge.windows(6).position(|w| w == b"(2, 64").unwrap();
-    huge[at..at + 6].copy_from_slice(b"(9, 64");
-    std::fs::write(d.join("short.npy"), &huge).unwrap();
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q8_0",
-            p(&d.join("short.npy")),
-            p(&out),
-        ]),
-        "does not fit",
-    );
-    // K not a multiple of 32.
-    write_npy(&d.join("k48.npy"), &[2, 48], &values(96));
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q4_0",
-            p(&d.join("k48.npy")),
-            p(&out),
-        ]),
-        "multiple of 32",
-    );
-    // NaN input.
-    let mut v = values(128);
-    v[77] = f32::NAN;
-    write_npy(&d.join("nan.npy"), &[2, 64], &v);
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
-            "q8_0",
-            p(&d.join("nan.npy")),
-            p(&out),
-        ]),
-        "non-finite",
-    );
-    assert!(!out.exists(), "nothing written on error");
-    // float64 arrays are refused with a message.
+/// The bytes of an `.npy` file with a version 1.0 preamble around `header` (a newline is added).
+fn npy_v1(header: &str) -> Vec<u8> {
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(header.len() as u16 + 1).to_le_bytes());
+    b.extend_from_slice(header.as_bytes());
+    b.push(b'\n');
+    b
+}
+
+/// The bytes `write_npy` writes.
+fn npy_bytes(shape: &[u64], data: &[f32]) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut w = npyz::WriteOptions::new()
         .default_dtype()
-        .shape(&[32])
+        .shape(shape)
         .writer(&mut buf)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+    buf
+}
+
+/// Every bad `.npy` input to `mycel kernel quantize`, one row a case: its name (also the file
+/// name), the file's bytes (`None`: no file), the format, and the text the error must contain.
+#[test]
+fn bad_npy_inputs_fail_cleanly() {
+    let d = tmpdir("bad-npy");
+    let good = npy_bytes(&[2, 64], &values(128));
+    // A version 2 preamble declaring a 2 GiB header in a 70-byte file (found by the npy_reader
+    // fuzz target: npyz allocated the header before reading it).
+    let mut huge_header = b"\x93NUMPY\x02\x00".to_vec();
+    huge_header.extend_from_slice(&0x7ffc_ff8c_u32.to_le_bytes());
+    huge_header.extend_from_slice(&[b' '; 58]);
+    // A header that claims far more data than the file holds.
+    let mut short = good.clone();
+    let at = short.windows(6).position(|w| w == b"(2, 64").unwrap();
+    short[at..at + 6].copy_from_slice(b"(9, 64");
+    let mut nan = values(128);
+    nan[77] = f32::NAN;
+    let mut f64_array = Vec::new();
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[32])
+        .writer(&mut f64_array)
         .begin_nd()
         .unwrap();
     w.extend((0..32).map(f64::from)).unwrap();
     w.finish().unwrap();
-    std::fs::write(d.join("f64.npy"), buf).unwrap();
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "quantize",
-            "--format",
+    let cases: Vec<(&str, Option<Vec<u8>>, &str, &str)> = vec![
+        ("missing", None, "q8_0", "missing.npy"),
+        (
+            "huge-header",
+            Some(huge_header),
             "q8_0",
-            p(&d.join("f64.npy")),
-            p(&out),
-        ]),
-        "not supported",
-    );
+            "header of 2147286924 bytes exceeds the 65536-byte header limit",
+        ),
+        // Nested brackets in the header (the npy_reader fuzz target found npyz's header parser
+        // exponential in them: this 285-byte-class file ran for minutes): refused at once.
+        (
+            "nested",
+            Some(npy_v1(&format!(
+                "{{'descr': '<f4', 'fortran_order': False, 'shape':{}{}",
+                "{".repeat(60),
+                " ".repeat(3)
+            ))),
+            "q8_0",
+            "nested or repeated brackets",
+        ),
+        // A shape whose dimensions overflow 64 bits when multiplied (npyz multiplies unchecked;
+        // found by the npy_reader fuzz target): refused by name.
+        (
+            "wide",
+            Some(npy_v1(
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551615, 4, 0), }",
+            )),
+            "q8_0",
+            "overflows 64 bits",
+        ),
+        (
+            "garbage",
+            Some(b"not an npy file at all".to_vec()),
+            "q8_0",
+            "garbage.npy",
+        ),
+        ("short", Some(short), "q8_0", "does not fit"),
+        // K not a multiple of 32.
+        (
+            "k48",
+            Some(npy_bytes(&[2, 48], &values(96))),
+            "q4_0",
+            "multiple of 32",
+        ),
+        ("nan", Some(npy_bytes(&[2, 64], &nan)), "q8_0", "non-finite"),
+        // float64 arrays are refused with a message.
+        ("f64", Some(f64_array), "q8_0", "not supported"),
+    ];
+    let out = d.join("out.bin");
+    for (name, bytes, format, needle) in cases {
+        let input = d.join(format!("{name}.npy"));
+        if let Some(b) = &bytes {
+            std::fs::write(&input, b).unwrap();
+        }
+        let o = mycel(&["kernel", "quantize", "--format", format, p(&input), p(&out)]);
+        fails_cleanly_as(name, &o, needle);
+        assert!(!out.exists(), "case {name}: nothing written on error");
+    }
+}
+
+#[test]
+fn bad_weights_and_backends_fail_cleanly() {
+    let d = tmpdir("bad");
+    let good = d.join("x.npy");
+    write_npy(&good, &[2, 64], &values(128));
     // Weights of the wrong size / wrong K.
     std::fs::write(d.join("w.bin"), vec![0u8; 100]).unwrap();
     fails_cleanly(

@@ -208,6 +208,53 @@ fn item1_minus_128_activations_are_exact_on_every_path() {
     all_paths_equal(&x, 1, &ww, &bits(&[32_768.0]), "q4_0 against -128");
 }
 
+/// Raw blocks for `blocks` Q8_0 or Q4_0 blocks from a Philox stream: bytes uniform, about one
+/// value byte in eight set to 0x80 (−128 in Q8_0), scales finite and of either sign.
+fn raw_blocks(seed: u8, blocks: usize, block_bytes: usize) -> Vec<u8> {
+    let r = generate_uniform(&[seed; 32], 5, blocks * block_bytes).unwrap();
+    let mut out: Vec<u8> = r
+        .iter()
+        .map(|&v| {
+            let b = (v * 256.0) as u8;
+            if b.is_multiple_of(8) { 0x80 } else { b }
+        })
+        .collect();
+    for (i, blk) in out.chunks_exact_mut(block_bytes).enumerate() {
+        // Scales ±(0.5 … 2) · 2^(i mod 5 − 2), finite, odd mantissas.
+        let d = (1.0 + (i % 7) as f32 / 7.0) * 2f32.powi(i as i32 % 5 - 2);
+        let d = if i.is_multiple_of(3) { -d } else { d };
+        blk[..2].copy_from_slice(&f16::from_f32(d).to_le_bytes());
+    }
+    out
+}
+
+/// The register tiles at their edges on every path: M below, at and past the 4-row tile and
+/// the 64-row cache chunk (M = 2, 3, 5, 66), N not a multiple of the 8-row group (1, 7, 9, 13,
+/// 17), a single block (K = 32) and several, with −128 in the activations and the weights
+/// (the plain-AVX2 Q8_0 prefill path corrects −128 activations out of line).
+#[test]
+fn tile_edges_are_exact_on_every_path() {
+    for (m, n, kb) in [
+        (2, 1, 1),
+        (3, 7, 1),
+        (5, 9, 2),
+        (4, 13, 3),
+        (66, 17, 1),
+        (7, 8, 5),
+    ] {
+        let k = kb * 32;
+        for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+            let seed = (m * 31 + n) as u8;
+            let xbytes = raw_blocks(seed, m * kb, 34);
+            let wbytes = raw_blocks(seed ^ 0x5A, n * kb, format.block_bytes());
+            let xq: &[BlockQ8_0] = bytemuck::cast_slice(&xbytes);
+            let w = Weights::from_bytes(format, &wbytes, k).unwrap();
+            let want = bits(&contract_raw(&xbytes, m, &wbytes, n, k, format));
+            all_paths_equal(xq, m, &w, &want, &format!("m {m} n {n} k {k} {format:?}"));
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod flags {
     /// MXCSR FTZ (bit 15) and DAZ (bit 6).

@@ -49,6 +49,24 @@ pub enum FraudError {
     /// The text is not a fraud proof file (not JSON of the right shape).
     #[error("not a fraud proof: {0}")]
     NotAProof(String),
+    /// The proof file's text is longer than the largest proof file of any version
+    /// ([`crate::proof_file::MAX_PROOF_LEN`]); refused before it is parsed.
+    #[error("not a fraud proof: {len} bytes, more than any proof file holds ({max})")]
+    TooLarge {
+        /// The text's length, bytes.
+        len: u64,
+        /// The bound, bytes.
+        max: u64,
+    },
+    /// A field of the proof file is missing, unknown, or not of its type (the same code as
+    /// [`FraudError::NotAProof`]: such a file is not a proof either).
+    #[error("not a fraud proof: field `{field}`: {reason}")]
+    Field {
+        /// The field's name.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The `format` field names another format.
     #[error("format: expected {expected:?}, found {found:?}")]
     Format {
@@ -174,7 +192,8 @@ impl FraudError {
     #[must_use]
     pub const fn code(&self) -> &'static str {
         match self {
-            Self::NotAProof(_) => "fraud.not_a_proof",
+            Self::NotAProof(_) | Self::Field { .. } => "fraud.not_a_proof",
+            Self::TooLarge { .. } => "fraud.too_large",
             Self::Format { .. } => "fraud.format",
             Self::NotHex { .. } => "fraud.not_hex",
             Self::Envelope { .. } => "fraud.envelope",

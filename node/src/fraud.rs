@@ -37,8 +37,10 @@
 //!    verdict's recomputed commitment.
 //!
 //! [`FraudProof::check`] returns what a proof that holds establishes, or the [`FraudError`] of
-//! the first rule that fails. Hosts read the file themselves (`mycel fraud verify` bounds it to
-//! [`MAX_FILE_LEN`] bytes) and pass its text to [`FraudProof::from_json`].
+//! the first rule that fails. Hosts read the file themselves (`mycel fraud verify` bounds a
+//! version-1 file to [`MAX_FILE_LEN`] bytes) and pass its text to [`FraudProof::from_json`]
+//! (the reader both versions share, [`crate::proof_file`], bounds any text by
+//! [`crate::proof_file::MAX_PROOF_LEN`] before parsing it).
 
 use std::format;
 use std::string::{String, ToString};
@@ -55,6 +57,7 @@ use mycel_protocol::wire::{decode, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FraudError;
+use crate::proof_file::ProofObject;
 
 /// The `format` string of a version-1 fraud proof file.
 pub const FORMAT: &str = "mycel-fraud-proof/v1";
@@ -161,9 +164,81 @@ pub struct BatchMembership {
     pub proof: InclusionProof,
 }
 
-/// A fraud proof file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl BatchMembership {
+    /// Checks that the inclusion proof places `receipt`'s id under the root.
+    ///
+    /// # Errors
+    /// [`FraudError::NotInBatch`].
+    pub fn check(&self, receipt: &SignedReceipt) -> Result<(), FraudError> {
+        let not_in = |reason: String| FraudError::NotInBatch {
+            root: self.root.to_string(),
+            reason,
+        };
+        let id = receipt.id().map_err(|e| not_in(with_code(&e)))?;
+        self.proof
+            .verify(id.as_bytes(), &self.root)
+            .map_err(|e| not_in(with_code(&e)))
+    }
+}
+
+// The checks both proof versions make, in the words of their errors.
+
+/// A protocol error's text with its code, as the fraud errors carry it.
+pub(crate) fn with_code(e: &mycel_protocol::Error) -> String {
+    format!("{e} ({})", e.code())
+}
+
+/// The bytes of the hex field `field`.
+pub(crate) fn hex_field(field: &'static str, s: &str) -> Result<Vec<u8>, FraudError> {
+    hex::decode(s).map_err(|_| FraudError::NotHex { field })
+}
+
+/// An envelope of field `field` that does not decode.
+pub(crate) fn envelope(field: &'static str, e: &mycel_protocol::Error) -> FraudError {
+    FraudError::Envelope {
+        field,
+        reason: e.to_string(),
+        code: e.code(),
+    }
+}
+
+/// The proof's `task` field, decoded.
+pub(crate) fn decode_task(hex: &str) -> Result<TaskSpec, FraudError> {
+    TaskSpec::decode(&hex_field("task", hex)?).map_err(|e| envelope("task", &e))
+}
+
+/// The proof's `receipt` field, decoded.
+pub(crate) fn decode_receipt(hex: &str) -> Result<SignedReceipt, FraudError> {
+    decode(&hex_field("receipt", hex)?).map_err(|e| envelope("receipt", &e))
+}
+
+/// The receipt's signature is valid and it belongs to the task.
+pub(crate) fn check_receipt(receipt: &SignedReceipt, task: &TaskSpec) -> Result<(), FraudError> {
+    receipt
+        .verify()
+        .map_err(|e| FraudError::ReceiptSignature(with_code(&e)))?;
+    receipt
+        .body
+        .check_task(task)
+        .map_err(|e| FraudError::ReceiptTask(with_code(&e)))
+}
+
+/// The task's output bits are defined: not Fast-mode attention.
+pub(crate) fn refuse_fast_mode(task: &TaskSpec) -> Result<(), FraudError> {
+    if matches!(
+        task.params,
+        KernelParams::Attention {
+            mode: AttnMode::Fast,
+            ..
+        }
+    ) {
+        return Err(FraudError::FastMode);
+    }
+    Ok(())
+}
+
+/// A fraud proof file (read by [`FraudProof::from_json`], written by [`FraudProof::to_json`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FraudProof {
     /// Always [`FORMAT`].
     pub format: String,
@@ -176,10 +251,8 @@ pub struct FraudProof {
     /// The weights source (matmul tasks), or null.
     pub weights: Option<WeightsSource>,
     /// Where the receipt sits in the validator's committed receipt batch, or null.
-    #[serde(default)]
     pub batch: Option<BatchMembership>,
     /// Free text for people; not verified.
-    #[serde(default)]
     pub note: String,
 }
 
@@ -219,20 +292,31 @@ impl FraudProof {
         })
     }
 
-    /// Parses a proof file's text.
+    /// Parses a proof file's text (the reader of both versions: [`crate::proof_file`]).
     ///
     /// # Errors
-    /// [`FraudError::NotAProof`] or [`FraudError::Format`].
+    /// [`FraudError::TooLarge`] over [`crate::proof_file::MAX_PROOF_LEN`] bytes,
+    /// [`FraudError::NotAProof`] or
+    /// [`FraudError::Field`] for text that is not a proof file, [`FraudError::Format`] for
+    /// another version's.
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        // The format first, so a file of another version is named as such.
-        let format = crate::tile_proof::format_of(text)?;
-        if format != FORMAT {
-            return Err(FraudError::Format {
-                expected: FORMAT,
-                found: format,
-            });
-        }
-        serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))
+        Self::from_object(ProofObject::parse(text)?)
+    }
+
+    /// The proof in a parsed proof file.
+    pub(crate) fn from_object(mut f: ProofObject) -> Result<Self, FraudError> {
+        f.expect(FORMAT)?;
+        let proof = Self {
+            format: FORMAT.into(),
+            task: f.take("task")?,
+            receipt: f.take("receipt")?,
+            verdict: f.take("verdict")?,
+            weights: f.take("weights")?,
+            batch: f.take("batch")?,
+            note: f.take_or_default("note")?,
+        };
+        f.finish()?;
+        Ok(proof)
     }
 
     /// The proof as pretty-printed JSON (the file format), ending in a newline.
@@ -240,10 +324,7 @@ impl FraudProof {
     /// # Errors
     /// [`crate::Error::Json`] (not expected for a well-formed proof).
     pub fn to_json(&self) -> crate::Result<String> {
-        let mut s =
-            serde_json::to_string_pretty(self).map_err(|e| crate::Error::Json(e.to_string()))?;
-        s.push('\n');
-        Ok(s)
+        crate::proof_file::to_json(self)
     }
 
     /// Checks every rule of the module docs, in order; `Err` names the first that fails.
@@ -259,32 +340,11 @@ impl FraudProof {
     /// # Errors
     /// The [`FraudError`] of the failing rule.
     pub fn check_with(&self, options: &CheckOptions) -> Result<Confirmed, FraudError> {
-        fn hexbytes(field: &'static str, s: &str) -> Result<Vec<u8>, FraudError> {
-            hex::decode(s).map_err(|_| FraudError::NotHex { field })
-        }
-        fn envelope(field: &'static str, e: &mycel_protocol::Error) -> FraudError {
-            FraudError::Envelope {
-                field,
-                reason: e.to_string(),
-                code: e.code(),
-            }
-        }
-        fn with_code(e: &mycel_protocol::Error) -> String {
-            format!("{e} ({})", e.code())
-        }
-        let task =
-            TaskSpec::decode(&hexbytes("task", &self.task)?).map_err(|e| envelope("task", &e))?;
-        let receipt: SignedReceipt =
-            decode(&hexbytes("receipt", &self.receipt)?).map_err(|e| envelope("receipt", &e))?;
+        let task = decode_task(&self.task)?;
+        let receipt = decode_receipt(&self.receipt)?;
         let verdict: SignedVerdict =
-            decode(&hexbytes("verdict", &self.verdict)?).map_err(|e| envelope("verdict", &e))?;
-        receipt
-            .verify()
-            .map_err(|e| FraudError::ReceiptSignature(with_code(&e)))?;
-        receipt
-            .body
-            .check_task(&task)
-            .map_err(|e| FraudError::ReceiptTask(with_code(&e)))?;
+            decode(&hex_field("verdict", &self.verdict)?).map_err(|e| envelope("verdict", &e))?;
+        check_receipt(&receipt, &task)?;
         verdict
             .verify()
             .map_err(|e| FraudError::VerdictSignature(with_code(&e)))?;
@@ -292,15 +352,7 @@ impl FraudProof {
             .body
             .check_receipt(&receipt)
             .map_err(|e| FraudError::VerdictReceipt(with_code(&e)))?;
-        if matches!(
-            task.params,
-            KernelParams::Attention {
-                mode: AttnMode::Fast,
-                ..
-            }
-        ) {
-            return Err(FraudError::FastMode);
-        }
+        refuse_fast_mode(&task)?;
         let units = task
             .compute_units()
             .map_err(|e| FraudError::ReceiptTask(with_code(&e)))?;
@@ -321,14 +373,7 @@ impl FraudProof {
             .recomputed_commitment
             .ok_or(FraudError::NoRecomputed)?;
         if let Some(b) = &self.batch {
-            let not_in = |reason: String| FraudError::NotInBatch {
-                root: b.root.to_string(),
-                reason,
-            };
-            let id = receipt.id().map_err(|e| not_in(with_code(&e)))?;
-            b.proof
-                .verify(id.as_bytes(), &b.root)
-                .map_err(|e| not_in(with_code(&e)))?;
+            b.check(&receipt)?;
         }
         let weights = match (&self.weights, weight_format(task.kernel)) {
             (Some(src), _) => {

@@ -79,6 +79,7 @@ pub mod equivocation;
 pub mod error;
 pub mod fraud;
 pub mod miner;
+pub mod proof_file;
 pub mod rng;
 pub mod sim;
 pub mod task;

@@ -49,12 +49,17 @@ use mycel_protocol::commit::{MerkleTree, RangeProof, leaf_hash, weight_row_leaf_
 use mycel_protocol::ids::Digest;
 use mycel_protocol::opening::{TileGrid, TileOpening, TileRect};
 use mycel_protocol::receipt::SignedReceipt;
-use mycel_protocol::task::{AttnMode, KernelParams, TaskSpec};
-use mycel_protocol::wire::{decode, encode};
+use mycel_protocol::task::{KernelParams, TaskSpec};
+use mycel_protocol::wire::encode;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FraudError;
-use crate::fraud::{BatchMembership, CheckOptions};
+use crate::fraud::{
+    BatchMembership, CheckOptions, check_receipt, decode_receipt, decode_task, hex_field,
+    refuse_fast_mode, with_code,
+};
+use crate::proof_file::ProofObject;
+pub use crate::proof_file::format_of;
 
 /// The `format` string of a tile fraud proof file.
 pub const FORMAT_V2: &str = "mycel-fraud-proof/v2";
@@ -78,9 +83,8 @@ pub struct ProofWeights {
     pub proof: Option<RangeProof>,
 }
 
-/// A tile fraud proof file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A tile fraud proof file (read by [`TileProof::from_json`], written by [`TileProof::to_json`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TileProof {
     /// Always [`FORMAT_V2`].
     pub format: String,
@@ -93,10 +97,8 @@ pub struct TileProof {
     /// The weight rows of a matmul tile, or null.
     pub weights: Option<ProofWeights>,
     /// Where the receipt sits in a committed receipt batch, or null.
-    #[serde(default)]
     pub batch: Option<BatchMembership>,
     /// Free text for people; not verified.
-    #[serde(default)]
     pub note: String,
 }
 
@@ -320,19 +322,31 @@ impl TileProof {
         })
     }
 
-    /// Parses a proof file's text.
+    /// Parses a proof file's text (the reader of both versions: [`crate::proof_file`]).
     ///
     /// # Errors
-    /// [`FraudError::NotAProof`] or [`FraudError::Format`].
+    /// [`FraudError::TooLarge`] over [`crate::proof_file::MAX_PROOF_LEN`] bytes,
+    /// [`FraudError::NotAProof`] or
+    /// [`FraudError::Field`] for text that is not a proof file, [`FraudError::Format`] for
+    /// another version's.
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        let format = format_of(text)?;
-        if format != FORMAT_V2 {
-            return Err(FraudError::Format {
-                expected: FORMAT_V2,
-                found: format,
-            });
-        }
-        serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))
+        Self::from_object(ProofObject::parse(text)?)
+    }
+
+    /// The proof in a parsed proof file.
+    fn from_object(mut f: ProofObject) -> Result<Self, FraudError> {
+        f.expect(FORMAT_V2)?;
+        let proof = Self {
+            format: FORMAT_V2.into(),
+            task: f.take("task")?,
+            receipt: f.take("receipt")?,
+            opening: f.take("opening")?,
+            weights: f.take("weights")?,
+            batch: f.take("batch")?,
+            note: f.take_or_default("note")?,
+        };
+        f.finish()?;
+        Ok(proof)
     }
 
     /// The proof as pretty-printed JSON, ending in a newline.
@@ -340,10 +354,7 @@ impl TileProof {
     /// # Errors
     /// [`crate::Error::Json`] (not expected).
     pub fn to_json(&self) -> crate::Result<String> {
-        let mut s =
-            serde_json::to_string_pretty(self).map_err(|e| crate::Error::Json(e.to_string()))?;
-        s.push('\n');
-        Ok(s)
+        crate::proof_file::to_json(self)
     }
 
     /// Checks every rule of the module docs with the default options.
@@ -360,50 +371,14 @@ impl TileProof {
     /// # Errors
     /// The [`FraudError`] of the first rule that fails.
     pub fn check_with(&self, options: &CheckOptions) -> Result<TileConfirmed, FraudError> {
-        fn hexbytes(field: &'static str, s: &str) -> Result<Vec<u8>, FraudError> {
-            hex::decode(s).map_err(|_| FraudError::NotHex { field })
-        }
-        fn envelope(field: &'static str, e: &mycel_protocol::Error) -> FraudError {
-            FraudError::Envelope {
-                field,
-                reason: e.to_string(),
-                code: e.code(),
-            }
-        }
-        fn with_code(e: &mycel_protocol::Error) -> String {
-            format!("{e} ({})", e.code())
-        }
-        let task =
-            TaskSpec::decode(&hexbytes("task", &self.task)?).map_err(|e| envelope("task", &e))?;
-        let receipt: SignedReceipt =
-            decode(&hexbytes("receipt", &self.receipt)?).map_err(|e| envelope("receipt", &e))?;
-        let opening = TileOpening::decode(&hexbytes("opening", &self.opening)?)
+        let task = decode_task(&self.task)?;
+        let receipt = decode_receipt(&self.receipt)?;
+        let opening = TileOpening::decode(&hex_field("opening", &self.opening)?)
             .map_err(|e| FraudError::TileOpening(with_code(&e)))?;
-        receipt
-            .verify()
-            .map_err(|e| FraudError::ReceiptSignature(with_code(&e)))?;
-        receipt
-            .body
-            .check_task(&task)
-            .map_err(|e| FraudError::ReceiptTask(with_code(&e)))?;
-        if matches!(
-            task.params,
-            KernelParams::Attention {
-                mode: AttnMode::Fast,
-                ..
-            }
-        ) {
-            return Err(FraudError::FastMode);
-        }
+        check_receipt(&receipt, &task)?;
+        refuse_fast_mode(&task)?;
         if let Some(b) = &self.batch {
-            let not_in = |reason: String| FraudError::NotInBatch {
-                root: b.root.to_string(),
-                reason,
-            };
-            let id = receipt.id().map_err(|e| not_in(with_code(&e)))?;
-            b.proof
-                .verify(id.as_bytes(), &b.root)
-                .map_err(|e| not_in(with_code(&e)))?;
+            b.check(&receipt)?;
         }
         let rect = opening
             .verify(&TileGrid::of_task(&task), &receipt.body.output_tile_root)
@@ -559,36 +534,22 @@ pub enum Checked {
     Tile(TileConfirmed),
 }
 
-/// Only the `format` field, to dispatch on.
-#[derive(Deserialize)]
-struct FormatOnly {
-    format: String,
-}
-
-/// The `format` field of a proof file's text.
-///
-/// # Errors
-/// [`FraudError::NotAProof`] for text that is not a JSON object with a `format` string.
-pub fn format_of(text: &str) -> Result<String, FraudError> {
-    let f: FormatOnly =
-        serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))?;
-    Ok(f.format)
-}
-
 impl AnyProof {
     /// Parses a proof file of either version by its `format` field.
     ///
     /// # Errors
-    /// [`FraudError::NotAProof`] for text that is not a JSON object with a `format` string;
-    /// [`FraudError::Format`] for another format; the version's own parse errors.
+    /// [`FraudError::TooLarge`] over [`crate::proof_file::MAX_PROOF_LEN`] bytes;
+    /// [`FraudError::NotAProof`] for text that is not a JSON object with
+    /// a `format` string; [`FraudError::Format`] for another format; [`FraudError::Field`] for
+    /// a field the version does not define or cannot read.
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        let format = format_of(text)?;
-        match format.as_str() {
-            crate::fraud::FORMAT => crate::fraud::FraudProof::from_json(text).map(Self::V1),
-            FORMAT_V2 => TileProof::from_json(text).map(Self::V2),
+        let f = ProofObject::parse(text)?;
+        match f.format() {
+            crate::fraud::FORMAT => crate::fraud::FraudProof::from_object(f).map(Self::V1),
+            FORMAT_V2 => TileProof::from_object(f).map(Self::V2),
             _ => Err(FraudError::Format {
                 expected: "mycel-fraud-proof/v1 or mycel-fraud-proof/v2",
-                found: format,
+                found: f.format().into(),
             }),
         }
     }

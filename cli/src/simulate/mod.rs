@@ -24,7 +24,8 @@ use mycel_node::sim::{Clock, Scenario, SimLog, Subnet};
 
 use crate::CliResult;
 use crate::fsio::{self, write_atomic};
-use report::{Progress, Timings};
+use mycel_node::sim::Timings;
+use report::Progress;
 
 /// The wall clock, for the phase timings only (they never enter the log).
 struct WallClock(Instant);
@@ -38,9 +39,10 @@ impl Clock for WallClock {
 /// Largest scenario file read, in bytes.
 const MAX_SCENARIO_LEN: u64 = 1 << 20;
 
-/// Arguments of `mycel simulate`.
-#[derive(Debug, clap::Args)]
-pub struct SimulateArgs {
+/// The scenario flags, shared by `mycel simulate`, `mycel node` and `mycel localnet`: a
+/// scenario file and the settings that override it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScenarioArgs {
     /// Scenario file (TOML; see scenarios/default.toml). Flags override it.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
@@ -53,12 +55,19 @@ pub struct SimulateArgs {
     /// Number of validators (the scenario's weight copier and colluder counts stay).
     #[arg(long)]
     pub validators: Option<usize>,
-    /// Run seed.
+    /// Run seed (the roster's keys derive from it).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Fraction of each miner's receipts each validator re-executes.
     #[arg(long, value_name = "RATE")]
     pub spot_check_rate: Option<f64>,
+}
+
+/// Arguments of `mycel simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     /// Worker threads (0: all CPUs). The results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -74,7 +83,7 @@ pub struct SimulateArgs {
 }
 
 /// Loads the scenario and applies the command-line overrides.
-pub fn load_scenario(args: &SimulateArgs) -> Result<Scenario, String> {
+pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, String> {
     let mut s = match &args.scenario {
         Some(path) => {
             let meta =
@@ -128,7 +137,7 @@ fn clear_old(dir: &Path) -> Result<(), String> {
 
 /// Runs `mycel simulate`.
 pub fn run(args: SimulateArgs) -> CliResult {
-    let scenario = load_scenario(&args)?;
+    let scenario = load_scenario(&args.scenario)?;
     let threads = if args.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -204,7 +213,7 @@ pub fn run(args: SimulateArgs) -> CliResult {
         receipts_dir.display(),
         fraud_dir.display()
     );
-    eprintln!("{}", timings.summary());
+    eprintln!("{}", report::summary(&timings));
     if let Some(path) = &args.timings {
         let t =
             serde_json::to_string_pretty(&timings).map_err(|e| format!("encoding timings: {e}"))?;

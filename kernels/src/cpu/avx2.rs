@@ -141,11 +141,18 @@ fn run<W: WBlock, const V: bool>(
         return;
     }
     let mut scales: Vec<[u16; NR]> = vec![[0; NR]; nb];
+    // Plain-AVX2 Q8_0 prefill repacks each weight group into register layout (`PK` registers
+    // per block, see [`pack_q8`]); an allocation failure leaves it empty and the rows are read
+    // directly instead (same bits, slower).
+    let mut pack: Vec<__m256i> = Vec::new();
+    if !V && !W::Q4 && m1 - m0 > 1 && pack.try_reserve_exact(nb.saturating_mul(PK)).is_ok() {
+        pack.resize(nb * PK, _mm256_setzero_si256());
+    }
     // Activation rows in chunks of MC (their Q8_0 blocks stay in L2 while every weight group
     // passes over them), weight rows in groups of 8 within a chunk.
     for mc0 in (m0..m1).step_by(MC) {
         let mc1 = (mc0 + MC).min(m1);
-        group_pass::<W, V>(acts, m0, mc0, mc1, w, n0, n1, out, &mut scales);
+        group_pass::<W, V>(acts, m0, mc0, mc1, w, n0, n1, out, &mut scales, &mut pack);
     }
 }
 
@@ -166,6 +173,7 @@ fn group_pass<W: WBlock, const V: bool>(
     n1: usize,
     out: &mut [f32],
     scales: &mut [[u16; NR]],
+    pack: &mut [__m256i],
 ) {
     let nb = acts.nb;
     let n_len = n1 - n0;
@@ -182,7 +190,14 @@ fn group_pass<W: WBlock, const V: bool>(
         // group when several activation rows share them (prefill), inline otherwise (decode:
         // a separate pass over the rows would cost more than it saves).
         let pre = m1 - m0_ > 1;
-        if pre {
+        // Plain-AVX2 Q8_0 prefill: the group (values, |values| and scales) in register layout,
+        // once per group and chunk.
+        let packed = pre && !V && !W::Q4 && pack.len() == nb * PK;
+        if packed {
+            // SAFETY: every row slice has `nb` blocks of 32 value bytes; `pack` has nb·PK
+            // entries (checked just above).
+            unsafe { pack_q8(&wrows, pack) };
+        } else if pre {
             for (b, sc) in scales.iter_mut().enumerate() {
                 for (lane, s) in sc.iter_mut().enumerate() {
                     *s = wrows[PERM[lane]].get(b).map_or(0, WBlock::d_bits);
@@ -193,10 +208,14 @@ fn group_pass<W: WBlock, const V: bool>(
         while m < m1 {
             let mr = (m1 - m).min(MR);
             let mut acc = [[0.0f32; NR]; MR];
-            // SAFETY: every row slice and `scales` have exactly `nb` entries (checked above);
-            // the target features of `run` are those of the tiles.
+            // SAFETY: every row slice and `scales` have exactly `nb` entries (checked above),
+            // `pack` nb·PK when `packed`; the target features of `run` are those of the tiles.
             unsafe {
                 match mr {
+                    4 if packed => tile_q8p::<4>(acts, m, pack, &mut acc),
+                    3 if packed => tile_q8p::<3>(acts, m, pack, &mut acc),
+                    2 if packed => tile_q8p::<2>(acts, m, pack, &mut acc),
+                    1 if packed => tile_q8p::<1>(acts, m, pack, &mut acc),
                     4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &[], &mut acc),
@@ -431,6 +450,207 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     }
     let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
     for (a, dst) in acc.iter().zip(acc_out.iter_mut()) {
+        let nan = _mm256_cmp_ps(*a, *a, _CMP_UNORD_Q);
+        let v = _mm256_blendv_ps(*a, canon, nan);
+        // SAFETY: dst is 8 f32.
+        unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), v) };
+    }
+}
+
+/// The exact correction of [`tile_q8p`]'s eight sums for an activation block holding −128
+/// ([`min_fix`] of every register, reduced in the same `PERM` lane order). Integer adds are
+/// exact in any order, so adding it after the reduction gives the same `sumi`. Out of line:
+/// the quantizer never writes −128, so the hot loop stays free of it.
+///
+/// # Safety
+/// `wp` points at one block's `PK` packed registers.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2")]
+// `4p + 1 < PK` for p < 4: no overflow.
+#[allow(clippy::arithmetic_side_effects)]
+unsafe fn min_fix_packed(xl: __m256i, xh: __m256i, wp: *const __m256i) -> __m256i {
+    let q: [__m256i; 4] = core::array::from_fn(|p| {
+        // SAFETY: 4p + 1 < PK (caller contract).
+        let (wl, wh) = unsafe { (*wp.add(4 * p), *wp.add(4 * p + 1)) };
+        _mm256_add_epi32(min_fix(xl, wl), min_fix(xh, wh))
+    });
+    _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]))
+}
+
+/// Zero, through an empty `asm!` the optimizer cannot see through (not `pure`, so no two
+/// calls are merged and none is hoisted out of a loop).
+#[inline(always)]
+fn opaque_zero() -> usize {
+    let mut z = 0usize;
+    // SAFETY: the instruction string is empty: nothing runs, no register but `z` is named, and
+    // `z` comes back unchanged.
+    unsafe {
+        core::arch::asm!("/* {0} */", inout(reg) z, options(nomem, nostack, preserves_flags));
+    }
+    z
+}
+
+/// Registers per weight block of a packed 8-row group: for each row pair `p`, `w` and `|w|`
+/// of the low and the high half-blocks (`[w_lo, w_hi, |w|_lo, |w|_hi]`), then the eight f32
+/// scales in lane order (see [`pack_q8`]).
+const PK: usize = 17;
+
+/// Repacks an 8-row Q8_0 group into the register layout of [`tile`] (row pair `p`: elements
+/// 0..16 of rows `2p`, `2p + 1` in one register, 16..32 in another), each with its `|w|`
+/// (`vpabsb`), and the block's scales converted to f32 in `PERM` lane order, so that prefill
+/// loads all of it straight from L1 instead of assembling the pairs, recomputing `|w|` and
+/// converting the scales for every activation row.
+///
+/// # Safety
+/// Every `wrows[r]` has at least `pack.len() / PK` blocks of 32 value bytes.
+#[target_feature(enable = "avx2,f16c")]
+// SIMD repack: `b < pack.len() / PK ≤` every row's length (caller contract); indices stay in
+// the chunk (`4p + 3 < 16 < PK`).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn pack_q8<W: WBlock>(wrows: &[&[W]; NR], pack: &mut [__m256i]) {
+    for (b, dst) in pack.chunks_exact_mut(PK).enumerate() {
+        // SAFETY: b < every row's length (caller contract).
+        let blk: [&W; NR] = core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b) });
+        for p in 0..4 {
+            let (a, c) = (blk[2 * p].qs_ptr(), blk[2 * p + 1].qs_ptr());
+            // SAFETY: Q8_0 blocks have 32 bytes at qs_ptr.
+            let (lo, hi) = unsafe { (load_pair(a, c), load_pair(a.add(16), c.add(16))) };
+            dst[4 * p] = lo;
+            dst[4 * p + 1] = hi;
+            dst[4 * p + 2] = _mm256_abs_epi8(lo);
+            dst[4 * p + 3] = _mm256_abs_epi8(hi);
+        }
+        let d = |lane: usize| blk[PERM[lane]].d_bits() as i16;
+        let dw = _mm256_cvtph_ps(_mm_set_epi16(
+            d(7),
+            d(6),
+            d(5),
+            d(4),
+            d(3),
+            d(2),
+            d(1),
+            d(0),
+        ));
+        dst[16] = _mm256_castps_si256(dw);
+    }
+}
+
+/// One activation row's block against one packed block (`wp`, [`PK`] registers): the eight
+/// exact `sumi` in `PERM` lane order, then `acc + (d_w·d_x)·f32(sumi)` with one `vmulps` and
+/// one `vfmadd231ps`, as in [`tile`].
+///
+/// # Safety
+/// `xp` points at a Q8_0 block's 32 value bytes, `wp` at one block's `PK` packed registers.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+// `4p + 3 < PK` for p < 4: no overflow.
+#[allow(clippy::too_many_arguments, clippy::arithmetic_side_effects)]
+unsafe fn row_q8p(
+    xp: *const u8,
+    dx: f32,
+    has_min: bool,
+    wp: *const __m256i,
+    dw: __m256,
+    ones: __m256i,
+    acc: __m256,
+) -> __m256 {
+    // SAFETY: the caller's contract; AVX2, FMA and F16C are enabled in every caller.
+    unsafe {
+        let xl = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.cast()));
+        let xh = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16).cast()));
+        let q: [__m256i; 4] = core::array::from_fn(|p| {
+            let (wl, wh, al, ah) = (
+                *wp.add(4 * p),
+                *wp.add(4 * p + 1),
+                *wp.add(4 * p + 2),
+                *wp.add(4 * p + 3),
+            );
+            // As in `tile`: |w| unsigned against sign(x, w); pair sums in
+            // −2·128·128..=2·128·127, no saturation.
+            let l = _mm256_maddubs_epi16(al, _mm256_sign_epi8(xl, wl));
+            let h = _mm256_maddubs_epi16(ah, _mm256_sign_epi8(xh, wh));
+            _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones))
+        });
+        let mut s = _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
+        if has_min {
+            s = _mm256_add_epi32(s, min_fix_packed(xl, xh, wp));
+        }
+        let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
+        _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc)
+    }
+}
+
+/// Plain-AVX2 Q8_0 prefill: `MR_` activation rows starting at `m` × a group packed by
+/// [`pack_q8`], into `acc_out` (lane `i` = weight row `PERM[i]`). The same products, sums and
+/// float operations as [`tile`] (so the same bits), with `w`, `|w|` and the scales read from L1
+/// as memory operands: per activation row only the two broadcast activation halves, the
+/// accumulators and the temporaries of one row pair are live, which fits AVX2's 16 `ymm`
+/// registers (the register-resident 4-row tile spilled).
+///
+/// # Safety
+/// `pack` has `acts.nb·PK` entries and `acts` has rows `m..m + MR_` (`MR_ ≤ 4`).
+#[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry, and the
+// integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn tile_q8p<const MR_: usize>(
+    acts: &Acts<'_>,
+    m: usize,
+    pack: &[__m256i],
+    acc_out: &mut [[f32; NR]; MR],
+) {
+    let nb = acts.nb;
+    let (Some(xs), Some(dxs), Some(mins)) = (
+        acts.blocks.get(m * nb..(m + MR_) * nb),
+        acts.dx.get(m * nb..(m + MR_) * nb),
+        acts.has_min.get(m * nb..(m + MR_) * nb),
+    ) else {
+        return;
+    };
+    if MR_ > 4 || pack.len() < nb * PK {
+        return;
+    }
+    let ones = _mm256_set1_epi16(1);
+    // Four named accumulators, each row written out below (a loop over an array was left
+    // rolled by the compiler, with the accumulators in memory).
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for b in 0..nb {
+        // SAFETY: b·PK + PK ≤ pack.len() (checked above).
+        let wp0 = unsafe { pack.as_ptr().add(b * PK) };
+        // SAFETY: as above; entry 16 holds the scales.
+        let dw = _mm256_castsi256_ps(unsafe { *wp0.add(16) });
+        macro_rules! row {
+            ($i:literal) => {
+                if $i < MR_ {
+                    // The same address for every row, hidden from the optimizer so that it
+                    // reloads the block's registers from L1 per row (memory operands) instead
+                    // of hoisting them out of the row loop into registers, which spills.
+                    let wp = wp0.wrapping_add(opaque_zero());
+                    let j = $i * nb + b;
+                    // SAFETY: j < MR_·nb = xs.len() = dxs.len() = mins.len(); `wp` points at
+                    // this block's PK registers; a Q8_0 block has 32 value bytes.
+                    acc[$i] = unsafe {
+                        row_q8p(
+                            xs.get_unchecked(j).qs.as_ptr().cast(),
+                            *dxs.get_unchecked(j),
+                            *mins.get_unchecked(j),
+                            wp,
+                            dw,
+                            ones,
+                            acc[$i],
+                        )
+                    };
+                }
+            };
+        }
+        row!(0);
+        row!(1);
+        row!(2);
+        row!(3);
+    }
+    let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
+    for (a, dst) in acc.iter().zip(acc_out.iter_mut()).take(MR_) {
         let nan = _mm256_cmp_ps(*a, *a, _CMP_UNORD_Q);
         let v = _mm256_blendv_ps(*a, canon, nan);
         // SAFETY: dst is 8 f32.

@@ -20,7 +20,8 @@ use mycel_node::validator::intake::{IssuedTasks, Rejection};
 use mycel_node::validator::tasks::{TaskConfig, TaskContext, WeightPool, issue_task};
 use mycel_protocol::emission::MAX_TOTAL_STAKE;
 use mycel_protocol::ids::{Digest, Epoch, NetworkId, SigningKey, SubnetId};
-use mycel_protocol::receipt::BackendLabel;
+use mycel_protocol::receipt::{BackendLabel, SignedReceipt};
+use mycel_protocol::task::TaskSpec;
 
 fn ctx() -> TaskContext {
     TaskContext {
@@ -41,6 +42,40 @@ fn fields(assigner: &Validator, nonce: u64) -> ReceiptFields {
     }
 }
 
+/// `m`'s honest receipt for `task`, assigned by `v` under `nonce`.
+fn honest_receipt(
+    m: &Miner,
+    task: &TaskSpec,
+    weights: Option<&[u8]>,
+    v: &Validator,
+    nonce: u64,
+) -> SignedReceipt {
+    m.run(task, weights, Backend::Auto, 1, fields(v, nonce))
+        .unwrap()
+        .receipt
+}
+
+/// `m`'s receipt for `task` claiming `commitment` and `tile_root` (whatever the output is),
+/// assigned by `v` under `nonce`.
+fn claim(
+    m: &Miner,
+    task: &TaskSpec,
+    v: &Validator,
+    nonce: u64,
+    commitment: Digest,
+    tile_root: Digest,
+) -> SignedReceipt {
+    m.sign(
+        task,
+        Claim {
+            commitment,
+            tile_root,
+        },
+        fields(v, nonce),
+    )
+    .unwrap()
+}
+
 fn small(mix: TaskConfig) -> TaskConfig {
     TaskConfig {
         matmul_n: 32,
@@ -59,23 +94,18 @@ fn two_outputs_signed_for_one_task_are_a_fraud_proof() {
     let other = Miner::new(SigningKey::from_seed(&[5; 32]));
     let task = issue_task(&mix, &pool, ctx(), &v.hotkey(), &m.hotkey(), 0).unwrap();
     let weights = pool.find(&task).map(|w| w.bytes.as_slice());
-    let honest = m
-        .run(&task, weights, Backend::Auto, 1, fields(&v, 0))
-        .unwrap()
-        .receipt;
+    let honest = honest_receipt(&m, &task, weights, &v, 0);
     // The same miner signs a second, different output for the same task.
     let mut forged = honest.body.output_commitment.0;
     forged[0] ^= 1;
-    let second = m
-        .sign(
-            &task,
-            Claim {
-                commitment: Digest(forged),
-                tile_root: honest.body.output_tile_root,
-            },
-            fields(&v, 1),
-        )
-        .unwrap();
+    let second = claim(
+        &m,
+        &task,
+        &v,
+        1,
+        Digest(forged),
+        honest.body.output_tile_root,
+    );
 
     // The protocol: the validator credits one receipt per task; the second is a duplicate.
     let mut book = IssuedTasks::new(ctx().network, ctx().subnet, Epoch(ctx().epoch));
@@ -95,16 +125,14 @@ fn two_outputs_signed_for_one_task_are_a_fraud_proof() {
     // Only the tile root differs: still two different outputs.
     let mut root = honest.body.output_tile_root.0;
     root[31] ^= 0x80;
-    let tile_only = m
-        .sign(
-            &task,
-            Claim {
-                commitment: honest.body.output_commitment,
-                tile_root: Digest(root),
-            },
-            fields(&v, 2),
-        )
-        .unwrap();
+    let tile_only = claim(
+        &m,
+        &task,
+        &v,
+        2,
+        honest.body.output_commitment,
+        Digest(root),
+    );
     let c = Equivocation::new(task, honest.clone(), tile_only)
         .check()
         .unwrap();
@@ -118,16 +146,14 @@ fn two_outputs_signed_for_one_task_are_a_fraud_proof() {
         .check()
         .unwrap_err();
     assert_eq!(e, EquivocationError::SameOutput);
-    let theirs = other
-        .sign(
-            &task,
-            Claim {
-                commitment: Digest(forged),
-                tile_root: honest.body.output_tile_root,
-            },
-            fields(&v, 0),
-        )
-        .unwrap();
+    let theirs = claim(
+        &other,
+        &task,
+        &v,
+        0,
+        Digest(forged),
+        honest.body.output_tile_root,
+    );
     let e = Equivocation::new(task, honest.clone(), theirs)
         .check()
         .unwrap_err();
@@ -165,22 +191,10 @@ fn two_outputs_signed_for_one_task_are_a_fraud_proof() {
         ..TaskConfig::default()
     });
     let fast = issue_task(&fast_mix, &pool, ctx(), &v.hotkey(), &m.hotkey(), 0).unwrap();
-    let a = m
-        .run(&fast, None, Backend::Auto, 1, fields(&v, 0))
-        .unwrap()
-        .receipt;
+    let a = honest_receipt(&m, &fast, None, &v, 0);
     let mut flipped = a.body.output_commitment.0;
     flipped[5] ^= 4;
-    let b = m
-        .sign(
-            &fast,
-            Claim {
-                commitment: Digest(flipped),
-                tile_root: a.body.output_tile_root,
-            },
-            fields(&v, 1),
-        )
-        .unwrap();
+    let b = claim(&m, &fast, &v, 1, Digest(flipped), a.body.output_tile_root);
     let e = Equivocation::new(fast, a, b).check().unwrap_err();
     assert_eq!(e.code(), "equivocation.fast_mode");
 }
@@ -193,10 +207,7 @@ fn inflated_compute_units_are_refused_and_the_honest_receipt_credited() {
     let m = Miner::new(SigningKey::from_seed(&[3; 32]));
     let task = issue_task(&mix, &pool, ctx(), &v.hotkey(), &m.hotkey(), 0).unwrap();
     let weights = pool.find(&task).map(|w| w.bytes.as_slice());
-    let honest = m
-        .run(&task, weights, Backend::Auto, 1, fields(&v, 0))
-        .unwrap()
-        .receipt;
+    let honest = honest_receipt(&m, &task, weights, &v, 0);
     assert_eq!(honest.body.compute_units, task.compute_units().unwrap());
     let mut body = honest.body.clone();
     body.compute_units = body.compute_units.saturating_mul(1000);

@@ -212,10 +212,86 @@ fn tampered_fraud_proofs_fail_with_the_rule_they_break() {
         FraudProof::from_json("{}").unwrap_err().code(),
         "fraud.not_a_proof"
     );
-    let mut p = good;
+    let mut p = good.clone();
     p.format = "v0".into();
     let e = FraudProof::from_json(&serde_json::to_string(&p).unwrap()).unwrap_err();
     assert_eq!(e.code(), "fraud.format");
+    proof_file_errors_name_the_field_and_the_bound(&good);
+}
+
+/// An edit of a proof file's JSON object.
+type Edit = dyn Fn(&mut serde_json::Map<String, serde_json::Value>);
+
+/// The reader both proof versions share (`mycel_node::proof_file`): each way a file can be
+/// malformed gets its own typed error, the field named.
+fn proof_file_errors_name_the_field_and_the_bound(good: &FraudProof) {
+    let text = good.to_json().unwrap();
+    assert_eq!(&FraudProof::from_json(&text).unwrap(), good);
+    let with = |edit: &Edit| {
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        edit(v.as_object_mut().unwrap());
+        serde_json::to_string(&v).unwrap()
+    };
+    // `note` and `batch` may be left out; the others may not.
+    let bare = FraudProof::from_json(&with(&|m| {
+        m.remove("note");
+        m.remove("batch");
+    }))
+    .unwrap();
+    assert_eq!((bare.note.as_str(), bare.batch), ("", None));
+    let cases: [(&str, &Edit, &str); 5] = [
+        ("task missing", &|m| drop(m.remove("task")), "task"),
+        (
+            "receipt a number",
+            &|m| drop(m.insert("receipt".into(), 5.into())),
+            "receipt",
+        ),
+        (
+            "weights without seed",
+            &|m| drop(m["weights"].as_object_mut().unwrap().remove("seed")),
+            "weights",
+        ),
+        (
+            "batch root not hex",
+            &|m| drop(m.insert("batch".into(), serde_json::json!({"root": "zz"}))),
+            "batch",
+        ),
+        (
+            "an unknown field",
+            &|m| drop(m.insert("extra".into(), 1.into())),
+            "extra",
+        ),
+    ];
+    for (case, edit, field) in cases {
+        match FraudProof::from_json(&with(edit)).unwrap_err() {
+            e @ FraudError::Field { .. } => {
+                assert_eq!(e.code(), "fraud.not_a_proof", "{case}");
+                assert!(
+                    e.to_string().contains(&format!("field `{field}`")),
+                    "{case}: {e}"
+                );
+            }
+            e => panic!("{case}: expected a field error, got {e}"),
+        }
+    }
+    // A repeated key is refused, not "the last one wins"; so is a format that is not a string.
+    let twice = text.replacen('{', "{\"note\": \"first\",", 1);
+    let e = FraudProof::from_json(&twice).unwrap_err();
+    assert_eq!(e.code(), "fraud.not_a_proof");
+    assert!(e.to_string().contains("duplicate field `note`"), "{e}");
+    let e = FraudProof::from_json(&with(&|m| drop(m.insert("format".into(), 1.into()))));
+    assert_eq!(e.unwrap_err().code(), "fraud.not_a_proof");
+    // Size: any text over the largest proof file of any version, before it is parsed.
+    let huge = " ".repeat(mycel_node::proof_file::MAX_PROOF_LEN as usize + 1);
+    let e = mycel_node::AnyProof::from_json(&huge).unwrap_err();
+    assert_eq!(e.code(), "fraud.too_large");
+    assert_eq!(
+        e,
+        FraudError::TooLarge {
+            len: huge.len() as u64,
+            max: mycel_node::proof_file::MAX_PROOF_LEN
+        }
+    );
 }
 
 /// A validator restarted between its commit and its reveal still reveals, and its bans and
