@@ -416,7 +416,13 @@ fn run(
                 ratio_u16(input.alpha_high),
                 i64::from(input.alpha_sigmoid_steepness) << 32,
             );
-            liquid_ema(n, rows, reference, &params, scratch, ema_bonds);
+            let direct = LiquidRows {
+                weights: weights_for_bonds,
+                clip: clip_in_ema.then_some(consensus),
+                bonds: &input.bonds,
+                kept: bond_kept,
+            };
+            liquid_ema(n, rows, &direct, reference, &params, scratch, ema_bonds);
         } else {
             // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
             let bma = I64F64::saturating_from_num(input.bonds_moving_average)
@@ -783,9 +789,17 @@ fn consensus_into(
     }
 }
 
-/// Target number of cells in one block of [`consensus_blocked`] (16 bytes each: the block
-/// stays in the core's L2 cache).
-const BLOCK_CELLS: usize = 1 << 17;
+/// Most cells in one block of [`consensus_blocked`] (16 bytes each: the block stays in the
+/// core's L2 cache).
+const BLOCK_CELLS: usize = 1 << 16;
+
+/// Most columns in one block of [`consensus_blocked`]: each row's write goes to a different
+/// column, so the block's columns must stay within the first-level TLB.
+const BLOCK_COLUMNS: usize = 32;
+
+/// Padding cells after each column of a block, so that the columns do not start at multiples of
+/// 4 KiB from each other (4K aliasing between the cursor reads and the column writes).
+const COLUMN_PAD: usize = 4;
 
 /// The value of one column of S6 from its gathered positive scores (`col`, pairs of score and
 /// σ), `v` the number of validators.
@@ -840,8 +854,9 @@ fn consensus_blocked(
     if stored.saturating_mul(4) < n.saturating_mul(v) {
         return false;
     }
-    let width = (BLOCK_CELLS / v).clamp(1, n);
-    let Some(size) = width.checked_mul(v) else {
+    let stride = v + COLUMN_PAD;
+    let width = (BLOCK_CELLS / stride).clamp(1, BLOCK_COLUMNS).min(n);
+    let Some(size) = width.checked_mul(stride) else {
         return false;
     };
     if cells.len() < size {
@@ -867,7 +882,7 @@ fn consensus_blocked(
                 if w > 0
                     && let Some(k) = counts.get_mut(c)
                 {
-                    if let Some(cell) = cells.get_mut(c * v + *k) {
+                    if let Some(cell) = cells.get_mut(c * stride + *k) {
                         *cell = (w, s);
                     }
                     *k += 1;
@@ -881,7 +896,7 @@ fn consensus_blocked(
             .zip(&counts)
             .enumerate()
         {
-            let col = cells.get(c * v..c * v + k).unwrap_or_default();
+            let col = cells.get(c * stride..c * stride + k).unwrap_or_default();
             *o = column_consensus(col, v, kappa, buf);
         }
         j0 = j1;
@@ -1273,6 +1288,26 @@ fn dense_ema(
     }
 }
 
+/// The stored rows behind [`liquid_ema`]'s `rows` closure, read in place by its fast path.
+struct LiquidRows<'a, K: Fn(u16) -> bool> {
+    /// W̄ (S9 with β = 1 or 0) or the interpolated rows.
+    weights: &'a [Q32Row],
+    /// The consensus when WB is the clipped W̄ (each entry clipped as it is read).
+    clip: Option<&'a [i64]>,
+    /// The stored u16 bond rows.
+    bonds: &'a [Vec<(u16, u16)>],
+    /// Whether an old bond column is kept (S10's registration mask).
+    kept: K,
+}
+
+/// Whether the uids of `row` are strictly ascending.
+fn strictly_ascending<T>(row: &[(u16, T)]) -> bool {
+    row.windows(2).all(|p| match p {
+        [a, b] => a.0 < b.0,
+        _ => true,
+    })
+}
+
 /// Lanes of the `exp*` series run in lockstep ([`fixed::exp_safe_lanes`]).
 const LANES: usize = 8;
 
@@ -1400,10 +1435,16 @@ impl Sigmoid {
 /// 0..|c| sweep because both pointers only ever move forward past smaller uids.
 ///
 /// `rows(i, wb, b)` fills row `i` of `WB` and of the old bonds (`n` rows); `out` is
-/// overwritten.
-fn liquid_ema(
+/// overwritten. A row whose stored weight and bond rows (`direct`) are both strictly ascending
+/// (how rows are stored) takes a fused path that reads them in place: WB's entry is the clipped
+/// weight, the merge scan over the bond row finds the one old bond of the same column (a
+/// column whose bond is masked out reads 0, as in the filtered row), and that value is also the
+/// cell the EMA decays (unique uids: "last entry wins" is the only entry), so neither row is
+/// copied and no scratch row is needed.
+fn liquid_ema<K: Fn(u16) -> bool>(
     n: usize,
     mut rows: impl FnMut(usize, &mut Q32Row, &mut Q32Row),
+    direct: &LiquidRows<'_, K>,
     reference: &[i64],
     params: &Sigmoid,
     s: &mut Scratch,
@@ -1413,9 +1454,48 @@ fn liquid_ema(
     reset_rows(out, n);
     let mut targets: Vec<u16> = Vec::new();
     let mut alphas: Vec<(u16, i64)> = Vec::new();
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
     let mut cache = AlphaCache::new(params);
     let (mut w_buf, mut b_buf): (Q32Row, Q32Row) = (Vec::new(), Vec::new());
     for (i, row) in out.iter_mut().enumerate() {
+        let w_direct = direct.weights.get(i).map_or(&[][..], |r| r.as_slice());
+        let b_direct = direct.bonds.get(i).map_or(&[][..], |r| r.as_slice());
+        if strictly_ascending(w_direct) && strictly_ascending(b_direct) {
+            alphas.clear();
+            pairs.clear();
+            let mut bp = 0usize;
+            for &(j, w) in w_direct {
+                let ju = usize::from(j);
+                let w = match direct.clip {
+                    Some(c) => match clip_entry(at(c, ju), w) {
+                        Some(v) => v,
+                        None => continue,
+                    },
+                    None => w,
+                };
+                if ju >= width {
+                    continue;
+                }
+                while b_direct.get(bp).is_some_and(|e| e.0 < j) {
+                    bp += 1;
+                }
+                let b = match b_direct.get(bp) {
+                    Some(&(bj, bv)) if bj == j && (direct.kept)(bj) => fixed::u16_proportion(bv),
+                    _ => 0,
+                };
+                alphas.push((j, params.z(at(reference, ju), w, b)));
+                pairs.push((w, b));
+            }
+            cache.alpha_all(&mut alphas, params);
+            row.reserve(alphas.len());
+            for (&(j, a), &(w, old)) in alphas.iter().zip(&pairs) {
+                let v = add(mul(sub(ONE, a), old), mul(a, w).max(0)).min(ONE);
+                if v > 0 {
+                    row.push((j, v));
+                }
+            }
+            continue;
+        }
         rows(i, &mut w_buf, &mut b_buf);
         let (w_row, b_row) = (w_buf.as_slice(), b_buf.as_slice());
         // Old bond values by column (the chain's dense `decayed` row: last entry wins).
