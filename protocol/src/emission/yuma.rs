@@ -510,6 +510,47 @@ fn run(
             let a = at(active_stake, i);
             let w_row = weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice());
             let b_row = input.bonds.get(i).map_or(&[][..], |r| r.as_slice());
+            if aligned(w_row, b_row) {
+                // Weights and bonds on the same strictly ascending columns (a full network): each
+                // cell is `(0 ⊕ α ⊗ ΔB) ⊕ (1 − α) ⊗ B = α ⊗ ΔB ⊕ (1 − α) ⊗ B`, computed where both
+                // entries are read and written straight into the row (no cell row, no drain).
+                // A removed or masked entry contributes exactly 0, as below.
+                row.clear();
+                row.resize(w_row.len(), (0, 0));
+                let mut len = 0usize;
+                for (&(j, w), &(_, b)) in w_row.iter().zip(b_row) {
+                    let ju = usize::from(j);
+                    let w = if clip_in_ema {
+                        clip_value(at(consensus, ju), w)
+                    } else {
+                        w
+                    };
+                    let (Some(dd), Some(bd), Some(&k), Some(sum), Some(max)) = (
+                        delta_div.get(ju),
+                        bond_div.get(ju),
+                        kept.get(ju),
+                        e_sums.get_mut(ju),
+                        e_max.get_mut(ju),
+                    ) else {
+                        continue;
+                    };
+                    let inc = mul(alpha, dd.div_safe(mul(w, a)));
+                    let old = mul(
+                        one_minus,
+                        bd.div_safe(from_u16(b) & i64::from(k).wrapping_neg()),
+                    );
+                    let v = add(inc, old);
+                    if let Some(slot) = row.get_mut(len) {
+                        *slot = (j, v);
+                    }
+                    let pos = v.max(0);
+                    *sum = add(*sum, pos);
+                    *max = (*max).max(pos);
+                    len += usize::from(v > 0);
+                }
+                row.truncate(len);
+                continue;
+            }
             if Scratch::is_dense(w_row.len() + b_row.len(), n) {
                 // Dense rows: the cells are added to directly (no touched list), and every
                 // removed or masked entry adds exactly 0 instead of being skipped (each step
@@ -1298,6 +1339,11 @@ struct LiquidRows<'a, K: Fn(u16) -> bool> {
     bonds: &'a [Vec<(u16, u16)>],
     /// Whether an old bond column is kept (S10's registration mask).
     kept: K,
+}
+
+/// Whether a weight row and a bond row hold the same strictly ascending uids, entry for entry.
+fn aligned(w: &[(u16, i64)], b: &[(u16, u16)]) -> bool {
+    w.len() == b.len() && w.iter().zip(b).all(|(x, y)| x.0 == y.0) && strictly_ascending(w)
 }
 
 /// Whether the uids of `row` are strictly ascending.
