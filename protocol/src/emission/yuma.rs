@@ -366,7 +366,8 @@ fn run(
 
     let scratch = &mut ws.scratch;
     scratch.reset(n);
-    let stored_done = if input.yuma3 {
+    // S10 and S13's stored bonds (both paths write `new_bonds` as they finish E's rows).
+    if input.yuma3 {
         // Row i of WB (clipped here when β = 1) and of S10b.1's old bonds, the proportion
         // b / 65535 (P3: the u16 round trip loses one unit), produced one row at a time into
         // reused buffers instead of as n × n copies.
@@ -391,6 +392,8 @@ fn run(
                     .map(|&(j, v)| (j, fixed::u16_proportion(v))),
             );
         };
+        // E's column sums (saturating, columns < n, rows in order), taken as each row is made.
+        let mut e_sums = vec![0i64; n];
         let liquid = input.liquid_alpha && consensus.iter().any(|&c| c != 0);
         if liquid {
             let use_previous = match input.liquid_alpha_consensus_mode {
@@ -422,7 +425,16 @@ fn run(
                 bonds: &input.bonds,
                 kept: bond_kept,
             };
-            liquid_ema(n, rows, &direct, reference, &params, scratch, ema_bonds);
+            liquid_ema(
+                n,
+                rows,
+                &direct,
+                reference,
+                &params,
+                scratch,
+                ema_bonds,
+                &mut e_sums,
+            );
         } else {
             // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
             let bma = I64F64::saturating_from_num(input.bonds_moving_average)
@@ -430,15 +442,18 @@ fn run(
             let bma = narrow_checked(bma).ok_or(EmissionError::BondsMovingAverageOverflow {
                 value: input.bonds_moving_average,
             })?;
-            dense_ema(n, rows, sub(ONE, bma), scratch, ema_bonds);
+            dense_ema(n, rows, sub(ONE, bma), scratch, ema_bonds, &mut e_sums);
         }
         // S10b.4 dividends.
         // The column-normalised E (saturating column sums over columns < n, division where the
         // sum is non-zero) is read entry by entry, not materialised; columns >= n have no
         // incentive and add nothing.
-        let divisors = col_divisors(ema_bonds, n);
+        let divisors: Vec<Divisor> = e_sums.iter().map(|&s| Divisor::keep_if_zero(s)).collect();
         dividends.clear();
-        dividends.extend(ema_bonds.iter().enumerate().map(|(i, row)| {
+        dividends.reserve(n);
+        // S10b.5 stored bonds u16(E) (no upscale), made in the same pass while each row is hot.
+        reset_rows(new_bonds, n);
+        for ((i, row), st) in ema_bonds.iter().enumerate().zip(new_bonds.iter_mut()) {
             let t = row.iter().fold(0i64, |acc, &(j, e)| {
                 let ju = usize::from(j);
                 match (incentive.get(ju), divisors.get(ju)) {
@@ -446,11 +461,12 @@ fn run(
                     _ => acc,
                 }
             });
-            mul_checked(t, at(active_stake, i)).unwrap_or(0)
-        }));
+            dividends.push(mul_checked(t, at(active_stake, i)).unwrap_or(0));
+            if at(permit_new, i) {
+                st.extend(row.iter().map(|&(j, v)| (j, to_u16(v))));
+            }
+        }
         normalize(dividends);
-        // S10b.5 stored bonds: u16(E), no upscale (below).
-        false
     } else {
         // S10a.1 integer bonds (not /65535), column-normalised; S10a.2 ΔB = WB ∘ a,
         // column-normalised. Both are normalised on the fly inside the EMA from their
@@ -658,8 +674,7 @@ fn run(
             }
         }
         normalize(dividends);
-        true
-    };
+    }
     let dividends: &[i64] = dividends;
     // S11 emission split (P11).
     n_combined.clear();
@@ -698,14 +713,6 @@ fn run(
     fill_map(incentive_u16, incentive, to_u16);
     fill_map(dividends_u16, dividends, to_u16);
     fill_map(validator_trust_u16, validator_trust, to_u16);
-    if !stored_done {
-        reset_rows(new_bonds, n);
-        for ((i, row), st) in ema_bonds.iter().enumerate().zip(new_bonds.iter_mut()) {
-            if at(permit_new, i) {
-                st.extend(row.iter().map(|&(j, v)| (j, to_u16(v))));
-            }
-        }
-    }
     Ok(())
 }
 
@@ -1153,18 +1160,14 @@ fn consensus_partition(
         .collect()
 }
 
-/// The column normalisation's divisors: column sums (saturating, columns `< n` only, P13);
-/// a column is divided where its sum is non-zero and kept where it is zero.
-fn col_divisors(m: &[Q32Row], n: usize) -> Vec<Divisor> {
-    let mut sums = vec![0i64; n];
-    for row in m {
-        for &(j, v) in row {
-            if let Some(s) = sums.get_mut(usize::from(j)) {
-                *s = add(*s, v);
-            }
+/// Adds `row` into the column normalisation's sums (saturating, columns `< n` only, P13); fed
+/// the rows in order, it gives the column sums entry for entry in the chain's order.
+fn add_col_sums(row: &[(u16, i64)], sums: &mut [i64]) {
+    for &(j, v) in row {
+        if let Some(s) = sums.get_mut(usize::from(j)) {
+            *s = add(*s, v);
         }
     }
-    sums.iter().map(|&s| Divisor::keep_if_zero(s)).collect()
 }
 
 /// A dense row of n cells that is reset sparsely.
@@ -1309,6 +1312,7 @@ fn dense_ema(
     alpha: i64,
     s: &mut Scratch,
     out: &mut Vec<Q32Row>,
+    sums: &mut [i64],
 ) {
     let one_minus = sub(ONE, alpha);
     reset_rows(out, n);
@@ -1326,6 +1330,7 @@ fn dense_ema(
             }
         }
         s.drain_positive_into(row);
+        add_col_sums(row, sums);
     }
 }
 
@@ -1481,12 +1486,14 @@ impl Sigmoid {
 /// 0..|c| sweep because both pointers only ever move forward past smaller uids.
 ///
 /// `rows(i, wb, b)` fills row `i` of `WB` and of the old bonds (`n` rows); `out` is
-/// overwritten. A row whose stored weight and bond rows (`direct`) are both strictly ascending
+/// overwritten, and each row is added into `sums` ([`add_col_sums`]) as it is made. A row
+/// whose stored weight and bond rows (`direct`) are both strictly ascending
 /// (how rows are stored) takes a fused path that reads them in place: WB's entry is the clipped
 /// weight, the merge scan over the bond row finds the one old bond of the same column (a
 /// column whose bond is masked out reads 0, as in the filtered row), and that value is also the
 /// cell the EMA decays (unique uids: "last entry wins" is the only entry), so neither row is
 /// copied and no scratch row is needed.
+#[allow(clippy::too_many_arguments)]
 fn liquid_ema<K: Fn(u16) -> bool>(
     n: usize,
     mut rows: impl FnMut(usize, &mut Q32Row, &mut Q32Row),
@@ -1495,6 +1502,7 @@ fn liquid_ema<K: Fn(u16) -> bool>(
     params: &Sigmoid,
     s: &mut Scratch,
     out: &mut Vec<Q32Row>,
+    sums: &mut [i64],
 ) {
     let width = reference.len();
     reset_rows(out, n);
@@ -1540,6 +1548,7 @@ fn liquid_ema<K: Fn(u16) -> bool>(
                     row.push((j, v));
                 }
             }
+            add_col_sums(row, sums);
             continue;
         }
         rows(i, &mut w_buf, &mut b_buf);
@@ -1599,6 +1608,7 @@ fn liquid_ema<K: Fn(u16) -> bool>(
             }
         }
         s.clear();
+        add_col_sums(row, sums);
     }
 }
 
