@@ -888,18 +888,10 @@ fn consensus_blocked(
         return false;
     }
     let row_of = |i: usize| weights.get(i).map_or(&[][..], |r| r.as_slice());
-    let mut stored = 0usize;
-    for &i in rows {
-        let row = row_of(i);
-        if !row
-            .windows(2)
-            .all(|p| p.first().map(|e| e.0) < p.get(1).map(|e| e.0))
-        {
-            return false;
-        }
-        stored += row.len();
-    }
-    if stored.saturating_mul(4) < n.saturating_mul(v) {
+    let stored: usize = rows.iter().map(|&i| row_of(i).len()).sum();
+    if stored.saturating_mul(4) < n.saturating_mul(v)
+        || !rows.iter().all(|&i| strictly_ascending(row_of(i)))
+    {
         return false;
     }
     let stride = v + COLUMN_PAD;
@@ -1486,8 +1478,9 @@ impl Sigmoid {
 /// 0..|c| sweep because both pointers only ever move forward past smaller uids.
 ///
 /// `rows(i, wb, b)` fills row `i` of `WB` and of the old bonds (`n` rows); `out` is
-/// overwritten, and each row is added into `sums` ([`add_col_sums`]) as it is made. A row
-/// whose stored weight and bond rows (`direct`) are both strictly ascending
+/// overwritten, and each row is added into `sums` ([`add_col_sums`]) as it is made. A dense
+/// row ([`Scratch::is_dense`]) whose stored weight and bond rows (`direct`) are both strictly
+/// ascending
 /// (how rows are stored) takes a fused path that reads them in place: WB's entry is the clipped
 /// weight, the merge scan over the bond row finds the one old bond of the same column (a
 /// column whose bond is masked out reads 0, as in the filtered row), and that value is also the
@@ -1514,7 +1507,10 @@ fn liquid_ema<K: Fn(u16) -> bool>(
     for (i, row) in out.iter_mut().enumerate() {
         let w_direct = direct.weights.get(i).map_or(&[][..], |r| r.as_slice());
         let b_direct = direct.bonds.get(i).map_or(&[][..], |r| r.as_slice());
-        if strictly_ascending(w_direct) && strictly_ascending(b_direct) {
+        if Scratch::is_dense(w_direct.len() + b_direct.len(), n)
+            && strictly_ascending(w_direct)
+            && strictly_ascending(b_direct)
+        {
             alphas.clear();
             pairs.clear();
             let mut bp = 0usize;
