@@ -14,6 +14,11 @@
 //! taken against them, since a median from another machine over a minimum from this one is not
 //! a same-run ratio.
 //!
+//! `EMISSION_ONLY=TEXT` keeps only the cases whose label ("1024 dense yuma2", "4096 2%
+//! yuma3+liquid", ...) contains TEXT; `EMISSION_REPEAT=K` times K times as many runs per case
+//! (for profiling one case). `benches/emission-ab.sh BASE` runs this mode for a base commit's
+//! binary and the working tree's alternately (A B A B) and prints same-run ratios.
+//!
 //! Each case is timed twice: `epoch(&input)` (a fresh workspace per call, as a one-off caller
 //! runs it) and `epoch_with(&mut ws, &input)` on one reused [`EpochWorkspace`] ("reused
 //! workspace", as a validator or simulator running epoch after epoch calls it).
