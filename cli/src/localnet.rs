@@ -20,17 +20,13 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use mycel_node::sim::hosted::genesis_keys;
-use mycel_node::sim::{EpochRecord, MinerRecord, SimLog, Subnet, ValidatorRecord};
-use mycel_protocol::ids::Digest;
-use serde_json::{Value, json};
+use mycel_node::sim::hosted::Role;
+use mycel_node::sim::hosted::localnet::{EpochLine, add_up, genesis_nodes};
+use serde_json::Value;
 
 use crate::CliResult;
 use crate::node::GenesisArgs;
 use crate::simulate::report;
-
-/// The `format` of `localnet.json`.
-pub const FORMAT: &str = "mycel-localnet/v1";
 
 /// Arguments of `mycel localnet`.
 #[derive(Debug, clap::Args)]
@@ -52,8 +48,6 @@ pub struct LocalnetArgs {
 /// One node process.
 struct Proc {
     name: String,
-    role: &'static str,
-    uid: u16,
     child: Child,
 }
 
@@ -102,13 +96,8 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
     }
     let scenario = args.genesis.scenario()?;
     let epochs = scenario.epochs;
-    let keys = genesis_keys(&scenario)?;
-    // Fail here, not in twelve processes, on a scenario the network does not run.
-    for k in &keys {
-        mycel_node::sim::hosted::Hosted::new(scenario.clone(), k, None)?;
-    }
-    let subnet = Subnet::new(scenario.clone())?;
-    let nv = subnet.validators.len();
+    let nodes = genesis_nodes(&scenario)?;
+    let nv = nodes.iter().filter(|n| n.role == Role::Validator).count();
     let (keys_dir, state_dir, logs_dir) = (
         args.out.join("keys"),
         args.out.join("state"),
@@ -117,20 +106,15 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
     for d in [&keys_dir, &state_dir, &logs_dir] {
         create_dir(d)?;
     }
-    let mut nodes = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        let (role, uid) = if i < nv {
-            ("validator", i as u16)
-        } else {
-            ("miner", i as u16)
-        };
-        let name = format!("{role}-{uid:03}");
-        let key_path = keys_dir.join(format!("{name}.json"));
+    // Per node: its key file, port and peer id.
+    let mut ends = Vec::with_capacity(nodes.len());
+    for node in &nodes {
+        let key_path = keys_dir.join(format!("{}.json", node.name));
         let _ = fs::remove_file(&key_path);
-        crate::keys::save(&key_path, key)?;
-        let _ = fs::remove_file(state_dir.join(format!("{name}.json")));
-        let peer = mycel_net::identity::peer_id(&key.hotkey())?;
-        nodes.push((name, role, uid, key_path, free_port()?, peer));
+        crate::keys::save(&key_path, &node.key)?;
+        let _ = fs::remove_file(state_dir.join(format!("{}.json", node.name)));
+        let peer = mycel_net::identity::peer_id(&node.key.hotkey())?;
+        ends.push((key_path, free_port()?, peer));
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -140,17 +124,19 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the mycel binary: {e}"))?;
     let (tx, rx) = mpsc::channel::<(usize, Value)>();
     let mut procs: Vec<Proc> = Vec::with_capacity(nodes.len());
-    for (i, (name, role, uid, key_path, port, _)) in nodes.iter().enumerate() {
-        let bootstrap: Vec<String> = nodes
+    for (i, (node, (key_path, port, _))) in nodes.iter().zip(&ends).enumerate() {
+        let name = &node.name;
+        let bootstrap: Vec<String> = ends
             .iter()
-            .filter(|n| n.0 != *name)
-            .map(|n| format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", n.4, n.5))
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, (_, port, peer))| format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}"))
             .collect();
         let log = fs::File::create(logs_dir.join(format!("{name}.log")))
             .map_err(|e| format!("cannot create a log file: {e}"))?;
         let mut cmd = Command::new(&exe);
         cmd.arg("node")
-            .arg(role)
+            .arg(node.role.name())
             .arg("--key")
             .arg(key_path)
             .arg("--listen")
@@ -190,8 +176,6 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
         }
         procs.push(Proc {
             name: name.clone(),
-            role,
-            uid: *uid,
             child,
         });
     }
@@ -209,21 +193,23 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
     // Collect events until every process has exited (or the deadline).
     let deadline = Instant::now()
         + Duration::from_millis(args.startup_ms + epochs * args.genesis.epoch_ms + 30_000);
-    let mut reports: BTreeMap<u64, BTreeMap<usize, Value>> = BTreeMap::new();
+    let mut reports: BTreeMap<u64, BTreeMap<usize, EpochLine>> = BTreeMap::new();
     let mut penalties = 0usize;
     loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok((i, v)) => match v.get("event").and_then(Value::as_str) {
-                Some("epoch") => {
-                    let e = v.get("epoch").and_then(Value::as_u64).unwrap_or(u64::MAX);
-                    if let Some(d) = v.get("epoch_digest").and_then(Value::as_str) {
-                        eprintln!(
-                            "localnet: epoch {e}: {} digest {}",
-                            procs.get(i).map_or("?", |p| p.name.as_str()),
-                            d.get(..16).unwrap_or(d)
-                        );
-                    }
-                    reports.entry(e).or_default().insert(i, v);
+                Some(EpochLine::EVENT) => {
+                    let Ok(line) = serde_json::from_value::<EpochLine>(v) else {
+                        continue;
+                    };
+                    let d = &line.epoch_digest;
+                    eprintln!(
+                        "localnet: epoch {}: {} digest {}",
+                        line.epoch,
+                        procs.get(i).map_or("?", |p| p.name.as_str()),
+                        d.get(..16).unwrap_or(d)
+                    );
+                    reports.entry(line.epoch).or_default().insert(i, line);
                 }
                 Some("penalized") => penalties += 1,
                 _ => {}
@@ -250,105 +236,26 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
     }
 
     // localnet.json and simulate's closing tables.
-    let mut out_epochs = Vec::new();
-    let mut records = Vec::new();
-    let mut disagreements = Vec::new();
-    for e in 0..epochs {
-        let got = reports.remove(&e).unwrap_or_default();
-        let mut node_entries = Vec::new();
-        let mut digests = BTreeMap::<String, usize>::new();
-        for (i, v) in &got {
-            let Some(p) = procs.get(*i) else { continue };
-            let d = v
-                .get("epoch_digest")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            *digests.entry(d.clone()).or_default() += 1;
-            node_entries.push(json!({
-                "peer_id": v.get("peer_id").cloned().unwrap_or(Value::Null),
-                "role": p.role,
-                "uid": p.uid,
-                "epoch_digest": d,
-                "receipts": v.get("receipts").cloned().unwrap_or(Value::Null),
-                "receipts_ms": v.get("receipts_ms").cloned().unwrap_or(Value::Null),
-            }));
-        }
-        if got.len() != procs.len() {
-            disagreements.push(format!(
-                "epoch {e}: {} of {} nodes reported",
-                got.len(),
-                procs.len()
-            ));
-        }
-        if digests.len() > 1 {
-            disagreements.push(format!("epoch {e}: {} different digests", digests.len()));
-        }
-        // The figures: those of the lowest-uid validator that reported (every node builds them
-        // from the same gossiped summaries).
-        let source = got
-            .values()
-            .min_by_key(|v| {
-                (
-                    v.get("role").and_then(Value::as_str) != Some("validator"),
-                    v.get("uid").and_then(Value::as_u64),
-                )
-            })
-            .cloned()
-            .unwrap_or(Value::Null);
-        let miners: Vec<MinerRecord> =
-            serde_json::from_value(source.get("miners").cloned().unwrap_or(json!([])))
-                .map_err(|err| format!("epoch {e}: miner figures: {err}"))?;
-        let validators: Vec<ValidatorRecord> =
-            serde_json::from_value(source.get("validators").cloned().unwrap_or(json!([])))
-                .map_err(|err| format!("epoch {e}: validator figures: {err}"))?;
-        out_epochs.push(json!({
-            "epoch": e,
-            "nodes": node_entries,
-            "miners": miners,
-            "validators": validators,
-        }));
-        let tasks = miners.iter().map(|m| u64::from(m.tasks)).sum();
-        records.push(EpochRecord {
-            epoch: e,
-            block: (e + 1) * scenario.emission.tempo,
-            beacon: Digest([0; 32]),
-            tasks,
-            validators,
-            miners,
-            fraud_proofs: Vec::new(),
-            receipt_batches: Vec::new(),
-        });
-    }
-    let doc = json!({
-        "format": FORMAT,
-        "epoch_ms": args.genesis.epoch_ms,
-        "genesis_ms": genesis_ms,
-        "penalized_peers": penalties,
-        "epochs": out_epochs,
-    });
+    let run = add_up(&scenario, epochs, &nodes, reports);
     let path = args.out.join("localnet.json");
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| format!("encoding: {e}"))? + "\n";
+    let text = run.to_json(args.genesis.epoch_ms, genesis_ms, penalties)?;
     let tmp = path.with_extension("tmp");
     fs::write(&tmp, text)
         .and_then(|()| fs::rename(&tmp, &path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let published: u64 = records
-        .iter()
-        .flat_map(|r| &r.validators)
-        .map(|v| u64::from(v.mismatches))
-        .sum();
-    let log = SimLog::new(&subnet, records);
     // The nodes gossip their fraud proofs instead of writing files: count them from the
     // validators' summaries instead of simulate's list of files.
-    let tables = report::tables(&log).replace(
+    let tables = report::tables(&run.sim_log(&scenario)?).replace(
         "\nfraud proofs: 0\n",
-        &format!("\nfraud proofs: {published} published (gossiped, not written to files)\n"),
+        &format!(
+            "\nfraud proofs: {} published (gossiped, not written to files)\n",
+            run.published_proofs()
+        ),
     );
     print!("{tables}");
     println!("localnet log: {}", path.display());
-    if !failed.is_empty() || !disagreements.is_empty() {
-        for f in failed.iter().chain(&disagreements) {
+    if !failed.is_empty() || !run.disagreements.is_empty() {
+        for f in failed.iter().chain(&run.disagreements) {
             eprintln!("localnet: {f}");
         }
         return Err(

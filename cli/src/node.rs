@@ -13,6 +13,7 @@ use mycel_net::Multiaddr;
 use mycel_net::node::{Config, Event};
 use mycel_net::{Faults, Limits};
 use mycel_node::sim::hosted::Role;
+use mycel_node::sim::hosted::localnet::EpochLine;
 use mycel_node::sim::parse_miner_behaviour;
 use serde_json::json;
 
@@ -137,20 +138,13 @@ pub fn run(args: NodeArgs) -> CliResult {
         .map(|b| parse_miner_behaviour(b).ok_or_else(|| format!("--behaviour: unknown {b:?}")))
         .transpose()?;
     let hosted = mycel_node::sim::hosted::Hosted::new(scenario.clone(), &key, behaviour)?;
-    let role = hosted.role();
     let want = match args.role {
         NodeRole::Miner => Role::Miner,
         NodeRole::Validator => Role::Validator,
     };
-    if role != want {
-        return Err(format!(
-            "{}: this key is a {} in the subnet's roster, not a {}",
-            args.key.display(),
-            role.name(),
-            want.name()
-        )
-        .into());
-    }
+    hosted
+        .expect_role(want)
+        .map_err(|e| format!("{}: {e}", args.key.display()))?;
     let mut bootstrap = Vec::new();
     for b in &args.bootstrap {
         for part in b.split_whitespace() {
@@ -198,22 +192,21 @@ pub fn run(args: NodeArgs) -> CliResult {
 /// One event as a JSON line on stdout.
 fn print_event(ev: &Event) {
     let line = match ev {
-        Event::Listening(a) => json!({"event": "listening", "addr": a.to_string()}),
+        Event::Listening(a) => json!({"event": "listening", "addr": a.to_string()}).to_string(),
         Event::Penalized { peer, reason } => {
-            json!({"event": "penalized", "peer": peer.to_string(), "reason": reason})
+            json!({"event": "penalized", "peer": peer.to_string(), "reason": reason}).to_string()
         }
-        Event::EpochClosed(r) => json!({
-            "event": "epoch",
-            "epoch": r.closed.epoch,
-            "peer_id": r.peer_id.to_string(),
-            "role": r.role.name(),
-            "uid": r.uid,
-            "epoch_digest": r.closed.digest.to_string(),
-            "receipts": r.receipts.map(|x| x.0),
-            "receipts_ms": r.receipts.map(|x| x.1),
-            "miners": r.closed.miners,
-            "validators": r.closed.validators,
-        }),
+        Event::EpochClosed(r) => {
+            match EpochLine::new(r.peer_id.to_string(), r.role, r.uid, &r.closed, r.receipts)
+                .to_json()
+            {
+                Ok(line) => line,
+                Err(e) => {
+                    eprintln!("epoch {}: {e}", r.closed.epoch);
+                    return;
+                }
+            }
+        }
         _ => return,
     };
     println!("{line}");

@@ -4,6 +4,7 @@ mod api {
     mod adversaries;
     mod extremes;
     mod intake;
+    mod localnet;
     mod optimistic;
     mod roles;
     mod sampling;

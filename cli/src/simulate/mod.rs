@@ -24,7 +24,8 @@ use mycel_node::sim::{Clock, Scenario, SimLog, Subnet};
 
 use crate::CliResult;
 use crate::fsio::{self, write_atomic};
-use report::{Progress, Timings};
+use mycel_node::sim::Timings;
+use report::Progress;
 
 /// The wall clock, for the phase timings only (they never enter the log).
 struct WallClock(Instant);
@@ -212,7 +213,7 @@ pub fn run(args: SimulateArgs) -> CliResult {
         receipts_dir.display(),
         fraud_dir.display()
     );
-    eprintln!("{}", timings.summary());
+    eprintln!("{}", report::summary(&timings));
     if let Some(path) = &args.timings {
         let t =
             serde_json::to_string_pretty(&timings).map_err(|e| format!("encoding timings: {e}"))?;

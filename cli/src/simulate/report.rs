@@ -4,9 +4,7 @@
 use core::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 
-use serde::Serialize;
-
-use mycel_node::sim::{MinerBehaviour, PhaseTimes, SimLog};
+use mycel_node::sim::{MinerBehaviour, SimLog, Timings};
 
 fn colour(b: &str, nth: usize) -> &'static str {
     const HONEST: [&str; 6] = [
@@ -170,7 +168,6 @@ pub fn svg(log: &SimLog) -> String {
 /// The end-of-run tables (stdout).
 pub fn tables(log: &SimLog) -> String {
     let mut s = String::new();
-    let total_e: u64 = log.totals.miners.iter().map(|m| m.emission_rao).sum();
     let _ = writeln!(
         s,
         "miners ({} epochs; incentive share = last epoch; emission = whole run, alpha)",
@@ -189,12 +186,7 @@ pub fn tables(log: &SimLog) -> String {
         "emission",
         "share"
     );
-    for m in &log.totals.miners {
-        let share = if total_e == 0 {
-            0.0
-        } else {
-            m.emission_rao as f64 / total_e as f64
-        };
+    for (m, share) in log.totals.miners.iter().zip(log.totals.emission_shares()) {
         let _ = writeln!(
             s,
             "{:>5}  {:<13} {:>7} {:>9} {:>7} {:>8} {:>9.2}% {:>12} {:>7.2}%",
@@ -260,8 +252,7 @@ pub fn tables(log: &SimLog) -> String {
             );
         }
     }
-    let proofs: usize = log.epochs.iter().map(|e| e.fraud_proofs.len()).sum();
-    let _ = writeln!(s, "\nfraud proofs: {proofs}");
+    let _ = writeln!(s, "\nfraud proofs: {}", log.fraud_proof_count());
     s
 }
 
@@ -312,30 +303,6 @@ impl Progress {
     }
 }
 
-/// One epoch's timings, seconds.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct EpochTiming {
-    /// Wall time: miners running the kernels and signing receipts.
-    pub kernel_work_s: f64,
-    /// Wall time: receipt roots, signature batches, spot-check re-execution, verdicts, fraud
-    /// proofs and their network-wide check.
-    pub verification_s: f64,
-    /// Wall time: scoring, commit-reveal, Yuma.
-    pub emission_s: f64,
-    /// Wall time in batch signature verification summed over the worker threads (part of
-    /// `verification_s`).
-    pub signatures_cpu_s: f64,
-    /// Wall time re-executing sampled receipts summed over the worker threads (part of
-    /// `verification_s`).
-    pub reexecution_cpu_s: f64,
-    /// Wall time of the network-wide fraud proof check (part of `verification_s`).
-    pub fraud_audit_s: f64,
-    /// CPU time of the whole process (user + system, all threads) during the epoch, where the
-    /// OS reports it (Linux `/proc/self/stat`, 10 ms resolution); unlike the wall times it does
-    /// not grow when other programs compete for the cores.
-    pub process_cpu_s: Option<f64>,
-}
-
 /// User + system CPU seconds of this process so far (Linux; `None` elsewhere).
 pub fn process_cpu_s() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -348,74 +315,34 @@ pub fn process_cpu_s() -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
-/// Wall-clock timings of a run (stderr summary and the optional timings file; never the log).
-#[derive(Debug, Clone, Serialize)]
-pub struct Timings {
-    /// Worker threads.
-    pub threads: usize,
-    /// Miners.
-    pub miners: usize,
-    /// Validators.
-    pub validators: usize,
-    /// Per epoch.
-    pub epochs: Vec<EpochTiming>,
-    /// Setup (keys, weight generation), seconds.
-    pub setup_s: f64,
-    /// Writing files, seconds.
-    pub output_s: f64,
-}
-
-impl Timings {
-    /// Records one epoch.
-    pub fn push(&mut self, t: &PhaseTimes, cpu_s: Option<f64>) {
-        self.epochs.push(EpochTiming {
-            kernel_work_s: t.work.as_secs_f64(),
-            verification_s: t.verify.as_secs_f64(),
-            emission_s: t.emission.as_secs_f64(),
-            signatures_cpu_s: t.signatures_cpu.as_secs_f64(),
-            reexecution_cpu_s: t.reexecution_cpu.as_secs_f64(),
-            fraud_audit_s: t.audit.as_secs_f64(),
-            process_cpu_s: cpu_s,
-        });
-    }
-
-    /// The stderr summary.
-    pub fn summary(&self) -> String {
-        let n = self.epochs.len().max(1) as f64;
-        let sum = |f: fn(&EpochTiming) -> f64| self.epochs.iter().map(f).sum::<f64>();
-        let (w, v, e) = (
-            sum(|t| t.kernel_work_s),
-            sum(|t| t.verification_s),
-            sum(|t| t.emission_s),
-        );
-        let (sig, re, audit) = (
-            sum(|t| t.signatures_cpu_s),
-            sum(|t| t.reexecution_cpu_s),
-            sum(|t| t.fraud_audit_s),
-        );
-        format!(
-            "timings (wall clock, {} threads, {} miners + {} validators): per epoch {:.3} s = kernel work {:.3} s + verification {:.3} s (summed over threads: signatures {:.3} s, re-execution {:.3} s; fraud proof audit {:.3} s wall) + emission {:.4} s; setup {:.3} s, output {:.3} s, total {:.2} s",
-            self.threads,
-            self.miners,
-            self.validators,
-            (w + v + e) / n,
-            w / n,
-            v / n,
-            sig / n,
-            re / n,
-            audit / n,
-            e / n,
-            self.setup_s,
-            self.output_s,
-            w + v + e + self.setup_s + self.output_s
-        ) + &match self
-            .epochs
-            .iter()
-            .map(|t| t.process_cpu_s)
-            .sum::<Option<f64>>()
-        {
-            Some(cpu) => format!("; process CPU time {:.3} s per epoch", cpu / n),
-            None => String::new(),
-        }
+/// The stderr summary of a run's timings: per-epoch means of each phase, setup, output and the
+/// total.
+pub fn summary(t: &Timings) -> String {
+    let n = t.mean_divisor();
+    let sums = t.sums();
+    let (w, v, e) = (sums.kernel_work_s, sums.verification_s, sums.emission_s);
+    let (sig, re, audit) = (
+        sums.signatures_cpu_s,
+        sums.reexecution_cpu_s,
+        sums.fraud_audit_s,
+    );
+    format!(
+        "timings (wall clock, {} threads, {} miners + {} validators): per epoch {:.3} s = kernel work {:.3} s + verification {:.3} s (summed over threads: signatures {:.3} s, re-execution {:.3} s; fraud proof audit {:.3} s wall) + emission {:.4} s; setup {:.3} s, output {:.3} s, total {:.2} s",
+        t.threads,
+        t.miners,
+        t.validators,
+        (w + v + e) / n,
+        w / n,
+        v / n,
+        sig / n,
+        re / n,
+        audit / n,
+        e / n,
+        t.setup_s,
+        t.output_s,
+        w + v + e + t.setup_s + t.output_s
+    ) + &match sums.process_cpu_s {
+        Some(cpu) => format!("; process CPU time {:.3} s per epoch", cpu / n),
+        None => String::new(),
     }
 }

@@ -251,6 +251,25 @@ pub struct Totals {
     pub validators: Vec<ValidatorTotal>,
 }
 
+impl Totals {
+    /// Each miner's share of the emission paid to miners over the run, in [`Totals::miners`]'
+    /// order (all 0 when nothing was paid).
+    #[must_use]
+    pub fn emission_shares(&self) -> Vec<f64> {
+        let total: u64 = self.miners.iter().map(|m| m.emission_rao).sum();
+        self.miners
+            .iter()
+            .map(|m| {
+                if total == 0 {
+                    0.0
+                } else {
+                    m.emission_rao as f64 / total as f64
+                }
+            })
+            .collect()
+    }
+}
+
 /// The JSON log of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimLog {
@@ -273,6 +292,12 @@ pub struct SimLog {
 }
 
 impl SimLog {
+    /// The fraud proofs published over the run (every epoch's [`EpochRecord::fraud_proofs`]).
+    #[must_use]
+    pub fn fraud_proof_count(&self) -> usize {
+        self.epochs.iter().map(|e| e.fraud_proofs.len()).sum()
+    }
+
     /// Assembles the log from the subnet and its epoch records.
     #[must_use]
     pub fn new(subnet: &Subnet, epochs: Vec<EpochRecord>) -> Self {

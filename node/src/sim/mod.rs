@@ -20,6 +20,7 @@
 mod log;
 mod scenario;
 mod subnet;
+mod timings;
 mod work;
 
 pub use log::{
@@ -34,4 +35,5 @@ pub use scenario::{
 };
 pub use subnet::hosted;
 pub use subnet::{Clock, EpochOutcome, NoClock, SimMiner, SimValidator, Subnet};
+pub use timings::{EpochTiming, Timings};
 pub use work::{execute_as, execute_honest, latency_ms};

@@ -148,6 +148,65 @@ fn lazy_miners_and_copiers_are_caught_and_their_proofs_hold() {
         let p = mycel_node::FraudProof::from_json(json).unwrap();
         p.check().unwrap();
     }
+    // The closing table's figures: one file per published proof, and emission shares that
+    // are each miner's rao over all miners' rao (the caught ones 0 only if never paid).
+    assert_eq!(log.fraud_proof_count(), proofs.len());
+    let shares = log.totals.emission_shares();
+    let paid: u64 = log.totals.miners.iter().map(|m| m.emission_rao).sum();
+    assert!(paid > 0);
+    assert_eq!(shares.len(), log.totals.miners.len());
+    for (m, share) in log.totals.miners.iter().zip(&shares) {
+        assert_eq!(*share, m.emission_rao as f64 / paid as f64, "uid {}", m.uid);
+    }
+    assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn timings_sum_per_phase_and_cpu_time_only_when_every_epoch_has_it() {
+    use core::time::Duration;
+    use mycel_node::sim::{PhaseTimes, Timings};
+    let mut t = Timings {
+        threads: 2,
+        miners: 3,
+        validators: 1,
+        epochs: Vec::new(),
+        setup_s: 0.5,
+        output_s: 0.25,
+    };
+    assert_eq!(t.mean_divisor(), 1.0);
+    assert_eq!(t.sums().process_cpu_s, Some(0.0));
+    let ms = Duration::from_millis;
+    let phases = |k: u64| PhaseTimes {
+        work: ms(100 * k),
+        verify: ms(20 * k),
+        emission: ms(k),
+        signatures_cpu: ms(8 * k),
+        reexecution_cpu: ms(10 * k),
+        audit: ms(2 * k),
+    };
+    t.push(&phases(1), Some(0.125));
+    t.push(&phases(3), Some(0.5));
+    let s = t.sums();
+    assert_eq!(t.mean_divisor(), 2.0);
+    assert!((s.kernel_work_s - 0.4).abs() < 1e-12, "{s:?}");
+    assert!((s.verification_s - 0.08).abs() < 1e-12, "{s:?}");
+    assert!((s.emission_s - 0.004).abs() < 1e-12, "{s:?}");
+    assert!((s.signatures_cpu_s - 0.032).abs() < 1e-12, "{s:?}");
+    assert!((s.reexecution_cpu_s - 0.04).abs() < 1e-12, "{s:?}");
+    assert!((s.fraud_audit_s - 0.008).abs() < 1e-12, "{s:?}");
+    assert_eq!(s.process_cpu_s, Some(0.625));
+    t.push(&phases(1), None);
+    assert_eq!(t.sums().process_cpu_s, None);
+    // The `--timings` file: these fields, in this order.
+    let json = serde_json::to_string(&t).unwrap();
+    assert!(
+        json.starts_with(r#"{"threads":2,"miners":3,"validators":1,"epochs":[{"kernel_work_s":0.1,"verification_s":0.02,"emission_s":0.001,"signatures_cpu_s":0.008,"reexecution_cpu_s":0.01,"fraud_audit_s":0.002,"process_cpu_s":0.125},"#),
+        "{json}"
+    );
+    assert!(
+        json.ends_with(r#""process_cpu_s":null}],"setup_s":0.5,"output_s":0.25}"#),
+        "{json}"
+    );
 }
 
 #[test]

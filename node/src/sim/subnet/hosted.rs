@@ -45,6 +45,8 @@ use mycel_protocol::scoring::{
 use mycel_protocol::task::TaskSpec;
 use serde::{Deserialize, Serialize};
 
+pub mod localnet;
+
 use super::{
     Checked, Delivery, MinerBehaviour, NoClock, Scenario, Subnet, TallyView, ValidatorBehaviour,
     at, execute_as,
@@ -382,6 +384,23 @@ impl Hosted {
             Me::Miner(_) => Role::Miner,
             Me::Validator(_) => Role::Validator,
         }
+    }
+
+    /// Checks that this node's key has the role `want` in the roster (a host started as a
+    /// miner with a validator's key, or the reverse, must not run).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming both roles.
+    pub fn expect_role(&self, want: Role) -> Result<()> {
+        let role = self.role();
+        if role == want {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument(format!(
+            "this key is a {} in the subnet's roster, not a {}",
+            role.name(),
+            want.name()
+        )))
     }
 
     /// This node's member entry.
