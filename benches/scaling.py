@@ -314,7 +314,7 @@ def emission(records: list[dict], meta: list[dict], svg_dir: Path | None) -> str
         "| case | " + " | ".join(f"n = {n}" for n in sizes)
         + " | exponent in n: wall min; wall median"
         + ("; **CPU min**" if has_cpu else "")
-        + " | last step (2048→4096) | exponent in stored entries | ns per stored entry, smallest → largest n | predicted | as predicted? |",
+        + " | last step (2048→4096) | exponent in stored entries | CPU ns per stored weight entry, smallest → largest n | predicted | as predicted? |",
         "|---|" + "---|" * len(sizes) + "---|---|---|---|---|---|",
     ]
     chart = []
