@@ -179,6 +179,17 @@ fn best_of() {
         (4096, 0.02, "4096 2%", 12),
     ] {
         for &(liquid, path) in &[(false, "yuma2"), (true, "yuma3+liquid")] {
+            if let Ok(only) = std::env::var("EMISSION_ONLY")
+                && !format!("{label} {path}").contains(only.as_str())
+            {
+                continue;
+            }
+            let runs = runs
+                * std::env::var("EMISSION_REPEAT")
+                    .ok()
+                    .and_then(|r| r.parse::<usize>().ok())
+                    .unwrap_or(1)
+                    .max(1);
             let input = network(n, density, liquid, 42 + n as u64);
             let (fmin, fmed) = min_median(runs, || {
                 black_box(epoch(black_box(&input)).expect("valid input"));

@@ -21,6 +21,14 @@ fn at<T: Copy + Default>(v: &[T], i: usize) -> T {
     v.get(i).copied().unwrap_or_default()
 }
 
+/// S7's clip of one entry as a value: `min(w, c)`, or 0 when the entry is removed (`c < w`
+/// with `c ≤ 0`), without a branch.
+#[inline]
+fn clip_value(c: i64, w: i64) -> i64 {
+    let m = w.min(c);
+    m & i64::from(!((c < w) & (c <= 0))).wrapping_neg()
+}
+
 /// S7's clip of one entry: `min(w, c)`, or `None` (removed) when `c < w` with `c ≤ 0`. The
 /// minimum has no data-dependent branch (`c < w` is a coin flip on real data); `&` keeps it
 /// out of the removal test, which is rarely true.
@@ -231,7 +239,6 @@ fn run(
     }));
     normalize(active_stake);
     let active_stake: &[i64] = active_stake;
-
     // S5 weights: integer u16 values as Q32, stored order and explicit zeros kept (P6);
     // masks: permit rows, diagonal except the owner's (P10), outdated (P9), commit-reveal.
     // The chain's loader keeps only entries `j < n` of every stored row (before any mask);
@@ -286,7 +293,6 @@ fn run(
         }
     }
     let weights: &[Q32Row] = weights;
-
     // S6 consensus.
     let kappa = ratio_u16(input.kappa);
     consensus_into(active_stake, weights, n, kappa, &mut ws.cons, consensus);
@@ -294,7 +300,6 @@ fn run(
         ws.cons = ConsensusScratch::default();
     }
     let consensus: &[i64] = consensus;
-
     // S7 clip (the clipped value of an entry; 0 = removed).
     let clip = |j: u16, w: i64| -> i64 {
         let c = at(consensus, usize::from(j));
@@ -332,7 +337,6 @@ fn run(
     incentive.extend_from_slice(ranks);
     normalize(incentive);
     let incentive: &[i64] = incentive;
-
     // S9 weights for bonds (P7: exactly 1.0 uses W̄ as is; other values interpolate densely,
     // which drops non-positive cells and sorts by uid).
     let weights_for_bonds: &[Q32Row] = if beta == 0 || clip_in_ema {
@@ -412,7 +416,13 @@ fn run(
                 ratio_u16(input.alpha_high),
                 i64::from(input.alpha_sigmoid_steepness) << 32,
             );
-            liquid_ema(n, rows, reference, &params, scratch, ema_bonds);
+            let direct = LiquidRows {
+                weights: weights_for_bonds,
+                clip: clip_in_ema.then_some(consensus),
+                bonds: &input.bonds,
+                kept: bond_kept,
+            };
+            liquid_ema(n, rows, &direct, reference, &params, scratch, ema_bonds);
         } else {
             // S10b.3 fixed alpha: the chain's non-saturating conversion (P12).
             let bma = I64F64::saturating_from_num(input.bonds_moving_average)
@@ -492,9 +502,43 @@ fn run(
         reset_rows(ema_bonds, n);
         let mut e_sums = vec![0i64; n];
         let mut e_max = vec![0i64; n];
+        // Per column: whether its old bonds are kept (columns < n; the rest never reach a cell).
+        let kept: Vec<bool> = (0..n)
+            .map(|j| u16::try_from(j).is_ok_and(bond_kept))
+            .collect();
         for (i, row) in ema_bonds.iter_mut().enumerate() {
             let a = at(active_stake, i);
-            for &(j, w) in weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
+            let w_row = weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice());
+            let b_row = input.bonds.get(i).map_or(&[][..], |r| r.as_slice());
+            if Scratch::is_dense(w_row.len() + b_row.len(), n) {
+                // Dense rows: the cells are added to directly (no touched list), and every
+                // removed or masked entry adds exactly 0 instead of being skipped (each step
+                // maps 0 to 0: 0 ⊗ a = 0, 0 ⊘ s = 0 in every divisor mode, α ⊗ 0 = 0, c ⊕ 0 = c),
+                // so the loops have no data-dependent branch.
+                for &(j, w) in w_row {
+                    let ju = usize::from(j);
+                    let w = if clip_in_ema {
+                        clip_value(at(consensus, ju), w)
+                    } else {
+                        w
+                    };
+                    if let (Some(div), Some(c)) = (delta_div.get(ju), scratch.vals.get_mut(ju)) {
+                        *c = add(*c, mul(alpha, div.div_safe(mul(w, a))));
+                    }
+                }
+                for &(j, b) in b_row {
+                    let ju = usize::from(j);
+                    if let (Some(&k), Some(div), Some(c)) =
+                        (kept.get(ju), bond_div.get(ju), scratch.vals.get_mut(ju))
+                    {
+                        let v = from_u16(b) & i64::from(k).wrapping_neg();
+                        *c = add(*c, mul(one_minus, div.div_safe(v)));
+                    }
+                }
+                scratch.drain_dense_into(row, &mut e_sums, &mut e_max);
+                continue;
+            }
+            for &(j, w) in w_row {
                 let ju = usize::from(j);
                 let w = if clip_in_ema {
                     match clip_entry(at(consensus, ju), w) {
@@ -512,7 +556,7 @@ fn run(
                     *c = add(*c, mul(alpha, d));
                 }
             }
-            for &(j, b) in input.bonds.get(i).map_or(&[][..], |r| r.as_slice()) {
+            for &(j, b) in b_row {
                 if !bond_kept(j) {
                     continue;
                 }
@@ -576,7 +620,6 @@ fn run(
         true
     };
     let dividends: &[i64] = dividends;
-
     // S11 emission split (P11).
     n_combined.clear();
     n_combined.extend(incentive.iter().zip(dividends).map(|(&i, &d)| add(i, d)));
@@ -690,6 +733,9 @@ fn consensus_into(
         *out = consensus_partition(rows, sigma, weights, n, total, kappa);
         return;
     }
+    if consensus_blocked(rows, sigma, weights, n, kappa, start, cells, buf, out) {
+        return;
+    }
     // Gather each column's positive scores with their σ (CSR layout, one pass to count).
     start.clear();
     start.resize(n + 1, 0);
@@ -739,17 +785,123 @@ fn consensus_into(
         let Some(col) = cells.get(lo..hi) else {
             continue;
         };
-        if col.is_empty() {
-            continue;
-        }
-        *c = match weighted_select(col, kappa, buf) {
-            Some(w) => w,
-            // No positive score qualifies: 0 if some validator scores 0 (the minimum, and also
-            // the answer when the total mass reaches κ), else the smallest positive score.
-            None if col.len() < v => 0,
-            None => col.iter().map(|x| x.0).min().unwrap_or(0),
-        };
+        *c = column_consensus(col, v, kappa, buf);
     }
+}
+
+/// Most cells in one block of [`consensus_blocked`] (16 bytes each: the block stays in the
+/// core's L2 cache).
+const BLOCK_CELLS: usize = 1 << 16;
+
+/// Most columns in one block of [`consensus_blocked`]: each row's write goes to a different
+/// column, so the block's columns must stay within the first-level TLB.
+const BLOCK_COLUMNS: usize = 32;
+
+/// Padding cells after each column of a block, so that the columns do not start at multiples of
+/// 4 KiB from each other (4K aliasing between the cursor reads and the column writes).
+const COLUMN_PAD: usize = 4;
+
+/// The value of one column of S6 from its gathered positive scores (`col`, pairs of score and
+/// σ), `v` the number of validators.
+fn column_consensus(col: &[(i64, i64)], v: usize, kappa: i64, buf: &mut Vec<(i64, i64)>) -> i64 {
+    if col.is_empty() {
+        return 0;
+    }
+    match weighted_select(col, kappa, buf) {
+        Some(w) => w,
+        // No positive score qualifies: 0 if some validator scores 0 (the minimum, and also
+        // the answer when the total mass reaches κ), else the smallest positive score.
+        None if col.len() < v => 0,
+        None => col.iter().map(|x| x.0).min().unwrap_or(0),
+    }
+}
+
+/// S6 on dense weights whose rows are all strictly ascending (how they are stored): the columns
+/// are gathered a block of columns at a time, each validator row read through its own cursor,
+/// into a buffer of `v` cells per column (each row holds a column at most once), so that no
+/// n × n transposed copy is built and every write lands in cache. Gives the columns exactly the
+/// CSR path's contents, in the same (row) order. Returns `false`, having done nothing, when the
+/// weights are too sparse for it to pay (under a quarter of the validator × column cells
+/// stored) or a row is not ascending; `out` is then untouched.
+#[allow(clippy::too_many_arguments)]
+fn consensus_blocked(
+    rows: &[usize],
+    sigma: &[i64],
+    weights: &[Q32Row],
+    n: usize,
+    kappa: i64,
+    cursor: &mut Vec<usize>,
+    cells: &mut Vec<(i64, i64)>,
+    buf: &mut Vec<(i64, i64)>,
+    out: &mut Vec<i64>,
+) -> bool {
+    let v = rows.len();
+    if v == 0 || n == 0 {
+        return false;
+    }
+    let row_of = |i: usize| weights.get(i).map_or(&[][..], |r| r.as_slice());
+    let mut stored = 0usize;
+    for &i in rows {
+        let row = row_of(i);
+        if !row
+            .windows(2)
+            .all(|p| p.first().map(|e| e.0) < p.get(1).map(|e| e.0))
+        {
+            return false;
+        }
+        stored += row.len();
+    }
+    if stored.saturating_mul(4) < n.saturating_mul(v) {
+        return false;
+    }
+    let stride = v + COLUMN_PAD;
+    let width = (BLOCK_CELLS / stride).clamp(1, BLOCK_COLUMNS).min(n);
+    let Some(size) = width.checked_mul(stride) else {
+        return false;
+    };
+    if cells.len() < size {
+        *cells = vec![(0, 0); size];
+    }
+    cursor.clear();
+    cursor.resize(v, 0);
+    let mut counts = vec![0usize; width];
+    out.clear();
+    out.resize(n, 0);
+    let mut j0 = 0usize;
+    while j0 < n {
+        let j1 = (j0 + width).min(n);
+        counts.fill(0);
+        for ((&i, &s), p) in rows.iter().zip(sigma).zip(cursor.iter_mut()) {
+            let row = row_of(i);
+            while let Some(&(j, w)) = row.get(*p) {
+                if usize::from(j) >= j1 {
+                    break;
+                }
+                let c = usize::from(j).saturating_sub(j0);
+                *p += 1;
+                if w > 0
+                    && let Some(k) = counts.get_mut(c)
+                {
+                    if let Some(cell) = cells.get_mut(c * stride + *k) {
+                        *cell = (w, s);
+                    }
+                    *k += 1;
+                }
+            }
+        }
+        for (c, (o, &k)) in out
+            .get_mut(j0..j1)
+            .unwrap_or_default()
+            .iter_mut()
+            .zip(&counts)
+            .enumerate()
+        {
+            let col = cells.get(c * stride..c * stride + k).unwrap_or_default();
+            *o = column_consensus(col, v, kappa, buf);
+        }
+        j0 = j1;
+    }
+    true
 }
 
 /// Sample size of [`bracket`].
@@ -1029,6 +1181,42 @@ impl Scratch {
         }
     }
 
+    /// Whether a row with `entries` stored entries (new and old together) over `n` columns is
+    /// accumulated densely ([`Scratch::drain_dense_into`]).
+    const fn is_dense(entries: usize, n: usize) -> bool {
+        entries.saturating_mul(4) >= n
+    }
+
+    /// The drain of a row whose cells were added to directly in `vals` (nothing recorded in
+    /// the touched list): writes the cells > 0 into `out` (overwritten) in ascending uid order,
+    /// adds each kept cell into `sums` (saturating) and raises `max` to it, and zeroes every
+    /// cell. Untouched cells are 0 and are not kept, so no record of the touched cells is
+    /// needed.
+    fn drain_dense_into(&mut self, out: &mut Q32Row, sums: &mut [i64], max: &mut [i64]) {
+        out.clear();
+        out.resize(self.vals.len(), (0, 0));
+        let mut kept = 0usize;
+        for (j, ((v, s), m)) in self
+            .vals
+            .iter_mut()
+            .zip(sums.iter_mut())
+            .zip(max.iter_mut())
+            .enumerate()
+        {
+            let x = *v;
+            *v = 0;
+            if let Some(slot) = out.get_mut(kept) {
+                *slot = (j as u16, x);
+            }
+            // A cell that is not kept adds 0 (a no-op) and cannot raise a maximum ≥ 0.
+            let pos = x.max(0);
+            *s = add(*s, pos);
+            *m = (*m).max(pos);
+            kept += usize::from(x > 0);
+        }
+        out.truncate(kept);
+    }
+
     /// Writes the cells > 0 into `out` (overwritten) in ascending uid order and clears every
     /// touched cell.
     fn drain_positive_into(&mut self, out: &mut Q32Row) {
@@ -1098,6 +1286,26 @@ fn dense_ema(
         }
         s.drain_positive_into(row);
     }
+}
+
+/// The stored rows behind [`liquid_ema`]'s `rows` closure, read in place by its fast path.
+struct LiquidRows<'a, K: Fn(u16) -> bool> {
+    /// W̄ (S9 with β = 1 or 0) or the interpolated rows.
+    weights: &'a [Q32Row],
+    /// The consensus when WB is the clipped W̄ (each entry clipped as it is read).
+    clip: Option<&'a [i64]>,
+    /// The stored u16 bond rows.
+    bonds: &'a [Vec<(u16, u16)>],
+    /// Whether an old bond column is kept (S10's registration mask).
+    kept: K,
+}
+
+/// Whether the uids of `row` are strictly ascending.
+fn strictly_ascending<T>(row: &[(u16, T)]) -> bool {
+    row.windows(2).all(|p| match p {
+        [a, b] => a.0 < b.0,
+        _ => true,
+    })
 }
 
 /// Lanes of the `exp*` series run in lockstep ([`fixed::exp_safe_lanes`]).
@@ -1227,10 +1435,16 @@ impl Sigmoid {
 /// 0..|c| sweep because both pointers only ever move forward past smaller uids.
 ///
 /// `rows(i, wb, b)` fills row `i` of `WB` and of the old bonds (`n` rows); `out` is
-/// overwritten.
-fn liquid_ema(
+/// overwritten. A row whose stored weight and bond rows (`direct`) are both strictly ascending
+/// (how rows are stored) takes a fused path that reads them in place: WB's entry is the clipped
+/// weight, the merge scan over the bond row finds the one old bond of the same column (a
+/// column whose bond is masked out reads 0, as in the filtered row), and that value is also the
+/// cell the EMA decays (unique uids: "last entry wins" is the only entry), so neither row is
+/// copied and no scratch row is needed.
+fn liquid_ema<K: Fn(u16) -> bool>(
     n: usize,
     mut rows: impl FnMut(usize, &mut Q32Row, &mut Q32Row),
+    direct: &LiquidRows<'_, K>,
     reference: &[i64],
     params: &Sigmoid,
     s: &mut Scratch,
@@ -1240,9 +1454,48 @@ fn liquid_ema(
     reset_rows(out, n);
     let mut targets: Vec<u16> = Vec::new();
     let mut alphas: Vec<(u16, i64)> = Vec::new();
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
     let mut cache = AlphaCache::new(params);
     let (mut w_buf, mut b_buf): (Q32Row, Q32Row) = (Vec::new(), Vec::new());
     for (i, row) in out.iter_mut().enumerate() {
+        let w_direct = direct.weights.get(i).map_or(&[][..], |r| r.as_slice());
+        let b_direct = direct.bonds.get(i).map_or(&[][..], |r| r.as_slice());
+        if strictly_ascending(w_direct) && strictly_ascending(b_direct) {
+            alphas.clear();
+            pairs.clear();
+            let mut bp = 0usize;
+            for &(j, w) in w_direct {
+                let ju = usize::from(j);
+                let w = match direct.clip {
+                    Some(c) => match clip_entry(at(c, ju), w) {
+                        Some(v) => v,
+                        None => continue,
+                    },
+                    None => w,
+                };
+                if ju >= width {
+                    continue;
+                }
+                while b_direct.get(bp).is_some_and(|e| e.0 < j) {
+                    bp += 1;
+                }
+                let b = match b_direct.get(bp) {
+                    Some(&(bj, bv)) if bj == j && (direct.kept)(bj) => fixed::u16_proportion(bv),
+                    _ => 0,
+                };
+                alphas.push((j, params.z(at(reference, ju), w, b)));
+                pairs.push((w, b));
+            }
+            cache.alpha_all(&mut alphas, params);
+            row.reserve(alphas.len());
+            for (&(j, a), &(w, old)) in alphas.iter().zip(&pairs) {
+                let v = add(mul(sub(ONE, a), old), mul(a, w).max(0)).min(ONE);
+                if v > 0 {
+                    row.push((j, v));
+                }
+            }
+            continue;
+        }
         rows(i, &mut w_buf, &mut b_buf);
         let (w_row, b_row) = (w_buf.as_slice(), b_buf.as_slice());
         // Old bond values by column (the chain's dense `decayed` row: last entry wins).
