@@ -32,8 +32,11 @@ const MC: usize = 64;
 trait WBlock: Copy + bytemuck::Pod {
     /// Q4_0 (nibbles, offset 8) rather than Q8_0.
     const Q4: bool;
-    /// Software prefetch distance in decode, in blocks ahead on each row (measured best of
-    /// 4/8/16/32 on the development machine: 16 for Q4_0, 32 for Q8_0, ~0.5–1 KiB).
+    /// Software prefetch distance in decode, in blocks ahead on each row: 16 for both formats
+    /// (288 / 544 bytes). Measured on the Xeon of benches/README.md (1 thread, K = N = 4096,
+    /// cold): Q8_0 at 8/16/32/64 blocks, with and without a linear prefetch of the next 8-row
+    /// group (which an earlier version issued, into L1): 16 without it was fastest, 12.3–13.3
+    /// GB/s per fastest call against 9.8–10.6 with it.
     const PF_BLOCKS: usize;
     fn qs_ptr(&self) -> *const u8;
     fn d_bits(&self) -> u16;
@@ -41,7 +44,7 @@ trait WBlock: Copy + bytemuck::Pod {
 
 impl WBlock for BlockQ8_0 {
     const Q4: bool = false;
-    const PF_BLOCKS: usize = 32;
+    const PF_BLOCKS: usize = 16;
     #[inline(always)]
     fn qs_ptr(&self) -> *const u8 {
         self.qs.as_ptr().cast()
@@ -216,18 +219,11 @@ fn group_pass<W: WBlock, const V: bool>(
                     3 if packed => tile_q8p::<3>(acts, m, pack, &mut acc),
                     2 if packed => tile_q8p::<2>(acts, m, pack, &mut acc),
                     1 if packed => tile_q8p::<1>(acts, m, pack, &mut acc),
-                    4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &[], &mut acc),
-                    3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &[], &mut acc),
-                    2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &[], &mut acc),
-                    _ if pre => tile::<W, 1, true, V>(acts, m, &wrows, scales, &[], &mut acc),
-                    _ => {
-                        // The next group of this range, as bytes, for linear prefetch.
-                        let next_end = (n + rows + NR).min(n1);
-                        let next: &[u8] = bytemuck::cast_slice(
-                            w.get((n + rows) * nb..next_end * nb).unwrap_or_default(),
-                        );
-                        tile::<W, 1, false, V>(acts, m, &wrows, scales, next, &mut acc)
-                    }
+                    4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &mut acc),
+                    3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &mut acc),
+                    2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &mut acc),
+                    _ if pre => tile::<W, 1, true, V>(acts, m, &wrows, scales, &mut acc),
+                    _ => tile::<W, 1, false, V>(acts, m, &wrows, scales, &mut acc),
                 }
             }
             for (i, lanes) in acc.iter().take(mr).enumerate() {
@@ -301,7 +297,6 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     m: usize,
     wrows: &[&[W]; NR],
     scales: &[[u16; NR]],
-    next: &[u8],
     acc_out: &mut [[f32; NR]; MR],
 ) {
     let nb = scales.len();
@@ -313,7 +308,6 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     ) else {
         return;
     };
-    let lines = next.len().div_ceil(64).div_ceil(nb.max(1));
     let ones = _mm256_set1_epi16(1);
     let nib = _mm256_set1_epi8(0x0F);
     let mut acc = [_mm256_setzero_ps(); MR_];
@@ -322,13 +316,6 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
         let wb: [*const u8; NR] =
             core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b).qs_ptr() });
         if !PRE {
-            // Decode: request the next 8-row group (one contiguous range) linearly while this
-            // one runs, so that it is all in flight by the end of this group.
-            for l in 0..lines {
-                if let Some(a) = next.get((b * lines + l) * 64) {
-                    _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(a).cast());
-                }
-            }
             // Decode streams 8 rows from DRAM at once: prefetch each row W::PF_BLOCKS blocks
             // ahead (a hint only; it never faults, so running past a row's end is harmless).
             for &p in &wb {
