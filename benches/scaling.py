@@ -314,7 +314,7 @@ def emission(records: list[dict], meta: list[dict], svg_dir: Path | None) -> str
         "| case | " + " | ".join(f"n = {n}" for n in sizes)
         + " | exponent in n: wall min; wall median"
         + ("; **CPU min**" if has_cpu else "")
-        + " | last step (2048→4096) | exponent in stored entries | ns per stored entry, smallest → largest n | predicted | as predicted? |",
+        + " | last step (2048→4096) | exponent in stored entries | CPU ns per stored weight entry, smallest → largest n | predicted | as predicted? |",
         "|---|" + "---|" * len(sizes) + "---|---|---|---|---|---|",
     ]
     chart = []
@@ -353,10 +353,11 @@ def emission(records: list[dict], meta: list[dict], svg_dir: Path | None) -> str
                 if ok == "steeper" and abs(last - 2.0) <= 0.15:
                     knee = max(range(1, len(ns)), key=lambda k: per_entry[k] / per_entry[k - 1])
                     ok = (
-                        f"steeper at small n, then 2 (last step {last:.2f}): the time per stored "
-                        f"entry grows most from n = {ns[knee - 1]} to {ns[knee]} and little "
-                        "after; at n = 256 a 16-byte-entry matrix is 1 MiB, inside a core's "
-                        "2 MiB L2, at n = 1024 it is 16 MiB"
+                        f"steeper at small n, then 2 (last step {last:.2f}): the CPU time per "
+                        f"stored entry rises from {per_entry[0]:.0f} ns at n = {ns[0]} to "
+                        f"{per_entry[-1]:.0f} ns at n = {ns[-1]}, most from n = {ns[knee - 1]} "
+                        f"to {ns[knee]}; matrices of 16-byte entries outgrow a core's 2 MiB L2 "
+                        "after n = 256 (1 MiB there, 4 MiB at 512)"
                     )
             else:
                 pred = "1 in entries; in n, below 2 while rows are short, rising to 2"
@@ -367,7 +368,7 @@ def emission(records: list[dict], meta: list[dict], svg_dir: Path | None) -> str
             out.append(
                 f"| {dens} {path.replace('yuma2', 'Yuma 2').replace('yuma3+liquid', 'Yuma 3 + liquid α')}, {label_fn} | "
                 + " | ".join(cells)
-                + f" | {exps} | {last:.2f} | {ee:.2f} | {pe} | {pred} | {ok.capitalize() if ok in ('yes', 'steeper', 'flatter') else ok}. {why} |"
+                + f" | {exps} | {last:.2f} | {ee:.2f} | {pe} | {pred} | {cap(ok)}. {why} |"
             )
             chart.append(
                 {
@@ -637,8 +638,8 @@ def receipts(records: list[dict], meta: list[dict], svg_dir: Path | None) -> str
         )
     rounds = {r["batch"]: len(r["batch_ms"]) for r in rows}
     return (
-        ("Receipts per second from the thread CPU time of the fastest round (from the median "
-         "wall time); " if has_cpu else "Receipts per second, best (fastest round) / median; ")
+        ("Receipts per second from the thread CPU time of the fastest round (in brackets: from "
+         "the median wall time); " if has_cpu else "Receipts per second, best (fastest round) / median; ")
         + "the exponents are of time against batch size (1 = receipts/s flat); rounds per size: "
         + ", ".join(f"{b}: {rounds[b]}" for b in sizes)
         + ". Host: " + host_line(meta, "receipts") + ".\n\n" + "\n".join(out + speed) + "\n"

@@ -17,9 +17,9 @@
 //! weights come from DRAM), 16, 64 and 512; 1 and 2 threads. Decode is reported in GB/s of
 //! weights and as a share of the read bandwidth (`mycel_benches::read_bandwidth_of`) measured
 //! in the same process right before each contender's turn, over the same weight copies with the
-//! same thread count (one stream and eight lockstep streams per thread, best of two passes
-//! each): the round's median call and its fastest call, range over the rounds; prefill in
-//! GFLOP/s (2·M·N·K per call).
+//! same thread count (one stream and eight lockstep streams per thread, two passes each, every
+//! copy timed on its own): the round's median call over the median copy, and its fastest call
+//! over the fastest copy, range over the rounds; prefill in GFLOP/s (2·M·N·K per call).
 //!
 //! Attention (`ggml_flash_attn_ext`): 32 query heads, 8 KV heads, head dim 128, causal; prefill
 //! S = 2048 and decode (one query) at kv 8192. ggml takes Q in f32 and K, V in f16 (llama.cpp's
@@ -46,7 +46,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use mycel_benches::read_bandwidth_of;
+use mycel_benches::{Bandwidth, read_bandwidth_of};
 use mycel_kernels::Backend;
 use mycel_kernels::attention::{AttentionMode, AttentionParams, AttnInput, attention};
 use mycel_kernels::exec::generate_weights;
@@ -298,7 +298,7 @@ fn matmul_case(
     let mut times: [Times; 4] = Default::default();
     // Decode: the read bandwidth over the same weight copies, with the same thread count,
     // measured right before each contender's turn: `bws[round][i]` for contender `times[i]`.
-    let mut bws: Vec<[f64; 4]> = Vec::new();
+    let mut bws: Vec<[Bandwidth; 4]> = Vec::new();
     let mut layout = [String::from("–"), String::from("–")];
     // Warm-up: one call each (pool start, page faults of the outputs, ggml's setup).
     run_mycel(Backend::Auto);
@@ -313,7 +313,12 @@ fn matmul_case(
     for round in 0..cfg.rounds {
         start_round(cfg);
         if cold {
-            bws.push([f64::NAN; 4]);
+            bws.push(
+                [Bandwidth {
+                    best: f64::NAN,
+                    median: f64::NAN,
+                }; 4],
+            );
         }
         let secs = cfg.round_seconds;
         // A B A B: mycel auto, ggml native, mycel AVX2, ggml AVX2; reversed on odd rounds.
@@ -355,19 +360,18 @@ fn matmul_case(
             format!("{:.0} GFLOP/s", flops / t / 1e9)
         }
     };
-    // Contender `c` (the index of `times`): its per-round median speed (and its fastest call's)
-    // over the bandwidth measured right before its turn, range over the rounds.
+    // Contender `c` (the index of `times`): its per-round median call over the median buffer
+    // of the bandwidth probe right before its turn, and its fastest call over the fastest
+    // buffer; range over the rounds.
     let bw_share = |t: &Times, c: usize| -> String {
         if !cold || bws.is_empty() || t.rounds.is_empty() {
             return "–".into();
         }
-        let range = |per_round: Vec<f64>| {
+        let range = |per_round: Vec<f64>, bw: fn(&Bandwidth) -> f64| {
             let shares: Vec<f64> = per_round
                 .iter()
                 .zip(&bws)
-                .map(|(tm, bw)| {
-                    100.0 * wbytes as f64 / tm / 1e9 / bw.get(c).copied().unwrap_or(f64::NAN)
-                })
+                .map(|(tm, b)| 100.0 * wbytes as f64 / tm / 1e9 / b.get(c).map_or(f64::NAN, bw))
                 .collect();
             let lo = shares.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = shares.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -379,9 +383,9 @@ fn matmul_case(
             .map(|r| r.iter().copied().fold(f64::INFINITY, f64::min))
             .collect();
         format!(
-            "{} (fastest call: {})",
-            range(t.round_medians()),
-            range(round_mins)
+            "{} (fastest: {})",
+            range(t.round_medians(), |b| b.median),
+            range(round_mins, |b| b.best)
         )
     };
     let [best, avx2, native, avx2_build] = &times;
@@ -414,12 +418,15 @@ fn matmul_case(
     let bw_text: Vec<String> = bws
         .iter()
         .map(|b| {
-            let v: Vec<String> = b.iter().map(|x| format!("{x:.1}")).collect();
+            let v: Vec<String> = b
+                .iter()
+                .map(|x| format!("{:.1}/{:.1}", x.best, x.median))
+                .collect();
             v.join(" ")
         })
         .collect();
     eprintln!(
-        "raw {name} n{n} m{m} t{threads}: bandwidth before mycel auto, mycel avx2, ggml native, ggml avx2 build per round [{}] GB/s; round medians (ms) mycel auto {:?} mycel avx2 {:?} ggml native {:?} ggml avx2 build {:?}",
+        "raw {name} n{n} m{m} t{threads}: bandwidth (fastest/median buffer) before mycel auto, mycel avx2, ggml native, ggml avx2 build per round [{}] GB/s; round medians (ms) mycel auto {:?} mycel avx2 {:?} ggml native {:?} ggml avx2 build {:?}",
         bw_text.join("; "),
         ms(&best.round_medians()),
         ms(&avx2.round_medians()),

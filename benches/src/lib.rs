@@ -75,48 +75,89 @@ pub fn read_bandwidth(threads: usize, passes: usize) -> f64 {
 /// read at once per thread.
 pub const READ_STREAMS: usize = 8;
 
-/// Streaming read bandwidth over the given buffers, in GB/s (10⁹ bytes per second): every
-/// buffer split into `threads` contiguous parts (as the matmul splits weight rows over
-/// threads), each thread summing its parts either front to back (one stream) or as
-/// [`READ_STREAMS`] equal sub-ranges read in lockstep (several streams, like a kernel reading
-/// several weight rows at once). Each of the two read patterns runs `passes` times; the best
-/// pass of either counts. Meant to be called on the very buffers a decode benchmark cycles
-/// through (same bytes, same size, same thread count), right next to that measurement.
-pub fn read_bandwidth_of(bufs: &[Vec<u8>], threads: usize, passes: usize) -> f64 {
+/// Read bandwidth over some buffers, in GB/s (10⁹ bytes per second): the fastest buffer and
+/// the median buffer (each buffer timed on its own).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bandwidth {
+    /// The fastest buffer's rate.
+    pub best: f64,
+    /// The median buffer's rate.
+    pub median: f64,
+}
+
+/// Streaming read bandwidth over the given buffers: each buffer split into `threads`
+/// contiguous parts (as the matmul splits weight rows over threads), each thread summing its
+/// part either front to back (one stream) or as [`READ_STREAMS`] equal sub-ranges read in
+/// lockstep (several streams, like a kernel reading several weight rows at once). Every buffer
+/// is timed on its own (the threads meet at a barrier between buffers), so on a decode
+/// benchmark's weight copies one buffer is exactly one call's bytes and the figures compare
+/// with its fastest and median call. Each read pattern goes over all buffers `passes` times;
+/// the pattern with the faster best buffer counts. Meant to be called on the very buffers a
+/// decode benchmark cycles through (same bytes, same size, same thread count), right next to
+/// that measurement.
+pub fn read_bandwidth_of(bufs: &[Vec<u8>], threads: usize, passes: usize) -> Bandwidth {
     let threads = threads.max(1);
-    let total: usize = bufs.iter().map(Vec::len).sum();
-    if total == 0 {
-        return 0.0;
-    }
-    let mut best = f64::MAX;
+    let mut out = Bandwidth {
+        best: 0.0,
+        median: 0.0,
+    };
     for streams in [1, READ_STREAMS] {
+        let mut rates = Vec::new();
         for _ in 0..passes.max(1) {
-            let t = Instant::now();
-            let sum: u64 = std::thread::scope(|s| {
+            let barrier = std::sync::Barrier::new(threads);
+            let times: Vec<f64> = std::thread::scope(|s| {
                 let hs: Vec<_> = (0..threads)
                     .map(|i| {
+                        let barrier = &barrier;
                         s.spawn(move || {
-                            bufs.iter().fold(0u64, |a, b| {
+                            let mut times = Vec::with_capacity(bufs.len());
+                            let mut sum = 0u64;
+                            for b in bufs {
                                 let part = b.len().div_ceil(threads);
                                 let lo = part.saturating_mul(i).min(b.len());
                                 let hi = part.saturating_mul(i + 1).min(b.len());
-                                a.wrapping_add(sum_streams(
+                                barrier.wait();
+                                let t = Instant::now();
+                                sum = sum.wrapping_add(sum_streams(
                                     b.get(lo..hi).unwrap_or_default(),
                                     streams,
-                                ))
-                            })
+                                ));
+                                barrier.wait();
+                                times.push(t.elapsed().as_secs_f64());
+                            }
+                            core::hint::black_box(sum);
+                            times
                         })
                     })
                     .collect();
-                hs.into_iter()
-                    .map(|h| h.join().unwrap_or(0))
-                    .fold(0, u64::wrapping_add)
+                // A buffer took as long as its slowest part.
+                hs.into_iter().map(|h| h.join().unwrap_or_default()).fold(
+                    Vec::new(),
+                    |acc: Vec<f64>, t| {
+                        if acc.is_empty() {
+                            t
+                        } else {
+                            acc.iter().zip(&t).map(|(a, b)| a.max(*b)).collect()
+                        }
+                    },
+                )
             });
-            core::hint::black_box(sum);
-            best = best.min(t.elapsed().as_secs_f64());
+            rates.extend(
+                bufs.iter()
+                    .zip(&times)
+                    .map(|(b, &t)| b.len() as f64 / t / 1e9),
+            );
+        }
+        rates.sort_by(f64::total_cmp);
+        let best = rates.last().copied().unwrap_or(0.0);
+        if best > out.best {
+            out = Bandwidth {
+                best,
+                median: rates.get(rates.len() / 2).copied().unwrap_or(0.0),
+            };
         }
     }
-    total as f64 / best / 1e9
+    out
 }
 
 /// Sum of `bytes` as `u64`s over whole 64-byte lines (a tail shorter than a line per stream is

@@ -2,7 +2,7 @@
 //! applies it.
 
 use mycel_protocol::ids::SigningKey;
-use mycel_protocol::sign::{BatchItem, verify_batch, verify_slices};
+use mycel_protocol::sign::{SliceItem, verify_batch_slices, verify_slices};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -81,30 +81,13 @@ pub fn verify_signatures(
     items: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
 ) -> PyResult<Vec<bool>> {
     py.detach(|| {
-        let mut results = vec![false; items.len()];
-        let mut batch = Vec::with_capacity(items.len());
-        let mut slots = Vec::with_capacity(items.len());
         // Lengths are the rule's first check; only correctly sized items enter the batch.
-        for (i, (pk, msg, sig)) in items.iter().enumerate() {
-            if let (Ok(public_key), Ok(signature)) = (
-                <&[u8; 32]>::try_from(pk.as_slice()),
-                <&[u8; 64]>::try_from(sig.as_slice()),
-            ) {
-                batch.push(BatchItem {
-                    public_key,
-                    message: msg,
-                    signature,
-                });
-                slots.push(i);
-            }
-        }
-        let verdict = verify_batch(&batch).py()?;
-        for (slot, r) in slots.into_iter().zip(verdict.results()) {
-            if let Some(out) = results.get_mut(slot) {
-                *out = r.is_ok();
-            }
-        }
-        Ok(results)
+        let slices: Vec<SliceItem<'_>> = items
+            .iter()
+            .map(|(pk, msg, sig)| (pk.as_slice(), msg.as_slice(), sig.as_slice()))
+            .collect();
+        let verdict = verify_batch_slices(&slices).py()?;
+        Ok(verdict.results().iter().map(Result::is_ok).collect())
     })
 }
 

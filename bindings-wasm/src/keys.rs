@@ -2,7 +2,7 @@
 
 use mycel_protocol::error::SignatureError;
 use mycel_protocol::ids::SigningKey;
-use mycel_protocol::sign::{BatchItem, verify_batch, verify_slices};
+use mycel_protocol::sign::{SliceItem, verify_batch_slices, verify_slices};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{array, byte_list, bytes, to_js_bytes};
@@ -95,41 +95,13 @@ pub fn batch_verdicts(
             sigs.len()
         )));
     }
-    let mut results: Vec<core::result::Result<(), SignatureError>> = vec![Ok(()); pks.len()];
-    let mut items = Vec::new();
-    let mut slots = Vec::new();
-    for (i, ((pk, msg), sig)) in pks.iter().zip(msgs).zip(sigs).enumerate() {
-        match (
-            <&[u8; 32]>::try_from(pk.as_slice()),
-            <&[u8; 64]>::try_from(sig.as_slice()),
-        ) {
-            (Ok(public_key), Ok(signature)) => {
-                items.push(BatchItem {
-                    public_key,
-                    message: msg,
-                    signature,
-                });
-                slots.push(i);
-            }
-            (Err(_), _) => {
-                if let Some(r) = results.get_mut(i) {
-                    *r = Err(SignatureError::KeyLength);
-                }
-            }
-            (_, Err(_)) => {
-                if let Some(r) = results.get_mut(i) {
-                    *r = Err(SignatureError::SignatureLength);
-                }
-            }
-        }
-    }
-    let verdict = verify_batch(&items)?;
-    for (slot, r) in slots.into_iter().zip(verdict.into_results()) {
-        if let Some(x) = results.get_mut(slot) {
-            *x = r;
-        }
-    }
-    Ok(results)
+    let slices: Vec<SliceItem<'_>> = pks
+        .iter()
+        .zip(msgs)
+        .zip(sigs)
+        .map(|((pk, msg), sig)| (pk.as_slice(), msg.as_slice(), sig.as_slice()))
+        .collect();
+    Ok(verify_batch_slices(&slices)?.into_results())
 }
 
 /// [`verify_signature`] for many signatures at once, verified as one batch (same verdicts as

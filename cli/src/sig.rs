@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use mycel_protocol::error::SignatureError;
-use mycel_protocol::sign::{BatchItem, verify_batch, verify_slices};
+use mycel_protocol::sign::{SliceItem, verify_batch_slices, verify_slices};
 use serde::Deserialize;
 
 use crate::CliResult;
@@ -77,17 +77,6 @@ fn verdict_line(r: &Result<(), SignatureError>) -> String {
     }
 }
 
-/// Records the verdict of input `i` (every index comes from `inputs`, the vector's length).
-fn set(
-    results: &mut [Option<Result<(), SignatureError>>],
-    i: usize,
-    r: Result<(), SignatureError>,
-) {
-    if let Some(slot) = results.get_mut(i) {
-        *slot = Some(r);
-    }
-}
-
 /// `mycel sig ...`.
 pub fn run(args: SigArgs) -> CliResult {
     let SigCommand::Verify { batch } = args.command;
@@ -101,38 +90,23 @@ pub fn run(args: SigArgs) -> CliResult {
     }
     let mut lines: Vec<String> = Vec::with_capacity(inputs.len());
     if batch {
-        // Lengths are the rule's first check; only correctly sized items enter the batch.
-        let mut results: Vec<Option<Result<(), SignatureError>>> = vec![None; inputs.len()];
-        let mut items = Vec::new();
-        let mut slots = Vec::new();
-        for (i, input) in inputs.iter().enumerate() {
-            if let Input::Bytes { pk, msg, sig } = input {
-                match (
-                    <&[u8; 32]>::try_from(pk.as_slice()),
-                    <&[u8; 64]>::try_from(sig.as_slice()),
-                ) {
-                    (Ok(public_key), Ok(signature)) => {
-                        items.push(BatchItem {
-                            public_key,
-                            message: msg,
-                            signature,
-                        });
-                        slots.push(i);
-                    }
-                    (Err(_), _) => set(&mut results, i, Err(SignatureError::KeyLength)),
-                    (_, Err(_)) => set(&mut results, i, Err(SignatureError::SignatureLength)),
+        // One batch over the decoded lines (wrong lengths are refused first, item by item).
+        let slices: Vec<SliceItem<'_>> = inputs
+            .iter()
+            .filter_map(|input| match input {
+                Input::Bytes { pk, msg, sig } => {
+                    Some((pk.as_slice(), msg.as_slice(), sig.as_slice()))
                 }
-            }
-        }
-        let verdict = verify_batch(&items)?;
-        for (slot, r) in slots.into_iter().zip(verdict.into_results()) {
-            set(&mut results, slot, r);
-        }
-        for (input, r) in inputs.iter().zip(results) {
-            lines.push(match (input, r) {
-                (Input::Bad(e), _) => format!("invalid: bad input: {e}"),
-                (_, Some(r)) => verdict_line(&r),
-                (_, None) => "invalid: bad input".to_owned(),
+                Input::Bad(_) => None,
+            })
+            .collect();
+        let mut verdicts = verify_batch_slices(&slices)?.into_results().into_iter();
+        for input in &inputs {
+            lines.push(match input {
+                Input::Bad(e) => format!("invalid: bad input: {e}"),
+                Input::Bytes { .. } => verdicts
+                    .next()
+                    .map_or_else(|| "invalid: bad input".to_owned(), |r| verdict_line(&r)),
             });
         }
     } else {

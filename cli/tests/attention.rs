@@ -12,6 +12,17 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mycel"))
 }
 
+/// The library's verifiable attention on the scalar backend, one thread: what the CLI must
+/// print, bit for bit.
+fn scalar_verifiable(
+    p: &AttentionParams,
+    q: AttnInput<'_>,
+    k: AttnInput<'_>,
+    v: AttnInput<'_>,
+) -> Vec<f32> {
+    attention(p, q, k, v, AttentionMode::Verifiable, Backend::Scalar, 1).unwrap()
+}
+
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mycel-cli-attn-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -119,16 +130,12 @@ fn backends_write_identical_files_and_match_the_library() {
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let p = AttentionParams::new(H, HKV, Q_LEN, KV_LEN, D).causal(true);
-    let lib = attention(
+    let lib = scalar_verifiable(
         &p,
         AttnInput::F32(&q),
         AttnInput::F32(&k),
         AttnInput::F32(&v),
-        AttentionMode::Verifiable,
-        Backend::Scalar,
-        1,
-    )
-    .unwrap();
+    );
     let got = read_f32_payload(&o_s);
     assert_eq!(
         got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
@@ -167,16 +174,12 @@ fn backends_write_identical_files_and_match_the_library() {
         &[&qp, &kp, &vp, &o_x],
     );
     assert!(r.status.success());
-    let lib_x = attention(
+    let lib_x = scalar_verifiable(
         &p.with_scale(0.5),
         AttnInput::F32(&q),
         AttnInput::F32(&k),
         AttnInput::F32(&v),
-        AttentionMode::Verifiable,
-        Backend::Scalar,
-        1,
-    )
-    .unwrap();
+    );
     assert_eq!(read_f32_payload(&o_x), lib_x);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -205,16 +208,12 @@ fn float16_inputs() {
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let p = AttentionParams::new(H, HKV, Q_LEN, KV_LEN, D);
-    let lib = attention(
+    let lib = scalar_verifiable(
         &p,
         AttnInput::F16(&q),
         AttnInput::F16(&k),
         AttnInput::F16(&v),
-        AttentionMode::Verifiable,
-        Backend::Scalar,
-        1,
-    )
-    .unwrap();
+    );
     assert_eq!(read_f32_payload(&op), lib);
     let _ = std::fs::remove_dir_all(&dir);
 }

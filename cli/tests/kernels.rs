@@ -300,31 +300,20 @@ fn bad_weights_and_backends_fail_cleanly() {
         ]),
         "rows",
     );
-    fails_cleanly(
-        &mycel(&[
-            "kernel",
-            "matmul",
-            "--format",
-            "q8_0",
-            p(&good),
-            p(&d.join("w.bin")),
-            p(&d.join("y.npy")),
-        ]),
-        "rows",
-    );
+    // `mycel kernel matmul --format q8_0 [--backend B] x.npy WEIGHTS y.npy`.
+    let matmul = |backend: &[&str], weights: &str| {
+        let (w, y) = (d.join(weights), d.join("y.npy"));
+        let mut args = vec!["kernel", "matmul", "--format", "q8_0"];
+        args.extend_from_slice(backend);
+        args.extend([p(&good), p(&w), p(&y)]);
+        mycel(&args)
+    };
+    fails_cleanly(&matmul(&[], "w.bin"), "rows");
     // Unknown backend: a usage error from clap (status 2).
-    let o = mycel(&[
-        "kernel",
-        "matmul",
-        "--format",
-        "q8_0",
-        "--backend",
-        "tpu",
-        p(&good),
-        p(&d.join("w.bin")),
-        p(&d.join("y.npy")),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        matmul(&["--backend", "tpu"], "w.bin").status.code(),
+        Some(2)
+    );
     // CUDA in a build or on a machine without it: a clear error, or success where it exists.
     ok(&mycel(&[
         "kernel",
@@ -334,17 +323,7 @@ fn bad_weights_and_backends_fail_cleanly() {
         p(&good),
         p(&d.join("w64.bin")),
     ]));
-    let o = mycel(&[
-        "kernel",
-        "matmul",
-        "--format",
-        "q8_0",
-        "--backend",
-        "cuda",
-        p(&good),
-        p(&d.join("w64.bin")),
-        p(&d.join("y.npy")),
-    ]);
+    let o = matmul(&["--backend", "cuda"], "w64.bin");
     if !o.status.success() {
         fails_cleanly(&o, "cuda");
     }

@@ -241,30 +241,29 @@ fn tile_proofs_through_the_cli() {
         ]);
         assert_eq!(code, Some(0), "{err}");
     };
+    // `mycel task open TASK --tile 4`, and `mycel fraud prove` for task.bin.
+    let open_tile_4 = |task: &str, opening: &str| {
+        let (code, _, err) = run(&["task", "open", task, "--tile", "4", "--opening", opening]);
+        assert_eq!(code, Some(0), "{err}");
+    };
+    let prove = |receipt: &str, opening: &str, out: &str| {
+        run(&[
+            "fraud",
+            "prove",
+            "--task",
+            &p("task.bin"),
+            "--receipt",
+            &p(receipt),
+            "--opening",
+            &p(opening),
+            "--out",
+            &p(out),
+        ])
+    };
     // The cheater claims the other task's output for this task, and opens its tile 4.
     sign(&commitments(&p("other.bin")), &p("cheat.bin"));
-    let (code, _, err) = run(&[
-        "task",
-        "open",
-        &p("other.bin"),
-        "--tile",
-        "4",
-        "--opening",
-        &p("cheat-open.bin"),
-    ]);
-    assert_eq!(code, Some(0), "{err}");
-    let (code, _, err) = run(&[
-        "fraud",
-        "prove",
-        "--task",
-        &p("task.bin"),
-        "--receipt",
-        &p("cheat.bin"),
-        "--opening",
-        &p("cheat-open.bin"),
-        "--out",
-        &p("proof.json"),
-    ]);
+    open_tile_4(&p("other.bin"), &p("cheat-open.bin"));
+    let (code, _, err) = prove("cheat.bin", "cheat-open.bin", "proof.json");
     assert_eq!(code, Some(0), "{err}");
     let (code, out, err) = run(&["fraud", "verify", &p("proof.json")]);
     assert_eq!(code, Some(0), "{err}");
@@ -276,28 +275,8 @@ fn tile_proofs_through_the_cli() {
     let json = std::fs::read_to_string(p("proof.json")).unwrap();
     assert!(json.contains("\"format\": \"mycel-fraud-proof/v2\""));
     // The honest opening of the same tile is not under the cheater's root.
-    let (code, _, err) = run(&[
-        "task",
-        "open",
-        &p("task.bin"),
-        "--tile",
-        "4",
-        "--opening",
-        &p("honest-open.bin"),
-    ]);
-    assert_eq!(code, Some(0), "{err}");
-    let (code, _, err) = run(&[
-        "fraud",
-        "prove",
-        "--task",
-        &p("task.bin"),
-        "--receipt",
-        &p("cheat.bin"),
-        "--opening",
-        &p("honest-open.bin"),
-        "--out",
-        &p("bad.json"),
-    ]);
+    open_tile_4(&p("task.bin"), &p("honest-open.bin"));
+    let (code, _, err) = prove("cheat.bin", "honest-open.bin", "bad.json");
     assert_eq!(code, Some(1));
     assert!(
         err.contains("fraud.tile_opening") && err.contains("merkle.root_mismatch"),
@@ -305,18 +284,7 @@ fn tile_proofs_through_the_cli() {
     );
     // An honest receipt: its tile matches, nothing is written.
     sign(&commitments(&p("task.bin")), &p("honest.bin"));
-    let (code, _, err) = run(&[
-        "fraud",
-        "prove",
-        "--task",
-        &p("task.bin"),
-        "--receipt",
-        &p("honest.bin"),
-        "--opening",
-        &p("honest-open.bin"),
-        "--out",
-        &p("framed.json"),
-    ]);
+    let (code, _, err) = prove("honest.bin", "honest-open.bin", "framed.json");
     assert_eq!(code, Some(1));
     assert!(
         err.contains("fraud.tile_matches") && err.contains("innocent"),

@@ -127,35 +127,23 @@ fn reports_add_up_to_figures_and_disagreements() {
         node("validator-001", Role::Validator, 1),
         node("miner-002", Role::Miner, 2),
     ];
+    // (node index, its line) in the order they came in.
+    let lines = [
+        // Epoch 0: all agree; the figures come from the lowest-uid validator, not the miner
+        // (tasks 6, not 99), whatever the order the lines came in.
+        (2, line(0, Role::Miner, 2, "d0", 99, 0)),
+        (1, line(0, Role::Validator, 1, "d0", 7, 5)),
+        (0, line(0, Role::Validator, 0, "d0", 6, 2)),
+        // Epoch 1: one node missing, two digests; only the miner's figures.
+        (0, line(1, Role::Miner, 2, "d1", 3, 0)),
+        (2, line(1, Role::Miner, 2, "dX", 3, 1)),
+        // An epoch past the last one is not read.
+        (0, line(9, Role::Validator, 0, "d9", 1, 1)),
+    ];
     let mut reports: BTreeMap<u64, BTreeMap<usize, EpochLine>> = BTreeMap::new();
-    // Epoch 0: all agree; the figures come from the lowest-uid validator, not the miner
-    // (tasks 6, not 99), whatever the order the lines came in.
-    reports
-        .entry(0)
-        .or_default()
-        .insert(2, line(0, Role::Miner, 2, "d0", 99, 0));
-    reports
-        .entry(0)
-        .or_default()
-        .insert(1, line(0, Role::Validator, 1, "d0", 7, 5));
-    reports
-        .entry(0)
-        .or_default()
-        .insert(0, line(0, Role::Validator, 0, "d0", 6, 2));
-    // Epoch 1: one node missing, two digests; only the miner's figures.
-    reports
-        .entry(1)
-        .or_default()
-        .insert(0, line(1, Role::Miner, 2, "d1", 3, 0));
-    reports
-        .entry(1)
-        .or_default()
-        .insert(2, line(1, Role::Miner, 2, "dX", 3, 1));
-    // An epoch past the last one is not read.
-    reports
-        .entry(9)
-        .or_default()
-        .insert(0, line(9, Role::Validator, 0, "d9", 1, 1));
+    for (i, l) in lines {
+        reports.entry(l.epoch).or_default().insert(i, l);
+    }
     let run = add_up(&s, 2, &nodes, reports);
     assert_eq!(
         run.disagreements,

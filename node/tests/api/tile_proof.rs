@@ -62,6 +62,24 @@ fn claim(task: &TaskSpec, output: &Tensor) -> SignedReceipt {
     miner().sign(task, c, fields()).unwrap()
 }
 
+/// The tile proof `v` makes of a mismatching opening (`why`: why it must mismatch).
+fn mismatch(
+    v: &Validator,
+    task: &TaskSpec,
+    receipt: &SignedReceipt,
+    opening: &TileOpening,
+    weights: WeightsInput<'_>,
+    why: &str,
+) -> Box<TileProof> {
+    match v
+        .judge_opening(task, receipt, opening, weights, Backend::Auto)
+        .unwrap()
+    {
+        TileJudgement::Mismatch(proof) => proof,
+        _ => panic!("{why}"),
+    }
+}
+
 fn fraud_code(p: &TileProof) -> &'static str {
     p.check().unwrap_err().code()
 }
@@ -86,18 +104,14 @@ fn a_cheating_miner_on_16384_x_8192_q8_0_weights_is_convicted_by_one_tile() {
     let tile = 37; // columns 9472..9728
     let opening = open_tile(&fake, tile).unwrap();
     let v = validator();
-    let TileJudgement::Mismatch(proof) = v
-        .judge_opening(
-            &task,
-            &receipt,
-            &opening,
-            WeightsInput::Seeded(weights_seed(&seed)),
-            Backend::Auto,
-        )
-        .unwrap()
-    else {
-        panic!("the zero tile must be a mismatch");
-    };
+    let proof = mismatch(
+        &v,
+        &task,
+        &receipt,
+        &opening,
+        WeightsInput::Seeded(weights_seed(&seed)),
+        "the zero tile must be a mismatch",
+    );
     let ok = proof.check().unwrap();
     assert_eq!(ok.tile, tile);
     assert_eq!(ok.rect.col0, 9472);
@@ -224,18 +238,14 @@ fn explicit_weight_rows_prove_and_forged_rows_are_refused() {
     wrong[0] = Digest([0; 32]);
     assert!(first_differing_tile(&honest.output, &wrong, &receipt).is_err());
     let opening = open_tile(&fake, bad).unwrap();
-    let TileJudgement::Mismatch(proof) = validator()
-        .judge_opening(
-            &task,
-            &receipt,
-            &opening,
-            WeightsInput::Bytes(&w),
-            Backend::Auto,
-        )
-        .unwrap()
-    else {
-        panic!("tile 4 differs");
-    };
+    let proof = mismatch(
+        &validator(),
+        &task,
+        &receipt,
+        &opening,
+        WeightsInput::Bytes(&w),
+        "tile 4 differs",
+    );
     let ok = proof.check().unwrap();
     assert_eq!((ok.rect.col0, ok.rect.col1), (256, 512));
     let rows = proof.weights.as_ref().unwrap().rows.clone().unwrap();
@@ -293,18 +303,14 @@ fn kernel_version_1_tiles_prove_with_seeded_weights_only() {
     let receipt = claim(&task, &fake);
     let opening = open_tile(&fake, 1).unwrap();
     let v = validator();
-    let TileJudgement::Mismatch(proof) = v
-        .judge_opening(
-            &task,
-            &receipt,
-            &opening,
-            WeightsInput::Seeded(weights_seed(&seed)),
-            Backend::Auto,
-        )
-        .unwrap()
-    else {
-        panic!("zeros differ");
-    };
+    let proof = mismatch(
+        &v,
+        &task,
+        &receipt,
+        &opening,
+        WeightsInput::Seeded(weights_seed(&seed)),
+        "zeros differ",
+    );
     proof.check().unwrap();
     let mut p = (*proof).clone();
     p.weights.as_mut().unwrap().seed = Some(hex::encode([0; 32]));
@@ -337,12 +343,14 @@ fn attention_tiles_prove_and_fast_mode_is_refused() {
     let fake = Tensor::from_f32(&[40, 64], values).unwrap();
     let receipt = claim(&task, &fake);
     let opening = open_tile(&fake, 2).unwrap();
-    let TileJudgement::Mismatch(proof) = validator()
-        .judge_opening(&task, &receipt, &opening, WeightsInput::None, Backend::Auto)
-        .unwrap()
-    else {
-        panic!("tile 2 differs");
-    };
+    let proof = mismatch(
+        &validator(),
+        &task,
+        &receipt,
+        &opening,
+        WeightsInput::None,
+        "tile 2 differs",
+    );
     proof.check().unwrap();
     let honest_opening = open_tile(&fake, 1).unwrap();
     assert_eq!(

@@ -164,6 +164,59 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> crate::Result<BatchVerdict> {
     Ok(verify_batch_with_seed(items, &seed))
 }
 
+/// One signature as slices whose lengths are not yet known to be right: public key, message,
+/// signature.
+pub type SliceItem<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
+/// [`verify_batch_with_seed`] on slices whose lengths are not yet known to be right: the batch
+/// counterpart of [`verify_slices`](crate::sign::verify_slices). Lengths are the rule's first
+/// check, so an item with a wrong key or signature length gets [`SignatureError::KeyLength`]
+/// (checked first) or [`SignatureError::SignatureLength`] and stays out of the batch; the other
+/// items are checked as one batch. One result per item, in input order, each the one
+/// `verify_slices` gives.
+pub fn verify_batch_slices_with_seed(items: &[SliceItem<'_>], seed: &[u8; 32]) -> BatchVerdict {
+    let mut results: Vec<Result<(), SignatureError>> = vec![Ok(()); items.len()];
+    let mut sized = Vec::with_capacity(items.len());
+    let mut slots = Vec::with_capacity(items.len());
+    for (i, &(public_key, message, signature)) in items.iter().enumerate() {
+        let length_error = match (
+            <&[u8; 32]>::try_from(public_key),
+            <&[u8; 64]>::try_from(signature),
+        ) {
+            (Ok(public_key), Ok(signature)) => {
+                sized.push(BatchItem {
+                    public_key,
+                    message,
+                    signature,
+                });
+                slots.push(i);
+                continue;
+            }
+            (Err(_), _) => SignatureError::KeyLength,
+            (_, Err(_)) => SignatureError::SignatureLength,
+        };
+        if let Some(r) = results.get_mut(i) {
+            *r = Err(length_error);
+        }
+    }
+    let verdict = verify_batch_with_seed(&sized, seed);
+    for (slot, r) in slots.into_iter().zip(verdict.results) {
+        if let Some(x) = results.get_mut(slot) {
+            *x = r;
+        }
+    }
+    BatchVerdict { results }
+}
+
+/// [`verify_batch_slices_with_seed`] with a seed from the operating system's random source.
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub fn verify_batch_slices(items: &[SliceItem<'_>]) -> crate::Result<BatchVerdict> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|_| crate::error::KeyError::Randomness)?;
+    Ok(verify_batch_slices_with_seed(items, &seed))
+}
+
 /// An item that passed the encoding checks, with its key group and coefficient.
 #[derive(Clone, Copy, Debug)]
 struct Candidate {

@@ -12,9 +12,11 @@ pub mod domain;
 pub mod signed;
 pub mod verify;
 
+pub use batch::{
+    BatchItem, BatchVerdict, SliceItem, verify_batch_slices_with_seed, verify_batch_with_seed,
+};
 #[cfg(feature = "std")]
-pub use batch::verify_batch;
-pub use batch::{BatchItem, BatchVerdict, verify_batch_with_seed};
+pub use batch::{verify_batch, verify_batch_slices};
 pub use domain::{Signable, TAG_SEPARATOR, body_bytes, signed_bytes, tagged_bytes};
 #[cfg(feature = "std")]
 pub use signed::verify_signed_batch;

@@ -5,7 +5,8 @@ use curve25519_dalek::scalar::Scalar;
 use mycel_protocol::error::SignatureError;
 use mycel_protocol::ids::SigningKey;
 use mycel_protocol::sign::{
-    BatchItem, verify, verify_batch, verify_batch_with_seed, verify_slices,
+    BatchItem, verify, verify_batch, verify_batch_slices, verify_batch_slices_with_seed,
+    verify_batch_with_seed, verify_slices,
 };
 use serde::Deserialize;
 use sha2::{Digest as _, Sha512};
@@ -226,6 +227,45 @@ fn lengths_are_checked() {
         verify_slices(pk, msg, &long),
         Err(SignatureError::SignatureLength)
     );
+}
+
+#[test]
+fn batch_of_slices_refuses_lengths_first_and_matches_the_single_rule() {
+    let mut v = honest(6);
+    v[4].1.push(b'!'); // message changed after signing: equation fails
+    let (pk, sig) = (v[1].0, v[1].2);
+    let mut long = sig.to_vec();
+    long.push(0);
+    let slices: Vec<(&[u8], &[u8], &[u8])> = vec![
+        (&v[0].0, &v[0].1, &v[0].2),
+        (&pk[..31], &v[1].1, &sig),    // key too short
+        (&pk, &v[1].1, &sig[..63]),    // signature too short
+        (&v[2].0[..31], &v[2].1, &[]), // both wrong: the key is checked first
+        (&v[4].0, &v[4].1, &v[4].2),   // a bad equation among sized items
+        (&pk, &v[1].1, &long),         // signature too long
+        (&v[5].0, &v[5].1, &v[5].2),
+    ];
+    let expected = [
+        Ok(()),
+        Err(SignatureError::KeyLength),
+        Err(SignatureError::SignatureLength),
+        Err(SignatureError::KeyLength),
+        Err(SignatureError::Equation),
+        Err(SignatureError::SignatureLength),
+        Ok(()),
+    ];
+    for seed in [[0u8; 32], [9; 32]] {
+        let verdict = verify_batch_slices_with_seed(&slices, &seed);
+        assert_eq!(verdict.results(), expected.as_slice());
+    }
+    assert_eq!(
+        verify_batch_slices(&slices).unwrap().results(),
+        expected.as_slice()
+    );
+    for (item, want) in slices.iter().zip(&expected) {
+        assert_eq!(verify_slices(item.0, item.1, item.2), *want);
+    }
+    assert!(verify_batch_slices_with_seed(&[], &[1; 32]).all_valid());
 }
 
 /// L, the group order, little-endian.
