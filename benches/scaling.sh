@@ -28,14 +28,15 @@ series=("$@")
 
 host_record() {
   local cpu isa
-  cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-  isa=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|avx512f|avx512_vnni|avx_vnni' | paste -sd+ -)
+  cpu=$( (grep -m1 'model name' /proc/cpuinfo || echo ': unknown') | cut -d: -f2 | sed 's/^ *//')
+  isa=$( (grep -m1 '^flags' /proc/cpuinfo || true) | tr ' ' '\n' | (grep -xE 'avx2|avx512f|avx512_vnni|avx_vnni' || true) | paste -sd+ -)
   printf '{"meta":"host","cpu":"%s","cores":%s,"isa":"%s","commit":"%s","rustc":"%s","date":"%s"}\n' \
     "$cpu" "$(nproc)" "$isa" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     "$(rustc --version)" "$(date -u +%FT%TZ)"
 }
+uptime_text() { (uptime 2>/dev/null || cat /proc/loadavg) | sed 's/^ *//'; }
 uptime_record() {
-  printf '{"meta":"uptime","at":"%s","text":"%s","load1":%s}\n' "$1" "$(uptime | sed 's/^ *//')" \
+  printf '{"meta":"uptime","at":"%s","text":"%s","load1":%s}\n' "$1" "$(uptime_text)" \
     "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
@@ -52,17 +53,17 @@ for s in "${series[@]}"; do
         case $run in 1) sizes="64 128 256 512 1024" ;; 2) sizes="1024 512 256 128 64" ;; *) sizes="256 1024 64 512 128" ;; esac
         flock "$lock" bash -c '
           set -euo pipefail
-          out=$1 tmp=$2 run=$3 sizes=$4 root=$5
-          up() { printf "{\"meta\":\"uptime\",\"at\":\"%s\",\"text\":\"%s\",\"load1\":%s}\n" "$1" "$(uptime | sed "s/^ *//")" "$(cut -d" " -f1 /proc/loadavg)"; }
+          out=$1 tmp=$2 run=$3 sizes=$4 root=$5 bin=$6
+          up() { printf "{\"meta\":\"uptime\",\"at\":\"%s\",\"text\":\"%s\",\"load1\":%s}\n" "$1" "$( (uptime 2>/dev/null || cat /proc/loadavg) | sed "s/^ *//")" "$(cut -d" " -f1 /proc/loadavg)"; }
           for m in $sizes; do
             up "before simulate $m miners run $run" >> "$out"
-            "$root/target/release/mycel" simulate --scenario "$root/scenarios/scale.toml" \
+            "$bin" simulate --scenario "$root/scenarios/scale.toml" \
               --miners "$m" --epochs 3 --threads 2 --quiet --out "$tmp/sim" \
               --timings "$tmp/t.json" > /dev/null
             printf "{\"series\":\"simulate\",\"miners\":%s,\"run\":%s,\"timings\":%s}\n" \
               "$m" "$run" "$(tr -d "\n" < "$tmp/t.json")" >> "$out"
             up "after simulate $m miners run $run" >> "$out"
-          done' _ "$out" "$tmp" "$run" "$sizes" "$root"
+          done' _ "$out" "$tmp" "$run" "$sizes" "$root" "${CARGO_TARGET_DIR:-$root/target}/release/mycel"
         echo "simulate: run $run done" >&2
       done
       rm -rf "$tmp"

@@ -395,8 +395,9 @@ fn run(
         cpu::resolve_threads(threads)
     };
 
-    // Split the weight rows into contiguous ranges of whole 8-row groups, one per thread; if
-    // there are fewer groups than threads, split the activation rows instead. Either way every
+    // Split the weight rows into contiguous ranges of whole 8-row groups (one per thread in
+    // decode, four per thread in prefill, taken by whichever thread is free); if there are
+    // fewer groups than threads, split the activation rows instead. Either way every
     // output is computed by exactly one thread with the contract's operation order.
     // 16 rows per pass on the AVX-512 path, 8 elsewhere.
     let nr = if path.kernel(w.format()) == CpuKernel::Avx512Vnni {
@@ -408,8 +409,16 @@ fn run(
     if threads <= 1 {
         compute(path, &acts, w, 0, m, 0, n, &mut out);
     } else if groups >= threads {
+        // Prefill: PIECES ranges per thread, claimed by whichever of the `threads` runners is
+        // free, so a thread slowed down (a shared machine) takes fewer; decode: one range each.
+        const PIECES: usize = 4;
+        let pieces = if m > 1 {
+            threads.saturating_mul(PIECES).min(groups)
+        } else {
+            threads
+        };
         // Every product and sum below is at most n or m · n (= total, checked above).
-        let per = groups.div_ceil(threads).saturating_mul(nr);
+        let per = groups.div_ceil(pieces).saturating_mul(nr);
         let ranges: Vec<(usize, usize)> = (0..n)
             .step_by(per)
             .map(|n0| (n0, n0.saturating_add(per).min(n)))
@@ -417,7 +426,7 @@ fn run(
         if m == 1 {
             // One output row: each range writes its own piece of `out` directly.
             let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(per).map(Mutex::new).collect();
-            cpu::pool::for_each(ranges.len(), &|i| {
+            cpu::pool::for_each_on(ranges.len(), threads, &|i| {
                 if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), slots.get(i)) {
                     let mut dst = slot.lock().unwrap_or_else(PoisonError::into_inner);
                     compute(path, &acts, w, 0, 1, n0, n1, &mut dst);
@@ -426,7 +435,7 @@ fn run(
         } else {
             let parts: Vec<Mutex<Vec<f32>>> =
                 ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
-            cpu::pool::for_each(ranges.len(), &|i| {
+            cpu::pool::for_each_on(ranges.len(), threads, &|i| {
                 if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
                     let mut part = vec![0.0f32; m.saturating_mul(n1.saturating_sub(n0))];
                     compute(path, &acts, w, 0, m, n0, n1, &mut part);

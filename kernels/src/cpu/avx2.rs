@@ -32,12 +32,15 @@ const MC: usize = 64;
 trait WBlock: Copy + bytemuck::Pod {
     /// Q4_0 (nibbles, offset 8) rather than Q8_0.
     const Q4: bool;
-    /// Software prefetch distance in decode, in blocks ahead on each row: 16 for both formats
+    /// Software prefetch distance in decode, in blocks ahead on each row, where the next group
+    /// is not prefetched linearly ([`super::linear_decode_prefetch`]): 16 for both formats
     /// (288 / 544 bytes). Measured on the Xeon of benches/README.md (1 thread, K = N = 4096,
-    /// cold): Q8_0 at 8/16/32/64 blocks, with and without a linear prefetch of the next 8-row
-    /// group (which an earlier version issued, into L1): 16 without it was fastest, 12.3–13.3
-    /// GB/s per fastest call against 9.8–10.6 with it.
+    /// cold): Q8_0 at 8/16/32/64 blocks, with and without the linear prefetch: 16 without it
+    /// was fastest, 12.3–13.3 GB/s per fastest call against 9.8–10.6 with it.
     const PF_BLOCKS: usize;
+    /// The distance alongside the linear prefetch (measured best of 4/8/16/32 on the AMD
+    /// development machine: 16 for Q4_0, 32 for Q8_0).
+    const PF_BLOCKS_LINEAR: usize;
     fn qs_ptr(&self) -> *const u8;
     fn d_bits(&self) -> u16;
 }
@@ -45,6 +48,7 @@ trait WBlock: Copy + bytemuck::Pod {
 impl WBlock for BlockQ8_0 {
     const Q4: bool = false;
     const PF_BLOCKS: usize = 16;
+    const PF_BLOCKS_LINEAR: usize = 32;
     #[inline(always)]
     fn qs_ptr(&self) -> *const u8 {
         self.qs.as_ptr().cast()
@@ -58,6 +62,7 @@ impl WBlock for BlockQ8_0 {
 impl WBlock for BlockQ4_0 {
     const Q4: bool = true;
     const PF_BLOCKS: usize = 16;
+    const PF_BLOCKS_LINEAR: usize = 16;
     #[inline(always)]
     fn qs_ptr(&self) -> *const u8 {
         self.qs.as_ptr()
@@ -181,6 +186,7 @@ fn group_pass<W: WBlock, const V: bool>(
     let nb = acts.nb;
     let n_len = n1 - n0;
     let (m0_, m1) = (mc0, mc1);
+    let linear = super::linear_decode_prefetch();
     let mut n = n0;
     while n < n1 {
         let rows = (n1 - n).min(NR);
@@ -219,11 +225,22 @@ fn group_pass<W: WBlock, const V: bool>(
                     3 if packed => tile_q8p::<3>(acts, m, pack, &mut acc),
                     2 if packed => tile_q8p::<2>(acts, m, pack, &mut acc),
                     1 if packed => tile_q8p::<1>(acts, m, pack, &mut acc),
-                    4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &mut acc),
-                    3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &mut acc),
-                    2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &mut acc),
-                    _ if pre => tile::<W, 1, true, V>(acts, m, &wrows, scales, &mut acc),
-                    _ => tile::<W, 1, false, V>(acts, m, &wrows, scales, &mut acc),
+                    4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &[], &mut acc),
+                    3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &[], &mut acc),
+                    2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &[], &mut acc),
+                    _ if pre => tile::<W, 1, true, V>(acts, m, &wrows, scales, &[], &mut acc),
+                    _ => {
+                        // AMD: the next group of this range, as bytes, for linear prefetch.
+                        let next: &[u8] = if linear {
+                            let next_end = (n + rows + NR).min(n1);
+                            bytemuck::cast_slice(
+                                w.get((n + rows) * nb..next_end * nb).unwrap_or_default(),
+                            )
+                        } else {
+                            &[]
+                        };
+                        tile::<W, 1, false, V>(acts, m, &wrows, scales, next, &mut acc)
+                    }
                 }
             }
             for (i, lanes) in acc.iter().take(mr).enumerate() {
@@ -284,7 +301,8 @@ unsafe fn load_pair(a: *const u8, b: *const u8) -> __m256i {
 ///
 /// # Safety
 /// Every `wrows[r]` and `scales` have `scales.len()` entries, and `acts` has rows `m..m + MR_`.
-/// With `PRE`, `scales` holds the group's scales in lane order; without, they are read inline.
+/// With `PRE`, `scales` holds the group's scales in lane order; without, they are read inline,
+/// and `next` (empty, or the next group's bytes, prefetched linearly) only steers prefetching.
 /// With `V`, the CPU has AVX-VNNI: products use `vpdpbusd` (Q8_0: `x + 128` unsigned against
 /// signed `w`, the accumulator started at `−128·Σw` so the result is `Σ x·w` exactly).
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -297,9 +315,17 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
     m: usize,
     wrows: &[&[W]; NR],
     scales: &[[u16; NR]],
+    next: &[u8],
     acc_out: &mut [[f32; NR]; MR],
 ) {
     let nb = scales.len();
+    // Cache lines of `next` to prefetch per block (none when it is empty).
+    let lines = next.len().div_ceil(64).div_ceil(nb.max(1));
+    let pf = if next.is_empty() {
+        W::PF_BLOCKS
+    } else {
+        W::PF_BLOCKS_LINEAR
+    };
     let (Some(xs), Some(dxs), Some(sxs), Some(mins)) = (
         acts.blocks.get(m * nb..(m + MR_) * nb),
         acts.dx.get(m * nb..(m + MR_) * nb),
@@ -316,10 +342,17 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
         let wb: [*const u8; NR] =
             core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b).qs_ptr() });
         if !PRE {
-            // Decode streams 8 rows from DRAM at once: prefetch each row W::PF_BLOCKS blocks
-            // ahead (a hint only; it never faults, so running past a row's end is harmless).
+            // AMD: request the next 8-row group (one contiguous range) linearly while this one
+            // runs, so that it is all in flight by the end of this group.
+            for l in 0..lines {
+                if let Some(a) = next.get((b * lines + l) * 64) {
+                    _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(a).cast());
+                }
+            }
+            // Decode streams 8 rows from DRAM at once: prefetch each row `pf` blocks ahead (a
+            // hint only; it never faults, so running past a row's end is harmless).
             for &p in &wb {
-                let ahead = p.wrapping_add(W::PF_BLOCKS * core::mem::size_of::<W>());
+                let ahead = p.wrapping_add(pf * core::mem::size_of::<W>());
                 _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
             }
         }

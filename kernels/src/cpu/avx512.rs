@@ -19,7 +19,9 @@
 //! holding row `4p + L`. For prefill the group's weights are first repacked (per cache chunk of
 //! activation rows) into that register layout with the `−128·Σw` start values and the scales,
 //! so the inner loop only loads; decode (one activation row) builds the registers directly
-//! from the rows, with software prefetch of each row a few blocks ahead.
+//! from the rows, with software prefetch: on AMD CPUs the next group's bytes linearly (a group
+//! is one contiguous range of the weights) and, for Q8_0, each row a few blocks ahead; on
+//! others each row a few blocks ahead at every block ([`super::linear_decode_prefetch`]).
 
 #![allow(unsafe_code)]
 
@@ -43,12 +45,21 @@ const MC: usize = 64;
 trait WBlock: Copy + bytemuck::Pod {
     /// Q4_0 (nibbles, offset 8) rather than Q8_0.
     const Q4: bool;
-    /// Decode prefetch distance, in blocks ahead on each of the 16 rows (prefetched at every
-    /// block). Measured on the Xeon of benches/README.md (1 thread, K = N = 4096, cold): a
-    /// linear prefetch of the whole next 16-row group into L1, which an earlier version issued
-    /// (70 KiB of Q8_0, more than L1), cost a third: Q8_0 8.3–9.5 against 13.1–13.5 GB/s per
-    /// fastest call, Q4_0 8.8–9.9 against 9.7–11.5.
+    /// Decode prefetch distance, in blocks ahead on each of the 16 rows. Without the linear
+    /// prefetch (not AMD) every row at every block: measured on the Xeon of benches/README.md
+    /// (1 thread, K = N = 4096, cold) the linear prefetch of the whole next 16-row group into
+    /// L1 (70 KiB of Q8_0, more than L1) cost a third there: Q8_0 8.3–9.5 against 13.1–13.5
+    /// GB/s per fastest call, Q4_0 8.8–9.9 against 9.7–11.5.
     const PF_BLOCKS: usize;
+    /// With the linear prefetch (AMD), the rows are prefetched every this many blocks (a
+    /// 64-byte line holds 3.5 Q4_0 blocks, 1.9 Q8_0 blocks; a step under 64 bytes never skips
+    /// a line).
+    const PF_EVERY: usize;
+    /// With the linear prefetch (AMD), the rows of every group are prefetched too, not only
+    /// those of the first one of a range (the others were prefetched linearly while the
+    /// previous group ran). Measured on the AMD development host (1 thread, K = 4096,
+    /// N = 11008, cold): Q8_0 gains from both, Q4_0 runs best with the linear prefetch alone.
+    const PF_ROWS: bool;
     fn qs_ptr(&self) -> *const u8;
     fn d_bits(&self) -> u16;
 }
@@ -56,6 +67,8 @@ trait WBlock: Copy + bytemuck::Pod {
 impl WBlock for BlockQ8_0 {
     const Q4: bool = false;
     const PF_BLOCKS: usize = 16;
+    const PF_EVERY: usize = 1;
+    const PF_ROWS: bool = true;
     #[inline(always)]
     fn qs_ptr(&self) -> *const u8 {
         self.qs.as_ptr().cast()
@@ -69,6 +82,8 @@ impl WBlock for BlockQ8_0 {
 impl WBlock for BlockQ4_0 {
     const Q4: bool = true;
     const PF_BLOCKS: usize = 16;
+    const PF_EVERY: usize = 2;
+    const PF_ROWS: bool = false;
     #[inline(always)]
     fn qs_ptr(&self) -> *const u8 {
         self.qs.as_ptr()
@@ -169,6 +184,7 @@ fn run<W: WBlock>(
     } else {
         Vec::new()
     };
+    let linear = super::linear_decode_prefetch();
     for mc0 in (m0..m1).step_by(MC) {
         let mc1 = (mc0 + MC).min(m1);
         let mut n = n0;
@@ -200,7 +216,18 @@ fn run<W: WBlock>(
                         3 => tile::<W, 3>(acts, m, &pack, &mut acc),
                         2 => tile::<W, 2>(acts, m, &pack, &mut acc),
                         _ if !pack.is_empty() => tile::<W, 1>(acts, m, &pack, &mut acc),
-                        _ => decode(acts, m, &wrows, &mut acc),
+                        _ => {
+                            // AMD: the next group of this range, as bytes, for linear prefetch.
+                            let next: &[u8] = if linear {
+                                let next_end = (n + rows + NW).min(n1);
+                                bytemuck::cast_slice(
+                                    w.get((n + rows) * nb..next_end * nb).unwrap_or_default(),
+                                )
+                            } else {
+                                &[]
+                            };
+                            decode(acts, m, &wrows, next, n == n0, &mut acc)
+                        }
                     }
                 }
                 for (i, lanes) in acc.iter().take(mr).enumerate() {
@@ -430,9 +457,21 @@ unsafe fn decode<W: WBlock>(
     acts: &Acts<'_>,
     m: usize,
     wrows: &[&[W]; NW],
+    next: &[u8],
+    first: bool,
     acc_out: &mut [[f32; NW]; MR],
 ) {
     let nb = acts.nb;
+    // Cache lines of the next group (adjacent rows: one contiguous range) to prefetch per
+    // block, so that all of it has been requested when this group ends: one linear stream
+    // for the memory system instead of sixteen strided ones. Empty `next`: rows only, at every
+    // block.
+    let lines = next.len().div_ceil(64).div_ceil(nb.max(1));
+    let (row_pf, every) = if next.is_empty() {
+        (true, 1)
+    } else {
+        (W::PF_ROWS || first, W::PF_EVERY)
+    };
     let (Some(xs), Some(dxs), Some(sxs)) = (
         acts.blocks.get(m * nb..(m + 1) * nb),
         acts.dx.get(m * nb..(m + 1) * nb),
@@ -442,11 +481,18 @@ unsafe fn decode<W: WBlock>(
     };
     let mut acc = _mm512_setzero_ps();
     for (b, ((xb, &dx), &sx)) in xs.iter().zip(dxs).zip(sxs).enumerate() {
-        for r in wrows {
-            // A hint only: it never faults, so running past a row's end is harmless.
-            let p: *const u8 = r.as_ptr().cast();
-            let ahead = p.wrapping_add((b + W::PF_BLOCKS) * core::mem::size_of::<W>());
-            _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+        for l in 0..lines {
+            if let Some(a) = next.get((b * lines + l) * 64) {
+                _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(a).cast());
+            }
+        }
+        if row_pf && b % every == 0 {
+            for r in wrows {
+                // A hint only: it never faults, so running past a row's end is harmless.
+                let p: *const u8 = r.as_ptr().cast();
+                let ahead = p.wrapping_add((b + W::PF_BLOCKS) * core::mem::size_of::<W>());
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+            }
         }
         // SAFETY: b < nb = every row's length (caller contract); features as above.
         let pk = unsafe { build(wrows, b) };

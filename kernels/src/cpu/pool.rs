@@ -333,6 +333,15 @@ impl Drop for Close<'_> {
 ///
 /// Errors: [`Error::WorkerPanicked`] with the message of the lowest index whose call panicked.
 pub fn for_each(n: usize, f: &(dyn Fn(usize) + Sync)) -> Result<()> {
+    for_each_on(n, n, f)
+}
+
+/// [`for_each`] on at most `threads` threads (this one and `threads − 1` pool threads; `0`
+/// counts as 1): the indices are claimed one at a time by whichever of them is free, so `n`
+/// larger than `threads` balances the work when some pieces, or some threads, are slower.
+///
+/// Errors: as [`for_each`].
+pub fn for_each_on(n: usize, threads: usize, f: &(dyn Fn(usize) + Sync)) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
@@ -355,7 +364,9 @@ pub fn for_each(n: usize, f: &(dyn Fn(usize) + Sync)) -> Result<()> {
         done: Condvar::new(),
     });
     let was_in_pool = IN_POOL.with(Cell::get);
-    let pool = if was_in_pool || n == 1 {
+    // Pool threads that may help: one fewer than the runners (this thread is one of them).
+    let extra = n.min(threads.max(1)).saturating_sub(1);
+    let pool = if was_in_pool || extra == 0 {
         None
     } else {
         Some(pool())
@@ -366,9 +377,7 @@ pub fn for_each(n: usize, f: &(dyn Fn(usize) + Sync)) -> Result<()> {
         was_in_pool,
     };
     if let Some(p) = pool {
-        let helpers = p
-            .ensure_workers(n.saturating_sub(1))
-            .min(n.saturating_sub(1));
+        let helpers = p.ensure_workers(extra).min(extra);
         if helpers > 0 {
             let mut q = p.queue();
             q.extend(core::iter::repeat_n(Arc::clone(&call), helpers));
@@ -403,6 +412,33 @@ mod tests {
             assert!(
                 hits.iter().all(|h| h.load(Ordering::SeqCst) == 1),
                 "n = {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn for_each_on_runs_every_index_on_at_most_the_given_threads() {
+        for threads in [0usize, 1, 2, 3] {
+            let hits: Vec<AtomicUsize> = (0..24).map(|_| AtomicUsize::new(0)).collect();
+            let ids = std::sync::Mutex::new(std::collections::HashSet::new());
+            assert!(
+                super::for_each_on(hits.len(), threads, &|i| {
+                    hits[i].fetch_add(1, Ordering::SeqCst);
+                    ids.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(std::thread::current().id());
+                    std::thread::sleep(core::time::Duration::from_millis(1));
+                })
+                .is_ok()
+            );
+            assert!(hits.iter().all(|h| h.load(Ordering::SeqCst) == 1));
+            let used = ids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .len();
+            assert!(
+                used >= 1 && used <= threads.max(1),
+                "{used} threads for a limit of {threads}"
             );
         }
     }
