@@ -57,7 +57,6 @@ use mycel_protocol::wire::{decode, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FraudError;
-use crate::proof_file::ProofObject;
 
 /// The `format` string of a version-1 fraud proof file.
 pub const FORMAT: &str = "mycel-fraud-proof/v1";
@@ -238,7 +237,8 @@ pub(crate) fn refuse_fast_mode(task: &TaskSpec) -> Result<(), FraudError> {
 }
 
 /// A fraud proof file (read by [`FraudProof::from_json`], written by [`FraudProof::to_json`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FraudProof {
     /// Always [`FORMAT`].
     pub format: String,
@@ -251,8 +251,10 @@ pub struct FraudProof {
     /// The weights source (matmul tasks), or null.
     pub weights: Option<WeightsSource>,
     /// Where the receipt sits in the validator's committed receipt batch, or null.
+    #[serde(default)]
     pub batch: Option<BatchMembership>,
     /// Free text for people; not verified.
+    #[serde(default)]
     pub note: String,
 }
 
@@ -300,23 +302,7 @@ impl FraudProof {
     /// [`FraudError::Field`] for text that is not a proof file, [`FraudError::Format`] for
     /// another version's.
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        Self::from_object(ProofObject::parse(text)?)
-    }
-
-    /// The proof in a parsed proof file.
-    pub(crate) fn from_object(mut f: ProofObject) -> Result<Self, FraudError> {
-        f.expect(FORMAT)?;
-        let proof = Self {
-            format: FORMAT.into(),
-            task: f.take("task")?,
-            receipt: f.take("receipt")?,
-            verdict: f.take("verdict")?,
-            weights: f.take("weights")?,
-            batch: f.take("batch")?,
-            note: f.take_or_default("note")?,
-        };
-        f.finish()?;
-        Ok(proof)
+        crate::proof_file::read(text, FORMAT)
     }
 
     /// The proof as pretty-printed JSON (the file format), ending in a newline.

@@ -7,21 +7,20 @@
 //! 1. the text is at most [`MAX_PROOF_LEN`] bytes, the largest proof file of any version,
 //!    before anything is parsed ([`FraudError::TooLarge`]; a host reading files may bound a
 //!    version-1 file by its own [`crate::fraud::MAX_FILE_LEN`], as `mycel fraud verify` does);
-//! 2. it is one JSON object with no repeated key and a `format` string
-//!    ([`FraudError::NotAProof`]);
+//! 2. it is a JSON object with a `format` string ([`FraudError::NotAProof`]);
 //! 3. the format is the one expected ([`FraudError::Format`]: a file of another version is
 //!    named as such);
-//! 4. each field the version defines is taken by name, and none is left over
-//!    ([`FraudError::Field`] naming the missing, unknown or malformed field).
+//! 4. the version's fields: a missing, unknown or repeated field is a [`FraudError::Field`]
+//!    naming it, a value of the wrong type a [`FraudError::NotAProof`] giving its line and
+//!    column.
+//!
+//! Each version's type derives its reader (`serde`), so the one JSON parser the crate links
+//! serves every field: the WASM package, which checks proofs in a browser, stays small.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::format;
 use std::string::{String, ToString};
 
-use serde::de::{DeserializeOwned, Error as _, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::FraudError;
 
@@ -29,124 +28,60 @@ use crate::error::FraudError;
 /// what a reader bounds the text by before it knows the version.
 pub const MAX_PROOF_LEN: u64 = crate::tile_proof::MAX_FILE_LEN_V2;
 
-/// A JSON object's members, each key once (a repeated key is an error, not "the last wins").
-struct Members(BTreeMap<String, Value>);
-
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Object;
-        impl<'de> Visitor<'de> for Object {
-            type Value = Members;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = BTreeMap::new();
-                while let Some((key, value)) = map.next_entry::<String, Value>()? {
-                    if members.contains_key(&key) {
-                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
-                    }
-                    members.insert(key, value);
-                }
-                Ok(Members(members))
-            }
-        }
-        d.deserialize_map(Object)
-    }
-}
-
-/// A proof file's text parsed into its members, its `format` known, its fields not yet taken.
-#[derive(Debug)]
-pub(crate) struct ProofObject {
-    /// The `format` string.
+/// Only the `format` field, to dispatch on.
+#[derive(serde::Deserialize)]
+struct FormatOnly {
     format: String,
-    /// The other members, taken one by one by [`ProofObject::take`].
-    members: BTreeMap<String, Value>,
 }
 
-impl ProofObject {
-    /// Steps 1 and 2 of the module docs.
-    pub(crate) fn parse(text: &str) -> Result<Self, FraudError> {
-        let len = text.len() as u64;
-        if len > MAX_PROOF_LEN {
-            return Err(FraudError::TooLarge {
-                len,
-                max: MAX_PROOF_LEN,
-            });
-        }
-        let Members(mut members) =
-            serde_json::from_str(text).map_err(|e| FraudError::NotAProof(e.to_string()))?;
-        let format = match members.remove("format") {
-            Some(Value::String(s)) => s,
-            Some(_) => return Err(FraudError::NotAProof("`format` is not a string".into())),
-            None => return Err(FraudError::NotAProof("missing field `format`".into())),
-        };
-        Ok(Self { format, members })
-    }
-
-    /// The `format` string.
-    pub(crate) fn format(&self) -> &str {
-        &self.format
-    }
-
-    /// Step 3 of the module docs: the format is `expected`.
-    pub(crate) fn expect(&self, expected: &'static str) -> Result<(), FraudError> {
-        if self.format != expected {
-            return Err(FraudError::Format {
-                expected,
-                found: self.format.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Takes the field `name`: absent reads as `null` (so an `Option` field may be left out,
-    /// and any other is missing), a value of the wrong shape is refused naming the field.
-    pub(crate) fn take<T: DeserializeOwned>(
-        &mut self,
-        name: &'static str,
-    ) -> Result<T, FraudError> {
-        let bad = |reason: String| FraudError::Field {
-            field: name.into(),
-            reason,
-        };
-        match self.members.remove(name) {
-            Some(v) => serde_json::from_value(v).map_err(|e| bad(e.to_string())),
-            None => serde_json::from_value(Value::Null).map_err(|_| bad("missing".into())),
-        }
-    }
-
-    /// Takes the field `name`, or `T::default()` where it is absent.
-    pub(crate) fn take_or_default<T: DeserializeOwned + Default>(
-        &mut self,
-        name: &'static str,
-    ) -> Result<T, FraudError> {
-        if self.members.contains_key(name) {
-            self.take(name)
-        } else {
-            Ok(T::default())
-        }
-    }
-
-    /// Step 4's end: every field was taken (an unknown one is refused by name).
-    pub(crate) fn finish(self) -> Result<(), FraudError> {
-        match self.members.into_keys().next() {
-            None => Ok(()),
-            Some(field) => Err(FraudError::Field {
-                field,
-                reason: "unknown field".into(),
-            }),
-        }
-    }
-}
-
-/// The `format` field of a proof file's text (after the size bound).
+/// The `format` field of a proof file's text (steps 1 and 2 of the module docs).
 ///
 /// # Errors
 /// [`FraudError::TooLarge`] for a text over [`MAX_PROOF_LEN`] bytes; [`FraudError::NotAProof`]
 /// for text that is not a JSON object with a `format` string.
 pub fn format_of(text: &str) -> Result<String, FraudError> {
-    ProofObject::parse(text).map(|p| p.format)
+    let len = text.len() as u64;
+    if len > MAX_PROOF_LEN {
+        return Err(FraudError::TooLarge {
+            len,
+            max: MAX_PROOF_LEN,
+        });
+    }
+    serde_json::from_str::<FormatOnly>(text)
+        .map(|f| f.format)
+        .map_err(|e| FraudError::NotAProof(e.to_string()))
+}
+
+/// A proof file's text of format `expected` as its type `T` (every step of the module docs).
+///
+/// # Errors
+/// As [`format_of`]; [`FraudError::Format`] for another format; [`FraudError::Field`] or
+/// [`FraudError::NotAProof`] for its fields.
+pub(crate) fn read<T: DeserializeOwned>(
+    text: &str,
+    expected: &'static str,
+) -> Result<T, FraudError> {
+    let found = format_of(text)?;
+    if found != expected {
+        return Err(FraudError::Format { expected, found });
+    }
+    serde_json::from_str(text).map_err(|e| field_error(&e))
+}
+
+/// The reader's error as a [`FraudError::Field`] where it names a missing, unknown or repeated
+/// field, else as a [`FraudError::NotAProof`].
+fn field_error(e: &serde_json::Error) -> FraudError {
+    let reason = e.to_string();
+    for kind in ["missing field `", "unknown field `", "duplicate field `"] {
+        if let Some(field) = reason
+            .strip_prefix(kind)
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name.to_string())
+        {
+            return FraudError::Field { field, reason };
+        }
+    }
+    FraudError::NotAProof(reason)
 }
 
 /// A proof as its file's text: pretty-printed JSON ending in a newline.

@@ -58,7 +58,6 @@ use crate::fraud::{
     BatchMembership, CheckOptions, check_receipt, decode_receipt, decode_task, hex_field,
     refuse_fast_mode, with_code,
 };
-use crate::proof_file::ProofObject;
 pub use crate::proof_file::format_of;
 
 /// The `format` string of a tile fraud proof file.
@@ -84,7 +83,8 @@ pub struct ProofWeights {
 }
 
 /// A tile fraud proof file (read by [`TileProof::from_json`], written by [`TileProof::to_json`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TileProof {
     /// Always [`FORMAT_V2`].
     pub format: String,
@@ -97,8 +97,10 @@ pub struct TileProof {
     /// The weight rows of a matmul tile, or null.
     pub weights: Option<ProofWeights>,
     /// Where the receipt sits in a committed receipt batch, or null.
+    #[serde(default)]
     pub batch: Option<BatchMembership>,
     /// Free text for people; not verified.
+    #[serde(default)]
     pub note: String,
 }
 
@@ -330,23 +332,7 @@ impl TileProof {
     /// [`FraudError::Field`] for text that is not a proof file, [`FraudError::Format`] for
     /// another version's.
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        Self::from_object(ProofObject::parse(text)?)
-    }
-
-    /// The proof in a parsed proof file.
-    fn from_object(mut f: ProofObject) -> Result<Self, FraudError> {
-        f.expect(FORMAT_V2)?;
-        let proof = Self {
-            format: FORMAT_V2.into(),
-            task: f.take("task")?,
-            receipt: f.take("receipt")?,
-            opening: f.take("opening")?,
-            weights: f.take("weights")?,
-            batch: f.take("batch")?,
-            note: f.take_or_default("note")?,
-        };
-        f.finish()?;
-        Ok(proof)
+        crate::proof_file::read(text, FORMAT_V2)
     }
 
     /// The proof as pretty-printed JSON, ending in a newline.
@@ -543,13 +529,13 @@ impl AnyProof {
     /// a `format` string; [`FraudError::Format`] for another format; [`FraudError::Field`] for
     /// a field the version does not define or cannot read.
     pub fn from_json(text: &str) -> Result<Self, FraudError> {
-        let f = ProofObject::parse(text)?;
-        match f.format() {
-            crate::fraud::FORMAT => crate::fraud::FraudProof::from_object(f).map(Self::V1),
-            FORMAT_V2 => TileProof::from_object(f).map(Self::V2),
+        let format = format_of(text)?;
+        match format.as_str() {
+            crate::fraud::FORMAT => crate::fraud::FraudProof::from_json(text).map(Self::V1),
+            FORMAT_V2 => TileProof::from_json(text).map(Self::V2),
             _ => Err(FraudError::Format {
                 expected: "mycel-fraud-proof/v1 or mycel-fraud-proof/v2",
-                found: f.format().into(),
+                found: format,
             }),
         }
     }

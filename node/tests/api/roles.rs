@@ -223,7 +223,8 @@ fn tampered_fraud_proofs_fail_with_the_rule_they_break() {
 type Edit = dyn Fn(&mut serde_json::Map<String, serde_json::Value>);
 
 /// The reader both proof versions share (`mycel_node::proof_file`): each way a file can be
-/// malformed gets its own typed error, the field named.
+/// malformed gets its own typed error: a missing, unknown or repeated field named, a value of
+/// the wrong type located.
 fn proof_file_errors_name_the_field_and_the_bound(good: &FraudProof) {
     let text = good.to_json().unwrap();
     assert_eq!(&FraudProof::from_json(&text).unwrap(), good);
@@ -239,46 +240,68 @@ fn proof_file_errors_name_the_field_and_the_bound(good: &FraudProof) {
     }))
     .unwrap();
     assert_eq!((bare.note.as_str(), bare.batch), ("", None));
-    let cases: [(&str, &Edit, &str); 5] = [
-        ("task missing", &|m| drop(m.remove("task")), "task"),
+    // (case, edit, the field a `Field` error names, or `None` for a located `NotAProof`).
+    let cases: [(&str, &Edit, Option<&str>); 6] = [
+        ("task missing", &|m| drop(m.remove("task")), Some("task")),
         (
-            "receipt a number",
-            &|m| drop(m.insert("receipt".into(), 5.into())),
-            "receipt",
+            "an unknown field",
+            &|m| drop(m.insert("extra".into(), 1.into())),
+            Some("extra"),
         ),
         (
             "weights without seed",
             &|m| drop(m["weights"].as_object_mut().unwrap().remove("seed")),
-            "weights",
+            Some("seed"),
+        ),
+        (
+            "an unknown batch field",
+            &|m| {
+                drop(
+                    m["batch"]
+                        .as_object_mut()
+                        .unwrap()
+                        .insert("x".into(), 1.into()),
+                )
+            },
+            Some("x"),
+        ),
+        (
+            "receipt a number",
+            &|m| drop(m.insert("receipt".into(), 5.into())),
+            None,
         ),
         (
             "batch root not hex",
-            &|m| drop(m.insert("batch".into(), serde_json::json!({"root": "zz"}))),
-            "batch",
-        ),
-        (
-            "an unknown field",
-            &|m| drop(m.insert("extra".into(), 1.into())),
-            "extra",
+            &|m| {
+                drop(
+                    m["batch"]
+                        .as_object_mut()
+                        .unwrap()
+                        .insert("root".into(), "zz".into()),
+                )
+            },
+            None,
         ),
     ];
     for (case, edit, field) in cases {
-        match FraudProof::from_json(&with(edit)).unwrap_err() {
-            e @ FraudError::Field { .. } => {
-                assert_eq!(e.code(), "fraud.not_a_proof", "{case}");
-                assert!(
-                    e.to_string().contains(&format!("field `{field}`")),
-                    "{case}: {e}"
-                );
+        let e = FraudProof::from_json(&with(edit)).unwrap_err();
+        assert_eq!(e.code(), "fraud.not_a_proof", "{case}");
+        match (e, field) {
+            (FraudError::Field { field: got, .. }, Some(want)) => assert_eq!(got, want, "{case}"),
+            (FraudError::NotAProof(why), None) => {
+                assert!(why.contains("at line 1 column"), "{case}: {why}")
             }
-            e => panic!("{case}: expected a field error, got {e}"),
+            (e, _) => panic!("{case}: {e:?}"),
         }
     }
     // A repeated key is refused, not "the last one wins"; so is a format that is not a string.
     let twice = text.replacen('{', "{\"note\": \"first\",", 1);
     let e = FraudProof::from_json(&twice).unwrap_err();
     assert_eq!(e.code(), "fraud.not_a_proof");
-    assert!(e.to_string().contains("duplicate field `note`"), "{e}");
+    assert!(
+        matches!(&e, FraudError::Field { field, reason } if field == "note" && reason.contains("duplicate field")),
+        "{e:?}"
+    );
     let e = FraudProof::from_json(&with(&|m| drop(m.insert("format".into(), 1.into()))));
     assert_eq!(e.unwrap_err().code(), "fraud.not_a_proof");
     // Size: any text over the largest proof file of any version, before it is parsed.
