@@ -26,74 +26,15 @@
 use core::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
-use mycel_protocol::emission::{ConsensusMode, EpochInput, EpochWorkspace, epoch, epoch_with};
+use mycel_protocol::emission::{EpochInput, EpochWorkspace, epoch, epoch_with};
 
 #[path = "../../protocol/tests/emission_support/float.rs"]
 #[allow(clippy::all, missing_docs, unreachable_pub)]
 mod float;
 
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-/// A random network like the chain's timing runs: every uid a permitted, active validator,
-/// weights and bonds on a `density` fraction of the other uids (1.0 = full-dense), seeded.
+/// The random networks of the chain's timing runs (`mycel_benches::yuma_network`).
 fn network(n: usize, density: f64, yuma3_liquid: bool, seed: u64) -> EpochInput {
-    let mut r = Rng(seed);
-    let threshold = (density * u64::MAX as f64) as u64;
-    let row = |i: usize, r: &mut Rng| -> Vec<(u16, u16)> {
-        let mut out = Vec::new();
-        for j in 0..n {
-            if j != i && (density >= 1.0 || r.next() <= threshold) {
-                out.push((j as u16, (r.next() % 65535 + 1) as u16));
-            }
-        }
-        out
-    };
-    let weights: Vec<Vec<(u16, u16)>> = (0..n).map(|i| row(i, &mut r)).collect();
-    let bonds: Vec<Vec<(u16, u16)>> = (0..n).map(|i| row(i, &mut r)).collect();
-    EpochInput {
-        n: n as u16,
-        current_block: 100_000,
-        tempo: 360,
-        activity_cutoff: 5000,
-        last_mechanism_step_block: 0,
-        last_update: vec![99_990; n],
-        block_at_registration: (0..n).map(|_| r.next() % 50_000).collect(),
-        stake: (0..n)
-            .map(|_| 1_000_000_000 + r.next() % 10_000_000_000_000)
-            .collect(),
-        tao_stake: None,
-        tao_weight: 0,
-        stake_threshold: 0,
-        owner_uid: None,
-        validator_permit: vec![true; n],
-        max_allowed_validators: n as u16,
-        weights,
-        bonds,
-        commit_reveal_enabled: false,
-        commit_blocks: None,
-        kappa: 32767,
-        bonds_penalty: 65535,
-        bonds_moving_average: 900_000,
-        yuma3: yuma3_liquid,
-        liquid_alpha: yuma3_liquid,
-        alpha_low: 45875,
-        alpha_high: 58982,
-        alpha_sigmoid_steepness: 1000,
-        liquid_alpha_consensus_mode: ConsensusMode::Current,
-        previous_consensus: None,
-        rao_emission: 1_000_000_000,
-    }
+    mycel_benches::yuma_network(n, density, yuma3_liquid, seed)
 }
 
 fn bench_epoch(c: &mut Criterion) {

@@ -17,52 +17,19 @@
 use core::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use mycel_protocol::ids::{Digest, Epoch, NetworkId, SigningKey, SubnetId};
-use mycel_protocol::receipt::{BackendLabel, SignedReceipt, WorkReceipt};
-use mycel_protocol::sign::{Signed, verify, verify_signed_batch_with_seed};
-use mycel_protocol::task::{KERNEL_VERSION, KernelId, KernelParams, TaskSpec};
+use mycel_benches::signed_receipts;
+use mycel_protocol::ids::SigningKey;
+use mycel_protocol::receipt::SignedReceipt;
+use mycel_protocol::sign::{verify, verify_signed_batch_with_seed};
 use mycel_protocol::wire::{decode, encode};
 use std::time::Instant;
 
+/// `n` receipts signed round-robin by 16 seeded miners.
 fn receipts(n: usize) -> Vec<SignedReceipt> {
     let miners: Vec<SigningKey> = (0..16u8)
         .map(|i| SigningKey::from_seed(&[i + 1; 32]))
         .collect();
-    let task = TaskSpec {
-        network: NetworkId([7; 32]),
-        subnet: SubnetId(3),
-        epoch: Epoch(1000),
-        kernel: KernelId::MatmulQ8_0,
-        kernel_version: KERNEL_VERSION,
-        params: KernelParams::Matmul {
-            m: 64,
-            n: 4096,
-            k: 4096,
-        },
-        weights_digest: Digest([9; 32]),
-        input_seed: [5; 32],
-    };
-    (0..n)
-        .map(|i| {
-            let miner = &miners[i % miners.len()];
-            let body = WorkReceipt {
-                network: task.network,
-                subnet: task.subnet,
-                epoch: task.epoch,
-                task_digest: task.digest().unwrap(),
-                assigner: miners[0].hotkey(),
-                miner: miner.hotkey(),
-                output_commitment: Digest([(i % 251) as u8; 32]),
-                output_tile_root: Digest([(i % 241) as u8; 32]),
-                compute_units: task.compute_units().unwrap(),
-                started_at_ms: 1_767_225_600_000 + i as u64,
-                finished_at_ms: 1_767_225_600_900 + i as u64,
-                nonce: i as u64,
-                backend: BackendLabel::new("cuda-sm90").unwrap(),
-            };
-            Signed::sign(body, miner).unwrap()
-        })
-        .collect()
+    signed_receipts(&miners, n).unwrap()
 }
 
 fn single(c: &mut Criterion) {

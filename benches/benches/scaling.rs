@@ -18,12 +18,11 @@
 use core::hint::black_box;
 use std::time::Instant;
 
-use mycel_benches::yuma_network;
+use mycel_benches::{signed_receipts, yuma_network};
 use mycel_protocol::emission::{EpochWorkspace, epoch, epoch_with};
-use mycel_protocol::ids::{Digest, Epoch, NetworkId, SigningKey, SubnetId};
-use mycel_protocol::receipt::{BackendLabel, SignedReceipt, WorkReceipt};
+use mycel_protocol::ids::SigningKey;
+use mycel_protocol::receipt::SignedReceipt;
 use mycel_protocol::sign::verify_signed_batch_with_seed;
-use mycel_protocol::task::{KERNEL_VERSION, KernelId, KernelParams, TaskSpec};
 
 /// Milliseconds since `t`.
 fn ms(t: Instant) -> f64 {
@@ -121,43 +120,7 @@ fn receipts(count: usize, signers: usize) -> Vec<SignedReceipt> {
             SigningKey::from_seed(&seed)
         })
         .collect();
-    let task = TaskSpec {
-        network: NetworkId([7; 32]),
-        subnet: SubnetId(3),
-        epoch: Epoch(1000),
-        kernel: KernelId::MatmulQ8_0,
-        kernel_version: KERNEL_VERSION,
-        params: KernelParams::Matmul {
-            m: 64,
-            n: 4096,
-            k: 4096,
-        },
-        weights_digest: Digest([9; 32]),
-        input_seed: [5; 32],
-    };
-    let task_digest = task.digest().expect("valid task");
-    let compute_units = task.compute_units().expect("valid task");
-    (0..count)
-        .map(|i| {
-            let miner = &miners[i % miners.len()];
-            let body = WorkReceipt {
-                network: task.network,
-                subnet: task.subnet,
-                epoch: task.epoch,
-                task_digest,
-                assigner: miners[0].hotkey(),
-                miner: miner.hotkey(),
-                output_commitment: Digest([(i % 251) as u8; 32]),
-                output_tile_root: Digest([(i % 241) as u8; 32]),
-                compute_units,
-                started_at_ms: 1_767_225_600_000 + i as u64,
-                finished_at_ms: 1_767_225_600_900 + i as u64,
-                nonce: i as u64,
-                backend: BackendLabel::new("cuda-sm90").expect("valid label"),
-            };
-            SignedReceipt::sign(body, miner).expect("signs")
-        })
-        .collect()
+    signed_receipts(&miners, count).expect("valid receipts")
 }
 
 fn receipts_series(quick: bool) {

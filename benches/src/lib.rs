@@ -299,3 +299,60 @@ pub fn yuma_network(
         rao_emission: 1_000_000_000,
     }
 }
+
+/// `count` work receipts for one fixed Q8_0 matmul task (M = 64, N = K = 4096), signed
+/// round-robin by `miners` (receipt `i` by `miners[i % miners.len()]`, the first miner as
+/// assigner), with per-receipt commitments, timestamps and nonces: the receipts of the receipts
+/// and scaling benches. An empty `miners` gives no receipts.
+pub fn signed_receipts(
+    miners: &[mycel_protocol::ids::SigningKey],
+    count: usize,
+) -> mycel_protocol::error::Result<Vec<mycel_protocol::receipt::SignedReceipt>> {
+    use mycel_protocol::ids::{Digest, Epoch, NetworkId, SubnetId};
+    use mycel_protocol::receipt::{BackendLabel, SignedReceipt, WorkReceipt};
+    use mycel_protocol::task::{KERNEL_VERSION, KernelId, KernelParams, TaskSpec};
+    let Some(assigner) = miners.first().map(|m| m.hotkey()) else {
+        return Ok(Vec::new());
+    };
+    let task = TaskSpec {
+        network: NetworkId([7; 32]),
+        subnet: SubnetId(3),
+        epoch: Epoch(1000),
+        kernel: KernelId::MatmulQ8_0,
+        kernel_version: KERNEL_VERSION,
+        params: KernelParams::Matmul {
+            m: 64,
+            n: 4096,
+            k: 4096,
+        },
+        weights_digest: Digest([9; 32]),
+        input_seed: [5; 32],
+    };
+    let task_digest = task.digest()?;
+    let compute_units = task.compute_units()?;
+    let backend = BackendLabel::new("cuda-sm90")?;
+    miners
+        .iter()
+        .cycle()
+        .take(count)
+        .enumerate()
+        .map(|(i, miner)| {
+            let body = WorkReceipt {
+                network: task.network,
+                subnet: task.subnet,
+                epoch: task.epoch,
+                task_digest,
+                assigner,
+                miner: miner.hotkey(),
+                output_commitment: Digest([(i % 251) as u8; 32]),
+                output_tile_root: Digest([(i % 241) as u8; 32]),
+                compute_units,
+                started_at_ms: 1_767_225_600_000 + i as u64,
+                finished_at_ms: 1_767_225_600_900 + i as u64,
+                nonce: i as u64,
+                backend: backend.clone(),
+            };
+            SignedReceipt::sign(body, miner)
+        })
+        .collect()
+}
