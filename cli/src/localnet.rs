@@ -239,16 +239,13 @@ pub fn run(mut args: LocalnetArgs) -> CliResult {
     let run = add_up(&scenario, epochs, &nodes, reports);
     let path = args.out.join("localnet.json");
     let text = run.to_json(args.genesis.epoch_ms, genesis_ms, penalties)?;
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, text)
-        .and_then(|()| fs::rename(&tmp, &path))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    crate::fsio::write_atomic(&path, text.as_bytes())?;
     // The nodes gossip their fraud proofs instead of writing files: count them from the
     // validators' summaries instead of simulate's list of files.
-    let tables = report::tables(&run.sim_log(&scenario)?).replace(
-        "\nfraud proofs: 0\n",
+    let tables = report::tables_with_proofs(
+        &run.sim_log(&scenario)?,
         &format!(
-            "\nfraud proofs: {} published (gossiped, not written to files)\n",
+            "{} published (gossiped, not written to files)",
             run.published_proofs()
         ),
     );

@@ -52,6 +52,15 @@ fn localnet_agrees_with_itself_and_with_simulate() {
     assert!(out.status.success(), "localnet failed:\n{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("incentive"), "no closing table:\n{stdout}");
+    // The closing count is of the proofs the validators gossiped (there are no proof files).
+    let proofs = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("fraud proofs: "))
+        .unwrap_or_else(|| panic!("no fraud-proof count:\n{stdout}"));
+    assert!(
+        proofs.ends_with(" published (gossiped, not written to files)"),
+        "{proofs}"
+    );
 
     let net = read(&dir.join("net/localnet.json"));
     assert_eq!(net["format"], "mycel-localnet/v1");
