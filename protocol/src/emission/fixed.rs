@@ -153,7 +153,7 @@ impl Divisor {
     }
 
     /// `floor(n / d)`, exact for every 64-bit `n`.
-    #[inline]
+    #[inline(always)]
     fn quot(&self, n: u64) -> u64 {
         let t1 = ((u128::from(self.magic) * u128::from(n)) >> 64) as u64;
         (t1 + ((n - t1) >> self.shift1)) >> self.shift2
@@ -161,7 +161,7 @@ impl Divisor {
 
     /// `a ⊘ b` (safe), bit-identical to [`div_safe`]`(a, b)` (or `a` itself for a divisor
     /// made by [`Divisor::keep_if_zero`]`(0)`).
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn div_safe(&self, a: i64) -> i64 {
         match self.mode {
@@ -174,6 +174,52 @@ impl Divisor {
             Mode::Keep => a,
             _ => div_safe(a, self.b),
         }
+    }
+}
+
+/// An invariant divisor `d ≥ 1` (a whole number of raw units) for the dense loops' column
+/// normalisations: [`Recip::frac`] gives `floor(x · 2^32 / d)` for `0 ≤ x ≤ 2^32` in u64
+/// arithmetic (one multiply-high, the Granlund–Montgomery multiply-and-shift of [`Divisor`], no
+/// branch on a mode).
+///
+/// It is `x ⊘ d` (safe division) exactly where that quotient fits in i64, in particular whenever
+/// `x ≤ d` (the quotient is then at most `2^32`): the normalisation of a column of non-negative
+/// values by their exact sum, or by their maximum. The loops that use it prove that bound from
+/// how their sums are made; `tests::recip_matches_div_safe` pins it against [`div_safe`].
+#[derive(Debug, Clone, Copy)]
+pub struct Recip {
+    magic: u64,
+    /// `floor(2^64 / d)`, the quotient for `x = 2^32` (whose numerator `2^64` has no u64 form);
+    /// `u64::MAX` for `d = 1`.
+    top: u64,
+    shift1: u32,
+    shift2: u32,
+}
+
+impl Recip {
+    /// Prepares `d`; `d = 0` is prepared as 1, so that `frac(0) = 0` (a zero column sum has
+    /// only zero entries, whose normalisation keeps 0).
+    #[must_use]
+    pub fn new(d: u64) -> Self {
+        let d = d.max(1);
+        let (magic, shift1, shift2) = magic(d).unwrap_or((1, 0, 0));
+        let top = u64::try_from((1u128 << 64) / u128::from(d)).unwrap_or(u64::MAX);
+        Self {
+            magic,
+            top,
+            shift1: u32::from(shift1),
+            shift2: u32::from(shift2),
+        }
+    }
+
+    /// `floor(x · 2^32 / d)` for `0 ≤ x ≤ 2^32` (larger `x` give an unspecified value).
+    #[inline(always)]
+    #[must_use]
+    pub fn frac(&self, x: u64) -> u64 {
+        let n = x << 32;
+        let t1 = ((u128::from(self.magic) * u128::from(n)) >> 64) as u64;
+        let q = (t1 + ((n - t1) >> self.shift1)) >> self.shift2;
+        if x >> 32 == 0 { q } else { self.top }
     }
 }
 
@@ -601,6 +647,66 @@ mod tests {
                 };
                 assert_eq!(d.div_safe(a), div_safe(a, b), "{a} / {b}");
             }
+        }
+    }
+
+    /// `Recip::frac` is `x ⊘ d` wherever the dense loops use it (`0 ≤ x ≤ d`, and `x ≤ 2^32`),
+    /// and keeps 0 for `d = 0`.
+    #[test]
+    fn recip_matches_div_safe() {
+        let mut s: u64 = 0x005E_ED0F_4EC1_9ACE;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut divisors: Vec<u64> = vec![
+            1,
+            2,
+            3,
+            7,
+            65_535,
+            65_537,
+            (1 << 31) - 1,
+            1 << 31,
+            (1 << 32) - 1,
+            1 << 32,
+            (1 << 32) + 1,
+            65_535 << 32,
+            (1 << 48) + 12_345,
+            (1 << 62) + 1,
+            i64::MAX as u64,
+        ];
+        for _ in 0..400 {
+            let r = next();
+            divisors.push((r >> (r % 64)).clamp(1, i64::MAX as u64));
+        }
+        for &d in &divisors {
+            let r = Recip::new(d);
+            let top = d.min(1 << 32);
+            let mut xs = vec![0u64, 1, top, top - 1, top / 2, d.min((1 << 32) - 1)];
+            for _ in 0..200 {
+                xs.push(next() % (top + 1));
+            }
+            for x in xs {
+                let want = div_safe(x as i64, d as i64);
+                assert_eq!(r.frac(x) as i64, want, "{x} / {d}");
+            }
+        }
+        assert_eq!(Recip::new(0).frac(0), 0);
+        // The whole-number form: `floor(u · 2^32 / D)` is `from_u16(u) ⊘ (D · 2^32)`.
+        for &(u, d) in &[
+            (0u16, 1u64),
+            (1, 1),
+            (65_535, 65_535),
+            (3, 7),
+            (65_535, (1 << 31) - 1),
+        ] {
+            assert_eq!(
+                Recip::new(d).frac(u64::from(u)) as i64,
+                div_safe(from_u16(u), (d as i64) << 32)
+            );
         }
     }
 

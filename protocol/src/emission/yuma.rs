@@ -11,8 +11,8 @@ use substrate_fixed::types::I64F64;
 
 use super::EmissionError;
 use super::fixed::{
-    self, Divisor, HALF, ONE, add, div_safe, from_u16, mul, mul_checked, narrow, narrow_checked,
-    normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
+    self, Divisor, HALF, ONE, Recip, add, div_safe, from_u16, mul, mul_checked, narrow,
+    narrow_checked, normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
 };
 use super::types::{ConsensusMode, DroppedWeight, EpochInput, EpochOutput, Q32Row};
 
@@ -522,10 +522,67 @@ fn run(
         let kept: Vec<bool> = (0..n)
             .map(|j| u16::try_from(j).is_ok_and(bond_kept))
             .collect();
+        // The same per column in one table for the aligned rows' loop (one bounds check per
+        // entry): the clip bound (`i64::MAX` when WB is not clipped: `clip_value(MAX, w) = w`),
+        // both divisors and the bond mask.
+        let cols: Vec<EmaColumn> = (0..n)
+            .map(|j| EmaColumn {
+                cons: if clip_in_ema {
+                    at(consensus, j)
+                } else {
+                    i64::MAX
+                },
+                delta: delta_div
+                    .get(j)
+                    .copied()
+                    .unwrap_or(Divisor::keep_if_zero(0)),
+                bond: bond_div.get(j).copied().unwrap_or(Divisor::keep_if_zero(0)),
+                kept: i64::from(at(&kept, j)).wrapping_neg(),
+            })
+            .collect();
+        // The u64 form of the aligned rows' cells ([`ema2_row`]), where its range conditions
+        // hold for the whole epoch: 0 < α < 1, and every old-bond column sum an exact whole
+        // number (not saturated), so that B's normalisation is `floor(b · 2^32 / D)`.
+        let fast_cols: Vec<FastEmaColumn> = if 0 < alpha
+            && alpha < ONE
+            && bond_sums.iter().all(|&s| s >= 0 && s & 0xFFFF_FFFF == 0)
+        {
+            (0..n)
+                .map(|j| FastEmaColumn {
+                    cons: if clip_in_ema {
+                        at(consensus, j)
+                    } else {
+                        i64::MAX
+                    },
+                    delta: Recip::new(at(&delta_sums, j).unsigned_abs()),
+                    bond: Recip::new((at(&bond_sums, j) >> 32).unsigned_abs()),
+                    kept: u64::from(at(&kept, j)).wrapping_neg(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (i, row) in ema_bonds.iter_mut().enumerate() {
             let a = at(active_stake, i);
             let w_row = weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice());
             let b_row = input.bonds.get(i).map_or(&[][..], |r| r.as_slice());
+            if !fast_cols.is_empty()
+                && (0..ONE).contains(&a)
+                && aligned(w_row, b_row)
+                && w_row.iter().all(|e| (0..=ONE).contains(&e.1))
+            {
+                ema2_row(
+                    w_row,
+                    b_row,
+                    &fast_cols,
+                    a.unsigned_abs(),
+                    alpha.unsigned_abs(),
+                    row,
+                    &mut e_sums,
+                    &mut e_max,
+                );
+                continue;
+            }
             if aligned(w_row, b_row) {
                 // Weights and bonds on the same strictly ascending columns (a full network): each
                 // cell is `(0 ⊕ α ⊗ ΔB) ⊕ (1 − α) ⊗ B = α ⊗ ΔB ⊕ (1 − α) ⊗ B`, computed where both
@@ -536,25 +593,14 @@ fn run(
                 let mut len = 0usize;
                 for (&(j, w), &(_, b)) in w_row.iter().zip(b_row) {
                     let ju = usize::from(j);
-                    let w = if clip_in_ema {
-                        clip_value(at(consensus, ju), w)
-                    } else {
-                        w
-                    };
-                    let (Some(dd), Some(bd), Some(&k), Some(sum), Some(max)) = (
-                        delta_div.get(ju),
-                        bond_div.get(ju),
-                        kept.get(ju),
-                        e_sums.get_mut(ju),
-                        e_max.get_mut(ju),
-                    ) else {
+                    let (Some(col), Some(sum), Some(max)) =
+                        (cols.get(ju), e_sums.get_mut(ju), e_max.get_mut(ju))
+                    else {
                         continue;
                     };
-                    let inc = mul(alpha, dd.div_safe(mul(w, a)));
-                    let old = mul(
-                        one_minus,
-                        bd.div_safe(from_u16(b) & i64::from(k).wrapping_neg()),
-                    );
+                    let w = clip_value(col.cons, w);
+                    let inc = mul(alpha, col.delta.div_safe(mul(w, a)));
+                    let old = mul(one_minus, col.bond.div_safe(from_u16(b) & col.kept));
                     let v = add(inc, old);
                     if let Some(slot) = row.get_mut(len) {
                         *slot = (j, v);
@@ -656,22 +702,58 @@ fn run(
         dividends.clear();
         dividends.reserve(n);
         reset_rows(new_bonds, n);
+        // Per column in one table (one bounds check per entry); E's rows only hold columns < n.
+        let fin: Vec<FinalColumn> = divisors
+            .iter()
+            .zip(&up_div)
+            .zip(incentive)
+            .map(|((&div, &up), &inc)| FinalColumn { div, up, inc })
+            .collect();
+        // The u64 form ([`final2_row`]) where its range conditions hold: every cell of E and
+        // every incentive in [0, 1].
+        let fast_fin: Vec<FastFinalColumn> = if e_max.iter().all(|&m| (0..=ONE).contains(&m))
+            && incentive.iter().all(|&x| (0..=ONE).contains(&x))
+        {
+            sums.iter()
+                .zip(&e_max)
+                .zip(incentive)
+                .map(|((&s, &m), &inc)| {
+                    let div = Recip::new(s.unsigned_abs());
+                    FastFinalColumn {
+                        div,
+                        up: Recip::new(div.frac(m.unsigned_abs())),
+                        inc: inc.unsigned_abs(),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for ((i, row), st) in ema_bonds.iter_mut().enumerate().zip(new_bonds.iter_mut()) {
+            if !fast_fin.is_empty() {
+                dividends.push(final2_row(row, &fast_fin, at(permit_new, i), st));
+                continue;
+            }
             let mut d = 0i64;
-            for (j, v) in row.iter_mut() {
-                let ju = usize::from(*j);
-                if let Some(div) = divisors.get(ju) {
-                    *v = div.div_safe(*v);
-                }
-                d = add(d, mul(at(incentive, ju), *v));
-                if let Some(div) = up_div.get(ju) {
-                    *v = div.div_safe(*v);
+            let store = at(permit_new, i);
+            if store {
+                st.resize(row.len(), (0, 0));
+            }
+            for (k, (j, v)) in row.iter_mut().enumerate() {
+                // A column ≥ n (none is stored) would keep its value and add 0.
+                let col = fin.get(usize::from(*j)).copied().unwrap_or(FinalColumn {
+                    div: Divisor::keep_if_zero(0),
+                    up: Divisor::keep_if_zero(0),
+                    inc: 0,
+                });
+                let e = col.div.div_safe(*v);
+                d = add(d, mul(col.inc, e));
+                *v = col.up.div_safe(e);
+                if store && let Some(slot) = st.get_mut(k) {
+                    *slot = (*j, to_u16(*v));
                 }
             }
             dividends.push(d);
-            if at(permit_new, i) {
-                st.extend(row.iter().map(|&(j, v)| (j, to_u16(v))));
-            }
         }
         normalize(dividends);
     }
@@ -1160,6 +1242,142 @@ fn add_col_sums(row: &[(u16, i64)], sums: &mut [i64]) {
             *s = add(*s, v);
         }
     }
+}
+
+/// Per-column constants of [`ema2_row`].
+#[derive(Debug, Clone, Copy)]
+struct FastEmaColumn {
+    /// Consensus (the clip bound), or `i64::MAX` when the weights are not clipped.
+    cons: i64,
+    /// ΔB's column sum `R_j` (S8's ranks when β = 1).
+    delta: Recip,
+    /// B's column sum in whole units, `D_j = Σ b`.
+    bond: Recip,
+    /// All ones when the column's old bonds are kept, else 0.
+    kept: u64,
+}
+
+/// Yuma 2's EMA cell `α ⊗ (WB_ij ⊗ a ⊘ R_j) ⊕ (1 ⊖ α) ⊗ (B_ij ⊘ D_j)` over an aligned row
+/// (weights and bonds on the same strictly ascending columns), in u64 arithmetic: the row's
+/// cells > 0 go to `row` (overwritten) in order, and every cell into E's column sums and maxima.
+///
+/// Exact, because every operand is in the range where the fixed-point operations are plain
+/// integer ones (the caller checks the conditions marked *): `0 ≤ w̄ ≤ w ≤ 1` (* every weight
+/// in [0, 1]; the clip only lowers it, or removes it to 0) and `0 ≤ a < 1` (*), so
+/// `w̄ · a < 2^64` and `x = w̄ ⊗ a` is its floor; `x` is one of the terms of `R_j` (ΔB's column
+/// sum, a sum of non-negative products that cannot saturate), so `0 ≤ x ≤ R_j`, and
+/// `q = x ⊘ R_j = floor(x · 2^32 / R_j) ≤ 1` ([`Recip::frac`]; `R_j = 0` means every term is 0,
+/// which normalisation keeps: `frac(0) = 0`); likewise `b ≤ D_j` (a kept bond is a term of its
+/// column's whole-number sum, * not saturated) and `b ⊘ D_j = floor(b · 2^32 / D_j)`, masked
+/// bonds reading 0; with `0 < α < 1` (*) both products `α · q` and `(1 − α) · q'` are below
+/// 2^64 and the cell `α ⊗ q + (1 − α) ⊗ q' ≤ α + (1 − α) = 1` cannot saturate. Column sums of
+/// cells ≤ 1 over at most 65 535 rows cannot saturate either.
+#[allow(clippy::too_many_arguments)]
+fn ema2_row(
+    w_row: &[(u16, i64)],
+    b_row: &[(u16, u16)],
+    cols: &[FastEmaColumn],
+    a: u64,
+    alpha: u64,
+    row: &mut Q32Row,
+    sums: &mut [i64],
+    max: &mut [i64],
+) {
+    let one_minus = (ONE as u64) - alpha;
+    row.clear();
+    row.resize(w_row.len(), (0, 0));
+    let mut len = 0usize;
+    for (&(j, w), &(_, b)) in w_row.iter().zip(b_row) {
+        let ju = usize::from(j);
+        let (Some(col), Some(sum), Some(mx)) = (cols.get(ju), sums.get_mut(ju), max.get_mut(ju))
+        else {
+            continue;
+        };
+        let w = clip_value(col.cons, w).unsigned_abs();
+        let x = (w * a) >> 32;
+        let inc = (alpha * col.delta.frac(x)) >> 32;
+        let old = (one_minus * col.bond.frac(u64::from(b) & col.kept)) >> 32;
+        let v = (inc + old) as i64;
+        if let Some(slot) = row.get_mut(len) {
+            *slot = (j, v);
+        }
+        *sum += v;
+        *mx = (*mx).max(v);
+        len += usize::from(v > 0);
+    }
+    row.truncate(len);
+}
+
+/// Per-column constants of [`final2_row`].
+#[derive(Debug, Clone, Copy)]
+struct FastFinalColumn {
+    /// E's column sum `S_j`.
+    div: Recip,
+    /// The normalised column maximum `M_j ⊘ S_j`.
+    up: Recip,
+    /// The column's incentive.
+    inc: u64,
+}
+
+/// Yuma 2's last pass over one row of E in u64 arithmetic: normalise each cell by its column
+/// sum, add `I_j ⊗ Ê_ij` into the row's dividend (returned), upscale by the normalised column
+/// maximum, and write the stored `u16` row into `st` when `store` (overwritten; else untouched).
+///
+/// Exact where the caller checked that every cell and every incentive is in [0, 1]: a cell
+/// `v > 0` is a term of its column's sum `S_j` (saturating sums of positive terms are at least
+/// each term), so `v ⊘ S_j = floor(v · 2^32 / S_j) ≤ 1` ([`Recip::frac`]); the dividend terms
+/// `I_j · Ê_ij ≤ 2^64` are taken as 128-bit products and their sum over at most 65 535 cells of
+/// at most 1 cannot saturate; `x ↦ x ⊘ S_j` is non-decreasing, so `Ê_ij` is at most the
+/// normalised maximum `M'_j` and `Ê_ij ⊘ M'_j ≤ 1` (`M'_j = 0` only when the column is all
+/// zero: `frac(0) = 0` keeps it); `u16(x) = floor(x · 65535 / 2^32)` for `0 ≤ x ≤ 1`.
+fn final2_row(
+    row: &mut Q32Row,
+    cols: &[FastFinalColumn],
+    store: bool,
+    st: &mut Vec<(u16, u16)>,
+) -> i64 {
+    let mut d = 0u64;
+    if store {
+        st.clear();
+        st.resize(row.len(), (0, 0));
+    }
+    for (k, (j, v)) in row.iter_mut().enumerate() {
+        let Some(col) = cols.get(usize::from(*j)) else {
+            continue;
+        };
+        let e = col.div.frac(v.unsigned_abs());
+        d += ((u128::from(col.inc) * u128::from(e)) >> 32) as u64;
+        let up = col.up.frac(e);
+        *v = up as i64;
+        if store && let Some(slot) = st.get_mut(k) {
+            *slot = (*j, (((up << 16) - up) >> 32) as u16);
+        }
+    }
+    d as i64
+}
+
+/// Per-column constants of Yuma 2's last pass over E.
+#[derive(Debug, Clone, Copy)]
+struct FinalColumn {
+    /// E's column normalisation.
+    div: Divisor,
+    /// The storage upscale (by the normalised column maximum).
+    up: Divisor,
+    /// The column's incentive.
+    inc: i64,
+}
+
+/// Per-column constants of Yuma 2's EMA on aligned rows.
+#[derive(Debug, Clone, Copy)]
+struct EmaColumn {
+    /// Consensus (the clip bound), or `i64::MAX` when the weights are not clipped.
+    cons: i64,
+    /// ΔB's column normalisation.
+    delta: Divisor,
+    /// B's column normalisation.
+    bond: Divisor,
+    /// All ones when the column's old bonds are kept, else 0.
+    kept: i64,
 }
 
 /// A dense row of n cells that is reset sparsely.
