@@ -395,7 +395,7 @@ fn run(
         cpu::resolve_threads(threads)
     };
 
-    // Split the weight rows into contiguous ranges of whole 8-row groups (one per thread in
+    // Split the weight rows into contiguous ranges of whole 8-row groups (eight per thread in
     // decode, four per thread in prefill, taken by whichever thread is free); if there are
     // fewer groups than threads, split the activation rows instead. Either way every
     // output is computed by exactly one thread with the contract's operation order.
@@ -409,14 +409,14 @@ fn run(
     if threads <= 1 {
         compute(path, &acts, w, 0, m, 0, n, &mut out);
     } else if groups >= threads {
-        // Prefill: PIECES ranges per thread, claimed by whichever of the `threads` runners is
-        // free, so a thread slowed down (a shared machine) takes fewer; decode: one range each.
+        // PIECES ranges per thread (DECODE_PIECES in decode), claimed by whichever of the
+        // `threads` runners is free, so a thread slowed down (a shared machine) takes fewer.
+        // Decode's pieces are finer: a call is short (under a millisecond at N = 4096), so one
+        // preempted thread holding half of it would stall the whole call.
         const PIECES: usize = 4;
-        let pieces = if m > 1 {
-            threads.saturating_mul(PIECES).min(groups)
-        } else {
-            threads
-        };
+        const DECODE_PIECES: usize = 8;
+        let per_thread = if m > 1 { PIECES } else { DECODE_PIECES };
+        let pieces = threads.saturating_mul(per_thread).min(groups);
         // Every product and sum below is at most n or m · n (= total, checked above).
         let per = groups.div_ceil(pieces).saturating_mul(nr);
         let ranges: Vec<(usize, usize)> = (0..n)

@@ -190,6 +190,17 @@ fn item1_minus_128_activations_are_exact_on_every_path() {
         &bits(&want),
         "rows of -128 against negative weights",
     );
+    // The same rows one at a time: decode (one activation row) has a path of its own for
+    // whole 8-row weight groups (here two, then a short group of three).
+    for r in 0..m {
+        all_paths_equal(
+            &xs[r * 2..r * 2 + 2],
+            1,
+            &ww,
+            &bits(&want[r * n..(r + 1) * n]),
+            &format!("decode of row {r} with -128 against negative weights"),
+        );
+    }
 
     // A whole block of −128 against a whole block of −128: 32 · 16384 = 524288.
     let x = [BlockQ8_0 {
@@ -206,6 +217,78 @@ fn item1_minus_128_activations_are_exact_on_every_path() {
     }];
     let ww = Weights::new(QWeights::Q4_0(&w4), 1, 32).unwrap();
     all_paths_equal(&x, 1, &ww, &bits(&[32_768.0]), "q4_0 against -128");
+}
+
+/// Decode's Q4_0 path sums 16 products of a nibble and an activation in 16 bits: at the
+/// extremes (nibbles 0 and 15 against −128 and 127, 16 weight rows, so whole groups on every
+/// path) the sums are still exact; hand-computed, every path and thread count.
+#[test]
+fn decode_q4_0_extreme_nibbles_are_exact_on_every_path() {
+    let k = 128;
+    // Activation blocks: all −128, all 127, alternating, then −128 on the first half only.
+    let xs: Vec<BlockQ8_0> = (0..k / 32)
+        .map(|blk| {
+            let mut qs = [0i8; 32];
+            for (j, q) in qs.iter_mut().enumerate() {
+                *q = match blk {
+                    0 => i8::MIN,
+                    1 => 127,
+                    2 if j % 2 == 0 => i8::MIN,
+                    2 => 127,
+                    _ if j < 16 => i8::MIN,
+                    _ => 0,
+                };
+            }
+            BlockQ8_0 {
+                d: f16::from_f32(0.5).to_le_bytes(),
+                qs,
+            }
+        })
+        .collect();
+    // Weight rows: nibbles all 15, all 0, or mixed (`qs[j]` holds elements j and j + 16).
+    let n = 16;
+    let nib = |c: usize, e: usize| -> u8 {
+        match c % 4 {
+            0 => 15,
+            1 => 0,
+            2 => {
+                if e.is_multiple_of(3) {
+                    15
+                } else {
+                    0
+                }
+            }
+            _ => (e % 16) as u8,
+        }
+    };
+    let mut ws = Vec::new();
+    for c in 0..n {
+        for _ in 0..k / 32 {
+            let mut qs = [0u8; 16];
+            for (j, q) in qs.iter_mut().enumerate() {
+                *q = nib(c, j) | nib(c, j + 16) << 4;
+            }
+            ws.push(BlockQ4_0 {
+                d: f16::from_f32(if c % 2 == 0 { 0.25 } else { -2.0 }).to_le_bytes(),
+                qs,
+            });
+        }
+    }
+    let want: Vec<f32> = (0..n)
+        .map(|c| {
+            let mut acc = 0.0f32;
+            for (blk, xb) in xs.iter().enumerate() {
+                let sumi: i64 = (0..32)
+                    .map(|e| i64::from(xb.qs[e]) * (i64::from(nib(c, e)) - 8))
+                    .sum();
+                let dw = f16::from_le_bytes(ws[c * (k / 32) + blk].d).to_f32();
+                acc = (dw * 0.5).mul_add(sumi as f32, acc);
+            }
+            acc
+        })
+        .collect();
+    let ww = Weights::new(QWeights::Q4_0(&ws), n, k).unwrap();
+    all_paths_equal(&xs, 1, &ww, &bits(&want), "q4_0 extreme nibbles, decode");
 }
 
 /// Raw blocks for `blocks` Q8_0 or Q4_0 blocks from a Philox stream: bytes uniform, about one

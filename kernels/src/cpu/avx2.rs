@@ -5,14 +5,18 @@
 //!   `|w|` (exact for w = −128) against `sign(x, w)`, which is −128 for x = −128 whatever the
 //!   sign of w, so pair sums lie in −2·128·128..=2·128·127, and blocks holding x = −128 add
 //!   `256·|w|` where w < 0 afterwards; for Q4_0 the raw nibble is the unsigned operand,
-//!   pair sums ≤ 2·15·128, and `8·Σq_x` is subtracted afterwards);
+//!   pair sums ≤ 2·15·128, and `8·Σq_x` is subtracted afterwards; [`decode`] adds Q4_0's
+//!   partials in 16 bits up to 16 products, |Σ| ≤ 16·15·128 = 30720, before widening);
 //! * each output lane then gets exactly the contract's float operations, in block order:
 //!   `acc = fma(d_w·d_x, f32(sumi), acc)` with `vmulps` (exact) and `vfmadd231ps`;
 //! * NaN outputs are canonicalised as in the scalar reference.
 //!
 //! Layout of the work: one accumulator lane per weight row, 8 weight rows per pass (as ggml's
 //! repacked Q4_0 gemv, but reading GGML's plain row-major blocks), and up to [`MR`] activation
-//! rows per pass so each weight block is loaded once per `MR` rows in prefill.
+//! rows per pass so each weight block is loaded once per `MR` rows in prefill. Decode (one
+//! activation row) runs whole 8-row groups through [`decode`], a loop cut down to the
+//! instructions the products need (on the Zen 3 of benches/README.md it is bound by them, not
+//! by memory); short groups go through [`tile`].
 
 #![allow(unsafe_code)]
 
@@ -39,7 +43,9 @@ trait WBlock: Copy + bytemuck::Pod {
     /// was fastest, 12.3–13.3 GB/s per fastest call against 9.8–10.6 with it.
     const PF_BLOCKS: usize;
     /// The distance alongside the linear prefetch (measured best of 4/8/16/32 on the AMD
-    /// development machine: 16 for Q4_0, 32 for Q8_0).
+    /// development machine: 16 for Q4_0, 32 for Q8_0): in [`decode`] only for the first group
+    /// of a range (the others were requested linearly while the previous group ran); in
+    /// [`tile`]'s decode (short groups) for every group.
     const PF_BLOCKS_LINEAR: usize;
     fn qs_ptr(&self) -> *const u8;
     fn d_bits(&self) -> u16;
@@ -128,6 +134,31 @@ unsafe fn dpbusd(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
 /// Lane order of the accumulators: lane `i` holds weight row `PERM[i]` of the group (what the
 /// two-level `vphaddd` reduction of row pairs produces; see [`tile`]).
 const PERM: [usize; NR] = [0, 2, 4, 6, 1, 3, 5, 7];
+
+/// Decode's software prefetch for one 8-row group (hints only: no result depends on them).
+struct DecodePrefetch<'a> {
+    /// The next group's bytes (adjacent rows: one contiguous range), requested linearly over
+    /// this group's blocks; empty: none.
+    next: &'a [u8],
+    /// Each of the group's rows is prefetched this many blocks ahead at every block; 0: not.
+    rows_ahead: usize,
+}
+
+impl<'a> DecodePrefetch<'a> {
+    /// With the linear prefetch (AMD, [`super::linear_decode_prefetch`]): the next group
+    /// linearly, and the rows themselves only in the first group of a range (the others were
+    /// requested while the previous group ran). Otherwise each row [`WBlock::PF_BLOCKS`] ahead.
+    fn new<W: WBlock>(next: &'a [u8], linear: bool, first: bool) -> DecodePrefetch<'a> {
+        let rows_ahead = if !linear {
+            W::PF_BLOCKS
+        } else if first {
+            W::PF_BLOCKS_LINEAR
+        } else {
+            0
+        };
+        DecodePrefetch { next, rows_ahead }
+    }
+}
 
 #[target_feature(enable = "avx2,fma,f16c")]
 // SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry
@@ -239,7 +270,13 @@ fn group_pass<W: WBlock, const V: bool>(
                         } else {
                             &[]
                         };
-                        tile::<W, 1, false, V>(acts, m, &wrows, scales, next, &mut acc)
+                        match w.get(n * nb..(n + NR) * nb) {
+                            Some(group) if rows == NR => {
+                                let pf = DecodePrefetch::new::<W>(next, linear, n == n0);
+                                decode::<W, V>(acts, m, group, &pf, &mut acc[0]);
+                            }
+                            _ => tile::<W, 1, false, V>(acts, m, &wrows, scales, next, &mut acc),
+                        }
                     }
                 }
             }
@@ -475,6 +512,253 @@ unsafe fn tile<W: WBlock, const MR_: usize, const PRE: bool, const V: bool>(
         // SAFETY: dst is 8 f32.
         unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), v) };
     }
+}
+
+/// The eight exact `sumi` of one activation block (halves `xl`, `xh` broadcast to both 128-bit
+/// lanes) against one weight block of eight rows held as four row pairs (`lo[p]`, `hi[p]`: the
+/// low and high half-blocks of rows `2p`, `2p + 1`, Q4_0 already split into nibbles), in `PERM`
+/// lane order: the products and reduction of [`tile`], for [`decode`]. `sx` is the block's
+/// `Σx`. With `FIX` (plain Q8_0 only), the exact correction for activations of −128.
+///
+/// # Safety
+/// With `V`, the CPU has AVX-VNNI.
+#[inline]
+#[target_feature(enable = "avx2")]
+// `p < 4` indexes arrays of 4; `8·Σx` of a block is at most 8·32·128 < 2^31.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn pair_sums<W: WBlock, const V: bool, const FIX: bool>(
+    lo: &[__m256i; 4],
+    hi: &[__m256i; 4],
+    xl: __m256i,
+    xh: __m256i,
+    sx: i32,
+) -> __m256i {
+    let ones = _mm256_set1_epi16(1);
+    let b80 = _mm256_set1_epi8(-128);
+    if W::Q4 && !V {
+        // Nibble (0..=15) times x (−128..=127): |product| ≤ 1920, so a sum of 16 products
+        // fits an i16 (≤ 30720): two levels of `vphaddw` over the row pairs' 16-bit partials
+        // (8 products each) leave 16-product sums, and one `vpmaddwd` the 32-product `sumi`
+        // in `PERM` lane order.
+        let t: [__m256i; 4] = core::array::from_fn(|p| {
+            _mm256_add_epi16(
+                _mm256_maddubs_epi16(lo[p], xl),
+                _mm256_maddubs_epi16(hi[p], xh),
+            )
+        });
+        let h = _mm256_hadd_epi16(_mm256_hadd_epi16(t[0], t[1]), _mm256_hadd_epi16(t[2], t[3]));
+        return _mm256_sub_epi32(_mm256_madd_epi16(h, ones), _mm256_set1_epi32(8 * sx));
+    }
+    let q: [__m256i; 4] = core::array::from_fn(|p| {
+        if V && W::Q4 {
+            // SAFETY: AVX-VNNI is present when V (caller contract). Nibbles unsigned, x signed.
+            unsafe { dpbusd(dpbusd(_mm256_setzero_si256(), lo[p], xl), hi[p], xh) }
+        } else if V {
+            // x + 128 (bit flip) unsigned against signed w, from −128·Σw: Σ x·w.
+            // SAFETY: as above.
+            let neg = unsafe { dpbusd(dpbusd(_mm256_setzero_si256(), b80, lo[p]), b80, hi[p]) };
+            let (xul, xuh) = (_mm256_xor_si256(xl, b80), _mm256_xor_si256(xh, b80));
+            let start = _mm256_sub_epi32(_mm256_setzero_si256(), neg);
+            // SAFETY: as above.
+            unsafe { dpbusd(dpbusd(start, xul, lo[p]), xuh, hi[p]) }
+        } else if W::Q4 {
+            // Pair sums ≤ 2·15·127 each, ≤ 7620 after the add: no i16 overflow.
+            _mm256_madd_epi16(
+                _mm256_add_epi16(
+                    _mm256_maddubs_epi16(lo[p], xl),
+                    _mm256_maddubs_epi16(hi[p], xh),
+                ),
+                ones,
+            )
+        } else {
+            // |w| unsigned against sign(x, w), as in `tile`: no saturation.
+            let l = _mm256_maddubs_epi16(_mm256_abs_epi8(lo[p]), _mm256_sign_epi8(xl, lo[p]));
+            let h = _mm256_maddubs_epi16(_mm256_abs_epi8(hi[p]), _mm256_sign_epi8(xh, hi[p]));
+            let s = _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones));
+            if FIX {
+                // The exact −128 correction of `tile`.
+                _mm256_add_epi32(s, _mm256_add_epi32(min_fix(xl, lo[p]), min_fix(xh, hi[p])))
+            } else {
+                s
+            }
+        }
+    });
+    let s = _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
+    if W::Q4 {
+        _mm256_sub_epi32(s, _mm256_set1_epi32(8 * sx))
+    } else {
+        s
+    }
+}
+
+/// Decode: activation row `m` against one full group of eight adjacent weight rows (`group`:
+/// `NR·nb` blocks, row after row), into `acc_out` (lane `i` = weight row `PERM[i]`). The same
+/// sums and float operations as [`tile`] with one activation row, so the same bits. Only the
+/// instruction count differs (the loop is bound by it, not by memory, on the Zen 3 of
+/// benches/README.md): the eight rows are addressed from one block pointer and the row stride,
+/// two blocks per iteration; the eight f16 scales are gathered in two general-purpose registers
+/// (integer ports, idle here) instead of eight `vpinsrw`; the linear prefetch is a fixed number
+/// of lines per block; and the −128 correction is compiled in only for an activation row that
+/// holds −128 (never one §4.1's quantizer writes).
+///
+/// # Safety
+/// `acts` has row `m`; `group` has `NR·acts.nb` blocks; with `V` the CPU has AVX-VNNI.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn decode<W: WBlock, const V: bool>(
+    acts: &Acts<'_>,
+    m: usize,
+    group: &[W],
+    pf: &DecodePrefetch<'_>,
+    acc_out: &mut [f32; NR],
+) {
+    let nb = acts.nb;
+    let fix = !V
+        && !W::Q4
+        && acts
+            .has_min
+            .get(m.saturating_mul(nb)..m.saturating_add(1).saturating_mul(nb))
+            .is_some_and(|r| r.contains(&true));
+    // SAFETY: the caller's contract.
+    unsafe {
+        if fix {
+            decode_row::<W, V, true>(acts, m, group, pf, acc_out);
+        } else {
+            decode_row::<W, V, false>(acts, m, group, pf, acc_out);
+        }
+    }
+}
+
+/// [`decode`], with the −128 correction compiled in (`FIX`) or not.
+///
+/// # Safety
+/// As [`decode`]; without `FIX`, activation row `m` holds no −128 (or the format is Q4_0, or
+/// `V`).
+#[inline(never)]
+#[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: every pointer stays inside `group` (`b < nb`, `r < NR`, checked on entry), and
+// the integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn decode_row<W: WBlock, const V: bool, const FIX: bool>(
+    acts: &Acts<'_>,
+    m: usize,
+    group: &[W],
+    pf: &DecodePrefetch<'_>,
+    acc_out: &mut [f32; NR],
+) {
+    let nb = acts.nb;
+    let (Some(xs), Some(dxs), Some(sxs)) = (
+        acts.blocks.get(m * nb..(m + 1) * nb),
+        acts.dx.get(m * nb..(m + 1) * nb),
+        acts.sx.get(m * nb..(m + 1) * nb),
+    ) else {
+        return;
+    };
+    if group.len() != NR * nb {
+        return;
+    }
+    let bs = core::mem::size_of::<W>();
+    let stride = nb * bs;
+    let (s1, s2, s3) = (stride, 2 * stride, 3 * stride);
+    // Block b of row r starts at `g + r·stride + b·bs`: its f16 scale (two bytes), then its
+    // values (both formats: `d` then `qs`, #[repr(C)], no padding).
+    let g: *const u8 = group.as_ptr().cast();
+    let nib = _mm256_set1_epi8(0x0F);
+    // The linear prefetch: the next group has exactly `NR·bs` bytes per block of this one, so
+    // block b requests the lines at `b·NR·bs + 64·l` (a line straddling two blocks' shares is
+    // the next block's first).
+    let npf = pf.next.as_ptr();
+    let linear = pf.next.len() == NR * stride;
+    let ahead = pf.rows_ahead * bs;
+    let mut acc = _mm256_setzero_ps();
+    // One block (a macro: a closure here is not inlined, and passes vectors through memory).
+    macro_rules! block {
+        ($b:expr) => {{
+            let b: usize = $b;
+            let p0 = g.wrapping_add(b * bs);
+            let p4 = p0.wrapping_add(4 * stride);
+            let rows = [
+                p0,
+                p0.wrapping_add(s1),
+                p0.wrapping_add(s2),
+                p0.wrapping_add(s3),
+                p4,
+                p4.wrapping_add(s1),
+                p4.wrapping_add(s2),
+                p4.wrapping_add(s3),
+            ];
+            if linear {
+                let q = npf.wrapping_add(b * NR * bs);
+                for l in 0..(NR * bs).div_ceil(64) {
+                    _mm_prefetch::<_MM_HINT_T0>(q.wrapping_add(l * 64).cast());
+                }
+            }
+            if ahead > 0 {
+                // A hint only: it never faults, so running past the group's end is harmless.
+                for &p in &rows {
+                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(ahead).cast());
+                }
+            }
+            // The scales in lane order (lanes 0..4: rows 0, 2, 4, 6; lanes 4..8: rows 1, 3, 5, 7),
+            // four per u64.
+            // SAFETY: each row pointer is the start of a block of `group` (2 scale bytes).
+            let d = |r: usize| u64::from(unsafe { rows[r].cast::<u16>().read_unaligned() });
+            let d_lo = d(0) | d(2) << 16 | d(4) << 32 | d(6) << 48;
+            let d_hi = d(1) | d(3) << 16 | d(5) << 32 | d(7) << 48;
+            let mut lo = [_mm256_setzero_si256(); 4];
+            let mut hi = [_mm256_setzero_si256(); 4];
+            for p in 0..4 {
+                let (a, c) = (rows[2 * p].wrapping_add(2), rows[2 * p + 1].wrapping_add(2));
+                // SAFETY: `a`, `c` point at the values of block b of two rows of `group`: 16
+                // bytes (Q4_0) or 32 (Q8_0).
+                unsafe {
+                    if W::Q4 {
+                        let v = load_pair(a, c);
+                        lo[p] = _mm256_and_si256(v, nib);
+                        hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+                    } else {
+                        lo[p] = load_pair(a, c);
+                        hi[p] = load_pair(a.add(16), c.add(16));
+                    }
+                }
+            }
+            // The bit patterns of the u64s, as i64 lanes (`as` reinterprets).
+            let dw = _mm256_cvtph_ps(_mm_set_epi64x(d_hi as i64, d_lo as i64));
+            // SAFETY: b < nb = xs.len() = dxs.len() = sxs.len().
+            let (xb, dx, sx) = unsafe {
+                (
+                    xs.get_unchecked(b),
+                    *dxs.get_unchecked(b),
+                    *sxs.get_unchecked(b),
+                )
+            };
+            let xp: *const u8 = xb.qs.as_ptr().cast();
+            // SAFETY: a Q8_0 block has 32 bytes of values.
+            let (xl, xh) = unsafe {
+                (
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.cast())),
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16).cast())),
+                )
+            };
+            // SAFETY: AVX-VNNI when V; without FIX no activation of this row is −128 (caller
+            // contract).
+            let s = unsafe { pair_sums::<W, V, FIX>(&lo, &hi, xl, xh, sx) };
+            let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc);
+        }};
+    }
+    let mut b = 0;
+    while b + 2 <= nb {
+        block!(b);
+        block!(b + 1);
+        b += 2;
+    }
+    if b < nb {
+        block!(b);
+    }
+    let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
+    let nan = _mm256_cmp_ps(acc, acc, _CMP_UNORD_Q);
+    // SAFETY: acc_out is 8 f32.
+    unsafe { _mm256_storeu_ps(acc_out.as_mut_ptr(), _mm256_blendv_ps(acc, canon, nan)) };
 }
 
 /// The exact correction of [`tile_q8p`]'s eight sums for an activation block holding −128

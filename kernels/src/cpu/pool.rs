@@ -7,7 +7,10 @@
 //! on two cores), but the OS threads that run it are bounded: the calling thread plus at most
 //! [`max_workers`] pool threads, created on first use and kept for the life of the process, so
 //! no call ever spawns a thread per request. Which thread runs which index never changes a
-//! result: the kernels give each index its own disjoint piece of work.
+//! result: the kernels give each index its own disjoint piece of work. An idle pool thread
+//! polls for the next call, and a caller for its helpers' last index, for up to 1 ms before
+//! blocking on a condition variable: a decode call lasts well under a millisecond,
+//! and a futex wake-up per call cost a measurable share of it.
 //!
 //! Hazards it handles (spec/kernels.md §1, "Threads"):
 //! * **Re-entry.** A job that calls [`for_each`] again (from a pool thread, or from the caller's
@@ -70,13 +73,49 @@ struct Call {
     next: AtomicUsize,
     /// Finished (or skipped) indices and the lowest panicking one.
     state: Mutex<CallState>,
-    /// Signalled when `state.finished` reaches `n`.
+    /// `state.finished`, readable without the lock (the caller spins on it for a while before
+    /// it blocks).
+    finished_now: AtomicUsize,
+    /// Signalled when `state.finished` reaches `n` while the caller is blocked.
     done: Condvar,
 }
 
 struct CallState {
     finished: usize,
     panic: Option<(usize, String)>,
+    /// The caller is blocked on `done` (so the last finisher must signal it).
+    waiting: bool,
+}
+
+/// How long a thread polls before it blocks: a pool thread waiting for the next call, and a
+/// caller waiting for the pool threads to finish theirs. Decode calls are well under a
+/// millisecond and come back to back; waking a blocked thread costs a futex system call and,
+/// on the VMs of benches/README.md, tens of microseconds before it runs, a noticeable part of
+/// such a call (ggml's OpenMP threads spin likewise). Measured there (2 threads, Q8_0 decode,
+/// N = K = 4096, shared machine): medians of 15.1 GB/s without polling, 13.4–21.3 polling
+/// 200 µs, 20.6–21.4 polling 1 ms with a yield between rounds.
+const SPIN: core::time::Duration = core::time::Duration::from_millis(1);
+
+/// Polls until `ready()` or [`SPIN`] has passed, and returns `ready()`: 64 `spin_loop` hints
+/// per round, then a yield (`sched_yield`), so that on a busy machine a thread that shares its
+/// CPU with the poller (the very helper it waits for, say) gets to run.
+fn spin_until(ready: impl Fn() -> bool) -> bool {
+    if ready() {
+        return true;
+    }
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..64 {
+            core::hint::spin_loop();
+            if ready() {
+                return true;
+            }
+        }
+        std::thread::yield_now();
+        if start.elapsed() >= SPIN {
+            return ready();
+        }
+    }
 }
 
 impl Call {
@@ -103,23 +142,30 @@ impl Call {
         {
             s.panic = Some((i, msg));
         }
-        if s.finished >= self.n {
+        self.finished_now.store(s.finished, Ordering::Release);
+        if s.finished >= self.n && s.waiting {
             self.done.notify_all();
         }
     }
 
-    /// Stops further claims and blocks until every claimed index has finished.
-    fn close_and_wait(&self) {
+    /// Stops further claims and waits until every claimed index has finished: spinning for
+    /// up to [`SPIN`] when `spin` (pool threads were asked to help), then blocking.
+    fn close_and_wait(&self, spin: bool) {
         let before = self.next.swap(self.n, Ordering::AcqRel);
         if before < self.n {
             // Never claimed: count them as finished without running them (only reached while
             // unwinding; the normal path claims every index first).
             self.finish(self.n.saturating_sub(before), None);
         }
+        if spin && spin_until(|| self.finished_now.load(Ordering::Acquire) >= self.n) {
+            return;
+        }
         let mut s = self.lock();
         while s.finished < self.n {
+            s.waiting = true;
             s = self.done.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
+        s.waiting = false;
     }
 }
 
@@ -181,11 +227,19 @@ struct Pool {
     /// The process that built it (a forked child builds its own).
     pid: u32,
     /// Calls waiting for a pool thread to help (one entry per helper wanted).
-    queue: Mutex<VecDeque<Arc<Call>>>,
-    /// Signalled when `queue` gets an entry.
+    queue: Mutex<Queue>,
+    /// Signalled when `queue` gets an entry while a pool thread is blocked on it.
     ready: Condvar,
     /// Pool threads alive.
     live: AtomicUsize,
+    /// Entries in `queue`, readable without the lock (spinning pool threads poll it).
+    queued: AtomicUsize,
+}
+
+/// The helper requests, and how many pool threads are blocked waiting for one.
+struct Queue {
+    calls: VecDeque<Arc<Call>>,
+    sleeping: usize,
 }
 
 /// The current process's pool; pointers stored here come from `Box::leak` and are never freed.
@@ -225,9 +279,13 @@ fn pool() -> &'static Pool {
     // may be held; it is leaked, which costs a few bytes once per fork.
     let fresh: *mut Pool = Box::into_raw(Box::new(Pool {
         pid,
-        queue: Mutex::new(VecDeque::new()),
+        queue: Mutex::new(Queue {
+            calls: VecDeque::new(),
+            sleeping: 0,
+        }),
         ready: Condvar::new(),
         live: AtomicUsize::new(0),
+        queued: AtomicUsize::new(0),
     }));
     match POOL.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
         // SAFETY: `fresh` was just leaked into POOL and is never freed.
@@ -248,8 +306,37 @@ fn pool() -> &'static Pool {
 }
 
 impl Pool {
-    fn queue(&self) -> MutexGuard<'_, VecDeque<Arc<Call>>> {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a helper request off the queue if there is one (under the lock; `queued` kept
+    /// equal to the queue's length).
+    fn pop(&self, q: &mut Queue) -> Option<Arc<Call>> {
+        let c = q.calls.pop_front()?;
+        self.queued.store(q.calls.len(), Ordering::Release);
+        Some(c)
+    }
+
+    /// The next helper request for a pool thread: polled for up to [`SPIN`], then waited for.
+    fn next_call(&self) -> Arc<Call> {
+        loop {
+            if spin_until(|| self.queued.load(Ordering::Acquire) > 0)
+                && let Some(c) = self.pop(&mut self.queue())
+            {
+                return c;
+            }
+            let mut q = self.queue();
+            if let Some(c) = self.pop(&mut q) {
+                return c;
+            }
+            q.sleeping = q.sleeping.saturating_add(1);
+            q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+            q.sleeping = q.sleeping.saturating_sub(1);
+            if let Some(c) = self.pop(&mut q) {
+                return c;
+            }
+        }
     }
 
     /// Makes sure up to `want` pool threads exist (bounded by [`max_workers`]); returns how
@@ -289,15 +376,7 @@ impl Pool {
         let _alive = Alive(&self.live);
         IN_POOL.with(|c| c.set(true));
         loop {
-            let call = {
-                let mut q = self.queue();
-                loop {
-                    if let Some(c) = q.pop_front() {
-                        break c;
-                    }
-                    q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
-                }
-            };
+            let call = self.next_call();
             let _fp = crate::fpenv::Guard::new();
             run_indices(&call);
         }
@@ -314,10 +393,12 @@ struct Close<'a> {
 
 impl Drop for Close<'_> {
     fn drop(&mut self) {
-        self.call.close_and_wait();
+        self.call.close_and_wait(self.pool.is_some());
         if let Some(pool) = self.pool {
             // Helper requests nobody picked up are stale now: drop them.
-            pool.queue().retain(|c| !Arc::ptr_eq(c, self.call));
+            let mut q = pool.queue();
+            q.calls.retain(|c| !Arc::ptr_eq(c, self.call));
+            pool.queued.store(q.calls.len(), Ordering::Release);
         }
         let was = self.was_in_pool;
         IN_POOL.with(|c| c.set(was));
@@ -360,7 +441,9 @@ pub fn for_each_on(n: usize, threads: usize, f: &(dyn Fn(usize) + Sync)) -> Resu
         state: Mutex::new(CallState {
             finished: 0,
             panic: None,
+            waiting: false,
         }),
+        finished_now: AtomicUsize::new(0),
         done: Condvar::new(),
     });
     let was_in_pool = IN_POOL.with(Cell::get);
@@ -380,9 +463,15 @@ pub fn for_each_on(n: usize, threads: usize, f: &(dyn Fn(usize) + Sync)) -> Resu
         let helpers = p.ensure_workers(extra).min(extra);
         if helpers > 0 {
             let mut q = p.queue();
-            q.extend(core::iter::repeat_n(Arc::clone(&call), helpers));
+            q.calls
+                .extend(core::iter::repeat_n(Arc::clone(&call), helpers));
+            p.queued.store(q.calls.len(), Ordering::Release);
+            // Pool threads still spinning pick the request up without a wake-up.
+            let wake = q.sleeping > 0;
             drop(q);
-            p.ready.notify_all();
+            if wake {
+                p.ready.notify_all();
+            }
         }
     }
     IN_POOL.with(|c| c.set(true));
