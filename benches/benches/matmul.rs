@@ -1,12 +1,15 @@
 //! Quantized matmul: mycel vs candle-core's `QMatMul` (feature `peers`) in the same run, plus
-//! this machine's streaming read bandwidth, measured first in the same process.
+//! this machine's streaming read bandwidth over the very weight copies decode cycles through,
+//! measured in the same process right before mycel's decode case.
 //!
 //! Shapes (kernels issue): K = 4096, N ∈ {4096, 11008}, M ∈ {1, 16, 64, 512}, weights Q4_0 and
 //! Q8_0, activations f32 (both libraries quantize them to Q8_0 inside the timed call), 2 threads.
 //! Decode (M = 1) uses *cold* weights: distinct copies totalling more than 256 MB are cycled
 //! through, so every call streams its weights from DRAM; it is reported in GB/s of weights and
-//! as a fraction of the measured bandwidth. Prefill is reported in GFLOP/s (2·M·N·K per call)
-//! and as the ratio to candle.
+//! as a share of the read bandwidth `mycel_benches::read_bandwidth_of` measures over the same
+//! copies with the same thread count (the median call over the median copy, and the fastest
+//! call over the fastest copy), as in the ggml bench. Prefill is reported in GFLOP/s
+//! (2·M·N·K per call) and as the ratio to candle.
 //!
 //! Measured with the default compiler flags, as users build it: mycel picks AVX2 / AVX-VNNI /
 //! AVX-512 VNNI at run time; candle-core 0.11 picks its AVX-512 VNNI Q8_0 path at run time but
@@ -25,6 +28,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use criterion::{Criterion, SamplingMode, Throughput};
+use mycel_benches::{Bandwidth, read_bandwidth_of};
 use mycel_kernels::Backend;
 use mycel_kernels::exec::generate_weights;
 use mycel_kernels::matmul::{Weights, matmul};
@@ -51,10 +55,13 @@ fn median(key: &str) -> Option<f64> {
     v.get(v.len() / 2).copied()
 }
 
-/// Streaming read bandwidth with `threads` threads over a 512 MiB buffer, best of 5 (GB/s).
-fn read_bandwidth(threads: usize) -> f64 {
-    mycel_benches::read_bandwidth(threads, 5)
+fn fastest(key: &str) -> Option<f64> {
+    let s = SAMPLES.lock().ok()?;
+    s.get(key)?.iter().copied().reduce(f64::min)
 }
+
+/// The read bandwidth over each decode case's weight copies, keyed like [`SAMPLES`].
+static BANDWIDTH: Mutex<BTreeMap<String, Bandwidth>> = Mutex::new(BTreeMap::new());
 
 struct Case {
     format: QuantFormat,
@@ -148,6 +155,13 @@ fn bench_case(c: &mut Criterion, case: &Case) {
     }
 
     let key = case.key("mycel");
+    if case.m == 1 {
+        // The same copies, the same thread count, right before mycel's turn.
+        let bw = read_bandwidth_of(&ws, THREADS, 2);
+        if let Ok(mut b) = BANDWIDTH.lock() {
+            b.insert(key.clone(), bw);
+        }
+    }
     let mut next = 0usize;
     let mut ours_first = Vec::new();
     g.bench_function("mycel", |b| {
@@ -225,12 +239,7 @@ fn main() {
     }
     let mut c = Criterion::default().configure_from_args();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let bw = read_bandwidth(THREADS);
-    let bw1 = read_bandwidth(1);
-    eprintln!(
-        "read bandwidth: {bw:.1} GB/s with {THREADS} threads, {bw1:.1} GB/s with 1 (load average before: {})",
-        load.trim()
-    );
+    eprintln!("load average before: {}", load.trim());
 
     let quick = std::env::var_os("MYCEL_BENCH_QUICK").is_some();
     let mut cases = Vec::new();
@@ -250,33 +259,52 @@ fn main() {
     c.final_summary();
 
     println!();
-    println!("read bandwidth ({THREADS} threads, 512 MiB): {bw:.1} GB/s; 1 thread: {bw1:.1} GB/s");
+    println!(
+        "decode: read bandwidth over the case's own weight copies, {THREADS} threads (`read_bandwidth_of`, fastest / median copy)"
+    );
     println!();
-    println!("| weights | N | M | mycel | candle | mycel / candle | mycel vs bandwidth |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| weights | N | M | mycel | candle | mycel / candle | read bandwidth | mycel / bandwidth (median call / median copy; fastest / fastest) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for case in &cases {
         let Some(ours) = median(&case.key("mycel")) else {
             continue;
         };
         let theirs = median(&case.key("candle"));
         let wbytes = case.format.matrix_bytes(case.n, K).unwrap_or(0) as f64;
-        let (o, t, bwcol) = if case.m == 1 {
+        let bw = BANDWIDTH
+            .lock()
+            .ok()
+            .and_then(|b| b.get(&case.key("mycel")).copied());
+        let (o, t, bwcol, share) = if case.m == 1 {
             let g = wbytes / ours / 1e9;
+            let best = fastest(&case.key("mycel")).map_or(f64::NAN, |t| wbytes / t / 1e9);
             (
                 format!("{g:.1} GB/s ({:.1} GFLOP/s)", case.flops() / ours / 1e9),
                 theirs.map(|t| format!("{:.1} GB/s", wbytes / t / 1e9)),
-                format!("{:.0} %", 100.0 * g / bw),
+                bw.map_or("–".into(), |b| {
+                    format!("{:.1} / {:.1} GB/s", b.best, b.median)
+                }),
+                bw.map_or("–".into(), |b| {
+                    format!(
+                        "{:.0} % ({:.0} %)",
+                        100.0 * g / b.median,
+                        100.0 * best / b.best
+                    )
+                }),
             )
         } else {
             (
                 format!("{:.1} GFLOP/s", case.flops() / ours / 1e9),
                 theirs.map(|t| format!("{:.1} GFLOP/s", case.flops() / t / 1e9)),
                 "–".to_string(),
+                "–".to_string(),
             )
         };
         let ratio = theirs.map_or("–".into(), |t| format!("{:.2}×", t / ours));
         println!(
-            "| {} | {} | {} | {o} | {} | {ratio} | {bwcol} |",
+            "| {} | {} | {} | {o} | {} | {ratio} | {bwcol} | {share} |",
             case.format.name(),
             case.n,
             case.m,
