@@ -17,6 +17,10 @@
 //! activation row) runs whole 8-row groups through [`decode`], a loop cut down to the
 //! instructions the products need (on the Zen 3 of benches/README.md it is bound by them, not
 //! by memory); short groups go through [`tile`].
+//!
+//! Plain-AVX2 Q8_0 prefill ([`tile_q8w`]) multiplies in i16 instead: weights and activations
+//! sign-extended, one `vpmaddwd` per pair of values and eight rows, so no `vpsignb`, no −128
+//! case and no `vphaddd` (each of which costs a multiply-port µop or two cycles on Zen 3).
 
 #![allow(unsafe_code)]
 
@@ -181,17 +185,40 @@ fn run<W: WBlock, const V: bool>(
     }
     let mut scales: Vec<[u16; NR]> = vec![[0; NR]; nb];
     // Plain-AVX2 Q8_0 prefill repacks each weight group into register layout (`PK` registers
-    // per block, see [`pack_q8`]); an allocation failure leaves it empty and the rows are read
-    // directly instead (same bits, slower).
+    // per block, see [`pack_q8`]) and widens each chunk's activations to i16 (`XW` registers
+    // per block, see [`widen_acts`]); an allocation failure leaves them empty and the rows are
+    // read directly instead (same bits, slower).
     let mut pack: Vec<__m256i> = Vec::new();
-    if !V && !W::Q4 && m1 - m0 > 1 && pack.try_reserve_exact(nb.saturating_mul(PK)).is_ok() {
-        pack.resize(nb * PK, _mm256_setzero_si256());
+    let mut xw: Vec<__m256i> = Vec::new();
+    if !V && !W::Q4 && m1 - m0 > 1 {
+        let chunk = (m1 - m0).min(MC_W);
+        if pack.try_reserve_exact(nb.saturating_mul(PK)).is_ok()
+            && xw
+                .try_reserve_exact(nb.saturating_mul(XW).saturating_mul(chunk))
+                .is_ok()
+        {
+            pack.resize(nb * PK, _mm256_setzero_si256());
+            xw.resize(nb * XW * chunk, _mm256_setzero_si256());
+        }
     }
-    // Activation rows in chunks of MC (their Q8_0 blocks stay in L2 while every weight group
-    // passes over them), weight rows in groups of 8 within a chunk.
-    for mc0 in (m0..m1).step_by(MC) {
-        let mc1 = (mc0 + MC).min(m1);
-        group_pass::<W, V>(acts, m0, mc0, mc1, w, n0, n1, out, &mut scales, &mut pack);
+    // Activation rows in chunks (their blocks stay in L2 while every weight group passes over
+    // them), weight rows in groups of 8 within a chunk.
+    let mc = if pack.is_empty() { MC } else { MC_W };
+    for mc0 in (m0..m1).step_by(mc) {
+        let mc1 = (mc0 + mc).min(m1);
+        group_pass::<W, V>(
+            acts,
+            m0,
+            mc0,
+            mc1,
+            w,
+            n0,
+            n1,
+            out,
+            &mut scales,
+            &mut pack,
+            &mut xw,
+        );
     }
 }
 
@@ -213,11 +240,20 @@ fn group_pass<W: WBlock, const V: bool>(
     out: &mut [f32],
     scales: &mut [[u16; NR]],
     pack: &mut [__m256i],
+    xw: &mut [__m256i],
 ) {
     let nb = acts.nb;
     let n_len = n1 - n0;
     let (m0_, m1) = (mc0, mc1);
     let linear = super::linear_decode_prefetch();
+    // Plain-AVX2 Q8_0 prefill: the chunk's activations widened to i16 once, for every group.
+    let packed =
+        m1 - m0_ > 1 && !V && !W::Q4 && pack.len() == nb * PK && xw.len() >= (m1 - m0_) * nb * XW;
+    if packed {
+        // SAFETY: rows mc0..mc1 are within `acts` (checked in `run`); `xw` holds
+        // (mc1 − mc0)·nb·XW entries (checked just above).
+        unsafe { widen_acts(acts, m0_, m1, xw) };
+    }
     let mut n = n0;
     while n < n1 {
         let rows = (n1 - n).min(NR);
@@ -230,9 +266,8 @@ fn group_pass<W: WBlock, const V: bool>(
         // group when several activation rows share them (prefill), inline otherwise (decode:
         // a separate pass over the rows would cost more than it saves).
         let pre = m1 - m0_ > 1;
-        // Plain-AVX2 Q8_0 prefill: the group (values, |values| and scales) in register layout,
-        // once per group and chunk.
-        let packed = pre && !V && !W::Q4 && pack.len() == nb * PK;
+        // Plain-AVX2 Q8_0 prefill: the group (values widened to i16, and scales) in register
+        // layout, once per group and chunk.
         if packed {
             // SAFETY: every row slice has `nb` blocks of 32 value bytes; `pack` has nb·PK
             // entries (checked just above).
@@ -252,10 +287,10 @@ fn group_pass<W: WBlock, const V: bool>(
             // `pack` nb·PK when `packed`; the target features of `run` are those of the tiles.
             unsafe {
                 match mr {
-                    4 if packed => tile_q8p::<4>(acts, m, pack, &mut acc),
-                    3 if packed => tile_q8p::<3>(acts, m, pack, &mut acc),
-                    2 if packed => tile_q8p::<2>(acts, m, pack, &mut acc),
-                    1 if packed => tile_q8p::<1>(acts, m, pack, &mut acc),
+                    4 if packed => tile_q8w::<4>(acts, m, m - m0_, xw, pack, &mut acc),
+                    3 if packed => tile_q8w::<3>(acts, m, m - m0_, xw, pack, &mut acc),
+                    2 if packed => tile_q8w::<2>(acts, m, m - m0_, xw, pack, &mut acc),
+                    1 if packed => tile_q8w::<1>(acts, m, m - m0_, xw, pack, &mut acc),
                     4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &[], &mut acc),
@@ -761,71 +796,75 @@ unsafe fn decode_row<W: WBlock, const V: bool, const FIX: bool>(
     unsafe { _mm256_storeu_ps(acc_out.as_mut_ptr(), _mm256_blendv_ps(acc, canon, nan)) };
 }
 
-/// The exact correction of [`tile_q8p`]'s eight sums for an activation block holding −128
-/// ([`min_fix`] of every register, reduced in the same `PERM` lane order). Integer adds are
-/// exact in any order, so adding it after the reduction gives the same `sumi`. Out of line:
-/// the quantizer never writes −128, so the hot loop stays free of it.
-///
-/// # Safety
-/// `wp` points at one block's `PK` packed registers.
-#[cold]
-#[inline(never)]
-#[target_feature(enable = "avx2")]
-// `4p + 1 < PK` for p < 4: no overflow.
-#[allow(clippy::arithmetic_side_effects)]
-unsafe fn min_fix_packed(xl: __m256i, xh: __m256i, wp: *const __m256i) -> __m256i {
-    let q: [__m256i; 4] = core::array::from_fn(|p| {
-        // SAFETY: 4p + 1 < PK (caller contract).
-        let (wl, wh) = unsafe { (*wp.add(4 * p), *wp.add(4 * p + 1)) };
-        _mm256_add_epi32(min_fix(xl, wl), min_fix(xh, wh))
-    });
-    _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]))
-}
+/// Activation rows per chunk on the widened Q8_0 prefill path ([`tile_q8w`]): each weight
+/// group is packed once per chunk, so a larger chunk packs less often; 64 rows of K = 4096
+/// widened to i16 are 512 KiB. Measured on the AMD EPYC (Zen 3) of benches/README.md, 1
+/// thread, K = N = 4096: 64 rows were 4–5 % faster than 32 at M = 64 and 512 (CPU time), 128
+/// another 2 % at M = 512 (within the noise, for twice the buffer).
+const MC_W: usize = 64;
 
-/// Zero, through an empty `asm!` the optimizer cannot see through (not `pure`, so no two
-/// calls are merged and none is hoisted out of a loop).
-#[inline(always)]
-fn opaque_zero() -> usize {
-    let mut z = 0usize;
-    // SAFETY: the instruction string is empty: nothing runs, no register but `z` is named, and
-    // `z` comes back unchanged.
-    unsafe {
-        core::arch::asm!("/* {0} */", inout(reg) z, options(nomem, nostack, preserves_flags));
-    }
-    z
-}
+/// Registers per widened activation block: the block's 32 values as i16, 16 per register.
+const XW: usize = 2;
 
-/// Registers per weight block of a packed 8-row group: for each row pair `p`, `w` and `|w|`
-/// of the low and the high half-blocks (`[w_lo, w_hi, |w|_lo, |w|_hi]`), then the eight f32
-/// scales in lane order (see [`pack_q8`]).
+/// Registers per weight block of a packed 8-row group: for each pair `k` of adjacent values
+/// (elements `2k`, `2k + 1` of the block, k < 16) one register holding that pair of every row
+/// as two i16 (lane `i` = row `PERM[i]`), then the eight f32 scales in the same lane order (see
+/// [`pack_q8`]).
 const PK: usize = 17;
 
-/// Repacks an 8-row Q8_0 group into the register layout of [`tile`] (row pair `p`: elements
-/// 0..16 of rows `2p`, `2p + 1` in one register, 16..32 in another), each with its `|w|`
-/// (`vpabsb`), and the block's scales converted to f32 in `PERM` lane order, so that prefill
-/// loads all of it straight from L1 instead of assembling the pairs, recomputing `|w|` and
-/// converting the scales for every activation row.
+/// 8×8 transpose of i32 elements: `out[j]` lane `i` = `r[i]` lane `j`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn transpose8(r: [__m256i; 8]) -> [__m256i; 8] {
+    let [r0, r1, r2, r3, r4, r5, r6, r7] = r;
+    let (t0, t1) = (_mm256_unpacklo_epi32(r0, r1), _mm256_unpackhi_epi32(r0, r1));
+    let (t2, t3) = (_mm256_unpacklo_epi32(r2, r3), _mm256_unpackhi_epi32(r2, r3));
+    let (t4, t5) = (_mm256_unpacklo_epi32(r4, r5), _mm256_unpackhi_epi32(r4, r5));
+    let (t6, t7) = (_mm256_unpacklo_epi32(r6, r7), _mm256_unpackhi_epi32(r6, r7));
+    // u_j: rows 0..4 (or 4..8) of elements j (low 128-bit half) and j + 4 (high half).
+    let (u0, u1) = (_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2));
+    let (u2, u3) = (_mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3));
+    let (v0, v1) = (_mm256_unpacklo_epi64(t4, t6), _mm256_unpackhi_epi64(t4, t6));
+    let (v2, v3) = (_mm256_unpacklo_epi64(t5, t7), _mm256_unpackhi_epi64(t5, t7));
+    [
+        _mm256_permute2x128_si256::<0x20>(u0, v0),
+        _mm256_permute2x128_si256::<0x20>(u1, v1),
+        _mm256_permute2x128_si256::<0x20>(u2, v2),
+        _mm256_permute2x128_si256::<0x20>(u3, v3),
+        _mm256_permute2x128_si256::<0x31>(u0, v0),
+        _mm256_permute2x128_si256::<0x31>(u1, v1),
+        _mm256_permute2x128_si256::<0x31>(u2, v2),
+        _mm256_permute2x128_si256::<0x31>(u3, v3),
+    ]
+}
+
+/// Repacks an 8-row Q8_0 group into the register layout of [`tile_q8w`]: per block, register
+/// `k` (k < 16) holds elements `2k`, `2k + 1` of rows `PERM[0]`, …, `PERM[7]` sign-extended to
+/// i16 (one i32 lane per row), and register 16 the block's scales converted to f32 in the same
+/// lane order, so that one `vpmaddwd` against a broadcast activation pair adds two exact
+/// products to each row's lane.
 ///
 /// # Safety
 /// Every `wrows[r]` has at least `pack.len() / PK` blocks of 32 value bytes.
 #[target_feature(enable = "avx2,f16c")]
 // SIMD repack: `b < pack.len() / PK ≤` every row's length (caller contract); indices stay in
-// the chunk (`4p + 3 < 16 < PK`).
+// the chunk (`8h + j < 16 < PK`).
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 unsafe fn pack_q8<W: WBlock>(wrows: &[&[W]; NR], pack: &mut [__m256i]) {
     for (b, dst) in pack.chunks_exact_mut(PK).enumerate() {
         // SAFETY: b < every row's length (caller contract).
-        let blk: [&W; NR] = core::array::from_fn(|r| unsafe { wrows[r].get_unchecked(b) });
-        for p in 0..4 {
-            let (a, c) = (blk[2 * p].qs_ptr(), blk[2 * p + 1].qs_ptr());
-            // SAFETY: Q8_0 blocks have 32 bytes at qs_ptr.
-            let (lo, hi) = unsafe { (load_pair(a, c), load_pair(a.add(16), c.add(16))) };
-            dst[4 * p] = lo;
-            dst[4 * p + 1] = hi;
-            dst[4 * p + 2] = _mm256_abs_epi8(lo);
-            dst[4 * p + 3] = _mm256_abs_epi8(hi);
+        let blk: [&W; NR] = core::array::from_fn(|i| unsafe { wrows[PERM[i]].get_unchecked(b) });
+        for h in 0..2 {
+            // Row i's elements 16h..16h + 16 as i16: eight i32 lanes of value pairs.
+            // SAFETY: Q8_0 blocks have 32 bytes at qs_ptr; 16h + 16 ≤ 32.
+            let r: [__m256i; 8] = core::array::from_fn(|i| unsafe {
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(blk[i].qs_ptr().add(16 * h).cast()))
+            });
+            for (j, v) in transpose8(r).into_iter().enumerate() {
+                dst[8 * h + j] = v;
+            }
         }
-        let d = |lane: usize| blk[PERM[lane]].d_bits() as i16;
+        let d = |lane: usize| blk[lane].d_bits() as i16;
         let dw = _mm256_cvtph_ps(_mm_set_epi16(
             d(7),
             d(6),
@@ -840,118 +879,119 @@ unsafe fn pack_q8<W: WBlock>(wrows: &[&[W]; NR], pack: &mut [__m256i]) {
     }
 }
 
-/// One activation row's block against one packed block (`wp`, [`PK`] registers): the eight
-/// exact `sumi` in `PERM` lane order, then `acc + (d_w·d_x)·f32(sumi)` with one `vmulps` and
-/// one `vfmadd231ps`, as in [`tile`].
+/// Widens activation rows `mc0..mc1` to i16: block `b` of row `mc0 + r` becomes registers
+/// `(r·nb + b)·XW` (elements 0..16) and the next (16..32), so that the i32 at byte `4k` of the
+/// pair is elements `2k`, `2k + 1`.
 ///
 /// # Safety
-/// `xp` points at a Q8_0 block's 32 value bytes, `wp` at one block's `PK` packed registers.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-// `4p + 3 < PK` for p < 4: no overflow.
-#[allow(clippy::too_many_arguments, clippy::arithmetic_side_effects)]
-unsafe fn row_q8p(
-    xp: *const u8,
-    dx: f32,
-    has_min: bool,
-    wp: *const __m256i,
-    dw: __m256,
-    ones: __m256i,
-    acc: __m256,
-) -> __m256 {
-    // SAFETY: the caller's contract; AVX2, FMA and F16C are enabled in every caller.
-    unsafe {
-        let xl = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.cast()));
-        let xh = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16).cast()));
-        let q: [__m256i; 4] = core::array::from_fn(|p| {
-            let (wl, wh, al, ah) = (
-                *wp.add(4 * p),
-                *wp.add(4 * p + 1),
-                *wp.add(4 * p + 2),
-                *wp.add(4 * p + 3),
-            );
-            // As in `tile`: |w| unsigned against sign(x, w); pair sums in
-            // −2·128·128..=2·128·127, no saturation.
-            let l = _mm256_maddubs_epi16(al, _mm256_sign_epi8(xl, wl));
-            let h = _mm256_maddubs_epi16(ah, _mm256_sign_epi8(xh, wh));
-            _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones))
-        });
-        let mut s = _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
-        if has_min {
-            s = _mm256_add_epi32(s, min_fix_packed(xl, xh, wp));
+/// `acts` has rows `mc0..mc1`, and `xw` at least `(mc1 − mc0)·nb·XW` entries.
+#[target_feature(enable = "avx2")]
+// `(mc1 − mc0)·nb·XW ≤ xw.len()` and `mc1·nb ≤ acts.blocks.len()` (caller contract).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn widen_acts(acts: &Acts<'_>, mc0: usize, mc1: usize, xw: &mut [__m256i]) {
+    let nb = acts.nb;
+    let Some(src) = acts.blocks.get(mc0 * nb..mc1 * nb) else {
+        return;
+    };
+    for (blk, dst) in src.iter().zip(xw.chunks_exact_mut(XW)) {
+        let p: *const u8 = blk.qs.as_ptr().cast();
+        // SAFETY: a Q8_0 block has 32 value bytes.
+        unsafe {
+            dst[0] = _mm256_cvtepi8_epi16(_mm_loadu_si128(p.cast()));
+            dst[1] = _mm256_cvtepi8_epi16(_mm_loadu_si128(p.add(16).cast()));
         }
-        let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
-        _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc)
     }
 }
 
-/// Plain-AVX2 Q8_0 prefill: `MR_` activation rows starting at `m` × a group packed by
-/// [`pack_q8`], into `acc_out` (lane `i` = weight row `PERM[i]`). The same products, sums and
-/// float operations as [`tile`] (so the same bits), with `w`, `|w|` and the scales read from L1
-/// as memory operands: per activation row only the two broadcast activation halves, the
-/// accumulators and the temporaries of one row pair are live, which fits AVX2's 16 `ymm`
-/// registers (the register-resident 4-row tile spilled).
+/// Plain-AVX2 Q8_0 prefill: `MR_` activation rows starting at `m` (row `r` of the chunk
+/// widened by [`widen_acts`]) × a group packed by [`pack_q8`], into `acc_out` (lane `i` =
+/// weight row `PERM[i]`).
+///
+/// Per block and activation row: for each of the 16 value pairs, the pair broadcast as one
+/// i32 (`vpbroadcastd` from the widened block) against the packed register of the eight rows'
+/// pairs, one `vpmaddwd` (two exact i16 products summed into each row's i32 lane: no
+/// saturation, no special case for −128) and one `vpaddd`; the sixteen partials give the eight
+/// exact `sumi` with no horizontal reduction. Then, as in [`tile`], `vmulps` (d_w·d_x) and
+/// `vfmadd231ps` per lane: the same bits as every other path. Each weight register is loaded
+/// once per block and used for the `MR_` rows.
 ///
 /// # Safety
-/// `pack` has `acts.nb·PK` entries and `acts` has rows `m..m + MR_` (`MR_ ≤ 4`).
+/// `pack` has `acts.nb·PK` entries, `acts` has rows `m..m + MR_`, and `xw` holds the widened
+/// chunk with rows `r..r + MR_` (`MR_ ≤ 4`).
 #[target_feature(enable = "avx2,fma,f16c")]
 // SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry, and the
 // integer block sums are bounded by 32·128·128 < 2^31 (module doc): nothing overflows.
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-unsafe fn tile_q8p<const MR_: usize>(
+unsafe fn tile_q8w<const MR_: usize>(
     acts: &Acts<'_>,
     m: usize,
+    r: usize,
+    xw: &[__m256i],
     pack: &[__m256i],
     acc_out: &mut [[f32; NR]; MR],
 ) {
     let nb = acts.nb;
-    let (Some(xs), Some(dxs), Some(mins)) = (
-        acts.blocks.get(m * nb..(m + MR_) * nb),
+    let (Some(dxs), Some(xs)) = (
         acts.dx.get(m * nb..(m + MR_) * nb),
-        acts.has_min.get(m * nb..(m + MR_) * nb),
+        xw.get(r * nb * XW..(r + MR_) * nb * XW),
     ) else {
         return;
     };
     if MR_ > 4 || pack.len() < nb * PK {
         return;
     }
-    let ones = _mm256_set1_epi16(1);
-    // Four named accumulators, each row written out below (a loop over an array was left
-    // rolled by the compiler, with the accumulators in memory).
+    // Row i's widened blocks start at xrow[i]; pair k of block b is the i32 at byte 4k of
+    // block b's 64 bytes.
+    let xrow: [*const u8; 4] =
+        core::array::from_fn(|i| xs.as_ptr().wrapping_add(i.min(MR_ - 1) * nb * XW).cast());
     let mut acc = [_mm256_setzero_ps(); 4];
     for b in 0..nb {
         // SAFETY: b·PK + PK ≤ pack.len() (checked above).
-        let wp0 = unsafe { pack.as_ptr().add(b * PK) };
-        // SAFETY: as above; entry 16 holds the scales.
-        let dw = _mm256_castsi256_ps(unsafe { *wp0.add(16) });
-        macro_rules! row {
-            ($i:literal) => {
-                if $i < MR_ {
-                    // The same address for every row, hidden from the optimizer so that it
-                    // reloads the block's registers from L1 per row (memory operands) instead
-                    // of hoisting them out of the row loop into registers, which spills.
-                    let wp = wp0.wrapping_add(opaque_zero());
-                    let j = $i * nb + b;
-                    // SAFETY: j < MR_·nb = xs.len() = dxs.len() = mins.len(); `wp` points at
-                    // this block's PK registers; a Q8_0 block has 32 value bytes.
-                    acc[$i] = unsafe {
-                        row_q8p(
-                            xs.get_unchecked(j).qs.as_ptr().cast(),
-                            *dxs.get_unchecked(j),
-                            *mins.get_unchecked(j),
-                            wp,
-                            dw,
-                            ones,
-                            acc[$i],
+        let wp = unsafe { pack.as_ptr().add(b * PK) };
+        let mut s = [_mm256_setzero_si256(); 4];
+        // The 16 pairs written out (a loop was left rolled by the compiler).
+        macro_rules! pair {
+            ($k:literal) => {
+                // SAFETY: k < 16 < PK registers of this block.
+                let wk = unsafe { *wp.add($k) };
+                for i in 0..MR_ {
+                    // SAFETY: row i < MR_ of the widened chunk, block b < nb, byte 4k + 4 ≤ 64.
+                    let x = unsafe {
+                        _mm256_set1_epi32(
+                            xrow[i]
+                                .add(b * XW * 32 + 4 * $k)
+                                .cast::<i32>()
+                                .read_unaligned(),
                         )
                     };
+                    s[i] = _mm256_add_epi32(s[i], _mm256_madd_epi16(wk, x));
                 }
             };
         }
-        row!(0);
-        row!(1);
-        row!(2);
-        row!(3);
+        pair!(0);
+        pair!(1);
+        pair!(2);
+        pair!(3);
+        pair!(4);
+        pair!(5);
+        pair!(6);
+        pair!(7);
+        pair!(8);
+        pair!(9);
+        pair!(10);
+        pair!(11);
+        pair!(12);
+        pair!(13);
+        pair!(14);
+        pair!(15);
+        // SAFETY: entry 16 of the block holds the scales.
+        let dw = _mm256_castsi256_ps(unsafe { *wp.add(16) });
+        for i in 0..MR_ {
+            // SAFETY: i·nb + b < MR_·nb = dxs.len().
+            let dx = unsafe { *dxs.get_unchecked(i * nb + b) };
+            let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
+            acc[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[i]), acc[i]);
+        }
     }
     let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
     for (a, dst) in acc.iter().zip(acc_out.iter_mut()).take(MR_) {
