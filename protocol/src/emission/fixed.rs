@@ -411,41 +411,32 @@ pub fn exp_safe4(z: [i64; 4]) -> [i64; 4] {
 /// [`exp_safe`] of `N` inputs at once, bit-identical lane by lane. The `N` series run in
 /// lockstep so that their multiply-divide chains overlap in the CPU; a lane whose term reached 0
 /// keeps adding 0, which changes nothing, and the loop stops once every term is 0.
+///
+/// After the clamp no step can overflow, so the checked operations of the series are plain
+/// u64 ones here: with `x = |z| ≤ 20` (as a real number), term `i` is at most `x^i / i!`
+/// (each step floors), at most `20^20 / 20! < 4.4·10^7`, so every term is below `2^58` raw;
+/// the product before the division by `i` is at most `i · x^i / i! ≤ 20^20 / 19! < 8.7·10^8`,
+/// below `2^62` raw; and the sum is at most `e^20 < 4.9·10^8`, below `2^61` raw. The checked
+/// forms in [`exp_safe`] therefore never fail on a clamped input, and this function gives the
+/// same bits (`exp4_matches_exp` compares them, the clamp's ends included).
 #[must_use]
 pub fn exp_safe_lanes<const N: usize>(z: [i64; N]) -> [i64; N] {
     let z = z.map(|v| v.clamp(-20 * ONE, 20 * ONE));
     let x: [u64; N] = z.map(i64::unsigned_abs);
     let mut term: [u64; N] = x;
     // |z| ≤ 20·2^32, so 1 + |z| cannot overflow.
-    let mut result: [i64; N] = x.map(|v| (v as i64) + ONE);
-    let mut ok = [true; N];
+    let mut result: [u64; N] = x.map(|v| v + ONE.unsigned_abs());
     macro_rules! steps {
         ($($i:literal)*) => {
             'series: {
                 $(
                     let mut any = 0u64;
-                    for ((t, r), (&xk, okk)) in term
-                        .iter_mut()
-                        .zip(result.iter_mut())
-                        .zip(x.iter().zip(ok.iter_mut()))
-                    {
-                        let p = (u128::from(*t) * u128::from(xk)) >> 32;
-                        match i64::try_from(p) {
-                            Ok(p) => {
-                                *t = p.unsigned_abs() / $i;
-                                match r.checked_add(*t as i64) {
-                                    Some(v) => *r = v,
-                                    None => {
-                                        *okk = false;
-                                        *t = 0;
-                                    }
-                                }
-                            }
-                            Err(_) => {
-                                *okk = false;
-                                *t = 0;
-                            }
-                        }
+                    for ((t, r), &xk) in term.iter_mut().zip(result.iter_mut()).zip(x.iter()) {
+                        // term ⊗ x (the floor product fits: see above), then ⊘ i, which on
+                        // non-negative terms is the integer quotient by the constant i.
+                        let p = ((u128::from(*t) * u128::from(xk)) >> 32) as u64;
+                        *t = div_small::<$i>(p);
+                        *r += *t;
                         any |= *t;
                     }
                     if any == 0 {
@@ -457,17 +448,12 @@ pub fn exp_safe_lanes<const N: usize>(z: [i64; N]) -> [i64; N] {
     }
     steps!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
     let mut out = [0i64; N];
-    for ((o, &zk), (&r, &okk)) in out
-        .iter_mut()
-        .zip(z.iter())
-        .zip(result.iter().zip(ok.iter()))
-    {
+    for ((o, &zk), &r) in out.iter_mut().zip(z.iter()).zip(result.iter()) {
+        let r = r as i64;
         *o = if zk == 0 {
             ONE
         } else if zk == ONE {
             22_802_600 << 9
-        } else if !okk {
-            if zk <= 0 { 0 } else { i64::MAX }
         } else if zk < 0 {
             div_checked(ONE, r).unwrap_or(0)
         } else {
@@ -475,6 +461,23 @@ pub fn exp_safe_lanes<const N: usize>(z: [i64; N]) -> [i64; N] {
         };
     }
     out
+}
+
+/// `floor(p / D)` for `p < 2^62` and `2 ≤ D ≤ 31` (the series' divisions): a shift for a power
+/// of two, else one multiply-high by `m = ceil(2^(64+s) / D)` with `2^s < D < 2^(s+1)`, then a
+/// shift by `s`. Exact: `m · D = 2^(64+s) + e` with `0 ≤ e < D ≤ 2^(s+1)`, so
+/// `p · m / 2^(64+s) = p / D + p · e / (D · 2^(64+s))` and `p · e < 2^(63+s)` keeps the excess
+/// below `1 / (2D)`, less than the gap from `p / D` to the next integer. The compiler's own
+/// constant division must allow any 64-bit `p` and needs a fix-up sequence for some `D`.
+#[inline(always)]
+const fn div_small<const D: u64>(p: u64) -> u64 {
+    let s = 63 - D.leading_zeros();
+    if D.is_power_of_two() {
+        p >> s
+    } else {
+        let m = ((1u128 << (64 + s)) - 1) / (D as u128) + 1;
+        (((p as u128) * m) >> (64 + s)) as u64
+    }
 }
 
 /// The `substrate_fixed::transcendental::exp` series for `I32F32`.
@@ -710,6 +713,41 @@ mod tests {
         }
     }
 
+    /// `div_small` against `/` over its range (`p < 2^62`): the ends, values near multiples of
+    /// each divisor, and random ones.
+    #[test]
+    fn div_small_matches_division() {
+        fn check<const D: u64>(ps: &[u64]) {
+            for &p in ps {
+                assert_eq!(div_small::<D>(p), p / D, "{p} / {D}");
+            }
+        }
+        let mut s: u64 = 0x0123_4567_89AB_CDEF;
+        let mut ps: Vec<u64> = vec![
+            0,
+            1,
+            2,
+            (1 << 62) - 1,
+            (1 << 62) - 2,
+            1 << 61,
+            (1 << 32) - 1,
+        ];
+        for k in 1..=31u64 {
+            let top = ((1u64 << 62) - 1) / k * k;
+            ps.extend([k, k - 1, k + 1, top, top - 1, top.saturating_sub(k)]);
+        }
+        for _ in 0..20_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ps.push((s >> 2) >> (s % 40));
+        }
+        macro_rules! all {
+            ($($d:literal)*) => { $(check::<$d>(&ps);)* };
+        }
+        all!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+
     #[test]
     fn exp_matches_substrate_fixed() {
         let mut z = -20 * ONE;
@@ -728,9 +766,24 @@ mod tests {
             let want: I32F32 = exp(q(z.clamp(-20 * ONE, 20 * ONE))).unwrap_or(I32F32::from_bits(0));
             assert_eq!(exp_safe(z), want.to_bits(), "z bits {z}");
         }
-        for z in [0, ONE, -ONE, HALF, -HALF, 1, -1] {
+        for z in [
+            0,
+            ONE,
+            -ONE,
+            HALF,
+            -HALF,
+            1,
+            -1,
+            20 * ONE,
+            -20 * ONE,
+            20 * ONE - 1,
+            -20 * ONE + 1,
+            19 * ONE,
+            -19 * ONE,
+        ] {
             let want: I32F32 = exp(q(z)).unwrap_or(I32F32::from_bits(0));
             assert_eq!(exp_safe(z), want.to_bits());
+            assert_eq!(exp_safe_lanes([z; 8]), [want.to_bits(); 8], "lanes {z}");
         }
     }
 
