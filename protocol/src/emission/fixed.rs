@@ -178,48 +178,59 @@ impl Divisor {
 }
 
 /// An invariant divisor `d ≥ 1` (a whole number of raw units) for the dense loops' column
-/// normalisations: [`Recip::frac`] gives `floor(x · 2^32 / d)` for `0 ≤ x ≤ 2^32` in u64
-/// arithmetic (one multiply-high, the Granlund–Montgomery multiply-and-shift of [`Divisor`], no
-/// branch on a mode).
+/// normalisations: [`Recip::frac`] gives `floor(x · 2^32 / d)` for `0 ≤ x ≤ min(d, 2^32)` in
+/// u64 arithmetic: one shift, one multiply-high, one add and one shift, no branch.
 ///
-/// It is `x ⊘ d` (safe division) exactly where that quotient fits in i64, in particular whenever
-/// `x ≤ d` (the quotient is then at most `2^32`): the normalisation of a column of non-negative
-/// values by their exact sum, or by their maximum. The loops that use it prove that bound from
-/// how their sums are made; `tests::recip_matches_div_safe` pins it against [`div_safe`].
+/// It is `x ⊘ d` (safe division) exactly there (the quotient is then at most `2^32`): the
+/// normalisation of a column of non-negative values by their exact sum, or by their maximum.
+/// The loops that use it prove that bound from how their sums are made;
+/// `tests::recip_matches_div_safe` pins it against [`div_safe`].
+///
+/// Why it is exact: with `L` the bit length of `d` (`2^(L−1) ≤ d < 2^L`), `k = L + 32` (`L + 31`
+/// when `d` is a power of two) and `m = ceil(2^(k+32) / d)`, `m` lies in `[2^64, 2^65)` and
+/// `e = m·d − 2^(k+32)` in `[0, d)` (0 for a power of two). Then `x·m / 2^k = x·2^32/d +
+/// x·e/(d·2^k)`, and `x·e < 2^32 · 2^L ≤ 2^k` keeps the excess below `1/d`, less than the gap
+/// from `x·2^32/d` to the next integer: `floor(x·m / 2^k)` is the quotient. With
+/// `m = 2^64 + m'`, `x' = x · 2^p` (`p = max(0, 64 − k)`, so `x' ≤ 2^63`) and `t = k + p − 64`,
+/// `floor(x·m / 2^k) = (x' + floor(x'·m' / 2^64)) >> t`, and the sum cannot overflow
+/// (`floor(x'·m' / 2^64) < x'`).
 #[derive(Debug, Clone, Copy)]
 pub struct Recip {
+    /// `m − 2^64`.
     magic: u64,
-    /// `floor(2^64 / d)`, the quotient for `x = 2^32` (whose numerator `2^64` has no u64 form);
-    /// `u64::MAX` for `d = 1`.
-    top: u64,
-    shift1: u32,
-    shift2: u32,
+    /// `p`, the shift applied to `x` first.
+    pre: u32,
+    /// `t`, the shift applied to the sum.
+    post: u32,
 }
 
 impl Recip {
     /// Prepares `d`; `d = 0` is prepared as 1, so that `frac(0) = 0` (a zero column sum has
-    /// only zero entries, whose normalisation keeps 0).
+    /// only zero entries, whose normalisation keeps 0). A divisor past `i64::MAX` (no column sum
+    /// is one) is prepared as `i64::MAX`.
     #[must_use]
     pub fn new(d: u64) -> Self {
-        let d = d.max(1);
-        let (magic, shift1, shift2) = magic(d).unwrap_or((1, 0, 0));
-        let top = u64::try_from((1u128 << 64) / u128::from(d)).unwrap_or(u64::MAX);
+        let d = d.clamp(1, i64::MAX.unsigned_abs());
+        let l = 64 - d.leading_zeros();
+        let k = if d.is_power_of_two() { l + 31 } else { l + 32 };
+        // k + 32 ≤ 127: 2^(k+32) is a u128, and m < 2^65.
+        let num = 1u128 << (k + 32);
+        let m = num.div_ceil(u128::from(d));
+        let pre = 64u32.saturating_sub(k);
         Self {
-            magic,
-            top,
-            shift1: u32::from(shift1),
-            shift2: u32::from(shift2),
+            magic: m as u64,
+            pre,
+            post: k + pre - 64,
         }
     }
 
-    /// `floor(x · 2^32 / d)` for `0 ≤ x ≤ 2^32` (larger `x` give an unspecified value).
+    /// `floor(x · 2^32 / d)` for `0 ≤ x ≤ min(d, 2^32)` (other `x` give an unspecified value).
     #[inline(always)]
     #[must_use]
     pub fn frac(&self, x: u64) -> u64 {
-        let n = x << 32;
-        let t1 = ((u128::from(self.magic) * u128::from(n)) >> 64) as u64;
-        let q = (t1 + ((n - t1) >> self.shift1)) >> self.shift2;
-        if x >> 32 == 0 { q } else { self.top }
+        let xp = x << self.pre;
+        let hi = ((u128::from(xp) * u128::from(self.magic)) >> 64) as u64;
+        xp.wrapping_add(hi) >> self.post
     }
 }
 
@@ -684,6 +695,12 @@ mod tests {
         for _ in 0..400 {
             let r = next();
             divisors.push((r >> (r % 64)).clamp(1, i64::MAX as u64));
+        }
+        // Every bit length, at and around the powers of two (where the multiplier's form
+        // changes).
+        for l in 1..63u32 {
+            let p = 1u64 << l;
+            divisors.extend([p - 1, p, p + 1, p + (p >> 1)]);
         }
         for &d in &divisors {
             let r = Recip::new(d);

@@ -273,23 +273,23 @@ fn run(
             };
             let cb = cb.unwrap_or(u64::MAX);
             let own = owner == Some(i);
-            // The kept entries, written by index with their raw u16 (no reallocation path in
-            // the loop), and their whole-number sum T (at most 65 536 entries of at most 65 535:
-            // no overflow in u64).
-            out.resize(row.len(), (0, 0));
-            let mut len = 0usize;
+            // Every entry with its raw u16, or −1 where it is dropped, written once by an
+            // exact-length `extend` (no zero fill, no capacity check per entry); the dropped
+            // ones are removed afterwards only if there are any. T, the kept entries'
+            // whole-number sum, is at most 65 536 entries of at most 65 535: no overflow in u64.
             let mut total = 0u64;
-            for &(j, w) in row {
+            let mut all_kept = true;
+            out.extend(row.iter().map(|&(j, w)| {
                 let ju = usize::from(j);
                 let reg = registered.get(ju).copied().unwrap_or(0);
                 let keep = ju < n && (ju != i || own) && lu > reg && !(commit_on && cb < reg);
-                if let Some(slot) = out.get_mut(len) {
-                    *slot = (j, i64::from(w));
-                }
-                len += usize::from(keep);
+                all_kept &= keep;
                 total += u64::from(w) & u64::from(keep).wrapping_neg();
+                (j, if keep { i64::from(w) } else { -1 })
+            }));
+            if !all_kept {
+                out.retain(|e| e.1 >= 0);
             }
-            out.truncate(len);
             // Row-normalise: `t = Σ° from_u16(w)` wraps exactly as `T · 2^32` mod 2^64; for
             // t > 0 each entry is `from_u16(w) ⊘ t = floor(w · 2^32 / (t >> 32))` (whole
             // numbers: the 2^32 cancels), which `Recip` computes exactly for w < 2^32.
@@ -515,19 +515,21 @@ fn run(
         };
         for ((i, row), st) in ema_bonds.iter().enumerate().zip(new_bonds.iter_mut()) {
             if !fast3.is_empty() && row.iter().all(|e| (0..=ONE).contains(&e.1)) {
-                let store = at(permit_new, i);
-                if store {
-                    st.resize(row.len(), (0, 0));
-                }
                 let mut t = 0u64;
-                for (k, &(j, e)) in row.iter().enumerate() {
+                let mut cell = |j: u16, e: i64| -> (u16, u16) {
                     let eu = e.unsigned_abs();
                     if let Some(&(d, inc)) = fast3.get(usize::from(j)) {
                         let q = d.frac(eu);
                         t = t.wrapping_add(((u128::from(q) * u128::from(inc)) >> 32) as u64);
                     }
-                    if store && let Some(slot) = st.get_mut(k) {
-                        *slot = (j, (((eu << 16) - eu) >> 32) as u16);
+                    (j, (((eu << 16) - eu) >> 32) as u16)
+                };
+                if at(permit_new, i) {
+                    // The stored row written once by an exact-length `extend` (no zero fill).
+                    st.extend(row.iter().map(|&(j, e)| cell(j, e)));
+                } else {
+                    for &(j, e) in row {
+                        cell(j, e);
                     }
                 }
                 dividends.push(mul_checked(t as i64, at(active_stake, i)).unwrap_or(0));
@@ -1447,27 +1449,30 @@ fn ema2_row(
 ) {
     let one_minus = (ONE as u64) - alpha;
     row.clear();
-    row.resize(w_row.len(), (0, 0));
-    let mut len = 0usize;
-    for (&(j, w), &(_, b)) in w_row.iter().zip(b_row) {
+    // Every cell written once by an exact-length `extend` (no zero fill); the cells that are
+    // not kept (0) are removed afterwards only if there are any. Columns ≥ n (no E column, none
+    // in a row of W̄) would read as 0 and be removed the same way.
+    let mut all_kept = true;
+    row.extend(w_row.iter().zip(b_row).map(|(&(j, w), &(_, b))| {
         let ju = usize::from(j);
         let (Some(col), Some(sum), Some(mx)) = (cols.get(ju), sums.get_mut(ju), max.get_mut(ju))
         else {
-            continue;
+            all_kept = false;
+            return (j, 0);
         };
         let w = clip_value(col.cons, w).unsigned_abs();
         let x = (w * a) >> 32;
         let inc = (alpha * col.delta.frac(x)) >> 32;
         let old = (one_minus * col.bond.frac(u64::from(b) & col.kept)) >> 32;
         let v = (inc + old) as i64;
-        if let Some(slot) = row.get_mut(len) {
-            *slot = (j, v);
-        }
         *sum = add(*sum, v);
         *mx = (*mx).max(v);
-        len += usize::from(v > 0);
+        all_kept &= v > 0;
+        (j, v)
+    }));
+    if !all_kept {
+        row.retain(|e| e.1 > 0);
     }
-    row.truncate(len);
 }
 
 /// Per-column constants of [`final2_row`].
@@ -1499,20 +1504,25 @@ fn final2_row(
     st: &mut Vec<(u16, u16)>,
 ) -> i64 {
     let mut d = 0u64;
-    if store {
-        st.clear();
-        st.resize(row.len(), (0, 0));
-    }
-    for (k, (j, v)) in row.iter_mut().enumerate() {
-        let Some(col) = cols.get(usize::from(*j)) else {
-            continue;
+    // One cell: updates it to its upscaled value, adds its dividend term and gives its stored
+    // entry. A column ≥ n (E's rows hold none) would keep its value, add 0 and store (0, 0).
+    let mut cell = |j: u16, v: &mut i64| -> (u16, u16) {
+        let Some(col) = cols.get(usize::from(j)) else {
+            return (0, 0);
         };
         let e = col.div.frac(v.unsigned_abs());
         d += ((u128::from(col.inc) * u128::from(e)) >> 32) as u64;
         let up = col.up.frac(e);
         *v = up as i64;
-        if store && let Some(slot) = st.get_mut(k) {
-            *slot = (*j, (((up << 16) - up) >> 32) as u16);
+        (j, (((up << 16) - up) >> 32) as u16)
+    };
+    if store {
+        // The stored row written once by an exact-length `extend` (no zero fill).
+        st.clear();
+        st.extend(row.iter_mut().map(|(j, v)| cell(*j, v)));
+    } else {
+        for (j, v) in row.iter_mut() {
+            cell(*j, v);
         }
     }
     d as i64
@@ -1734,10 +1744,29 @@ fn strictly_ascending<T>(row: &[(u16, T)]) -> bool {
 /// Lanes of the `exp*` series run in lockstep ([`fixed::exp_safe_lanes`]).
 const LANES: usize = 8;
 
+/// Buckets of [`AlphaCache`]'s ordering of the misses by `|z|`.
+const EXP_BUCKETS: usize = 64;
+
 /// A direct-mapped memo of `α(z)` (a pure function of `z` for the epoch's sigmoid): real
 /// networks repeat `z` a lot (every weight at or below consensus with `w ≥ b` gives `d = 0`).
+///
+/// The misses of one call are evaluated [`LANES`] at a time in lockstep, which runs as many
+/// series steps as the lane with the most terms; they are first ordered by `|z|` (a counting
+/// sort on its top bits, [`exp_bucket`]), since the number of terms grows with `|z|`, so that
+/// the lanes of a group need about the same number of steps. The order only affects speed:
+/// every lane's value is its own `exp*(z)`.
 struct AlphaCache {
     slots: [(i64, i64); 256],
+    /// Indices (into the call's items) of the misses, in item order.
+    pending: Vec<usize>,
+    /// The misses ordered by bucket.
+    order: Vec<usize>,
+}
+
+/// The ordering key of a miss: `|z|` after `exp*`'s clamp, in steps of 1/8, capped.
+fn exp_bucket(z: i64) -> usize {
+    let x = z.clamp(-20 * ONE, 20 * ONE).unsigned_abs();
+    ((x >> 29) as usize).min(EXP_BUCKETS - 1)
 }
 
 impl AlphaCache {
@@ -1745,6 +1774,8 @@ impl AlphaCache {
         // α(0) = α from exp*(0) = 1 seeds every slot with a valid entry.
         Self {
             slots: [(0, params.alpha_from_exp(ONE)); 256],
+            pending: Vec::new(),
+            order: Vec::new(),
         }
     }
 
@@ -1752,52 +1783,58 @@ impl AlphaCache {
         ((z as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
     }
 
-    /// Replaces each `z` in `items` by `α(z)`: memo hits directly, misses [`LANES`] at a time
-    /// through [`fixed::exp_safe_lanes`].
+    /// Replaces each `z` in `items` by `α(z)`: memo hits directly, misses ordered by `|z|` and
+    /// evaluated [`LANES`] at a time through [`fixed::exp_safe_lanes`].
     fn alpha_all(&mut self, items: &mut [(u16, i64)], params: &Sigmoid) {
-        let mut pending = [0usize; LANES];
-        let mut count = 0;
-        for idx in 0..items.len() {
-            let Some(z) = items.get(idx).map(|e| e.1) else {
-                break;
-            };
+        let mut pending = core::mem::take(&mut self.pending);
+        let mut order = core::mem::take(&mut self.order);
+        pending.clear();
+        let mut counts = [0usize; EXP_BUCKETS + 1];
+        for (idx, item) in items.iter_mut().enumerate() {
+            let z = item.1;
             match self.slots.get(Self::slot(z)) {
-                Some(&(key, v)) if key == z => {
-                    if let Some(e) = items.get_mut(idx) {
-                        e.1 = v;
-                    }
-                }
+                Some(&(key, v)) if key == z => item.1 = v,
                 _ => {
-                    if let Some(p) = pending.get_mut(count) {
-                        *p = idx;
-                    }
-                    count += 1;
-                    if count == LANES {
-                        self.flush(items, &pending, count, params);
-                        count = 0;
+                    pending.push(idx);
+                    if let Some(c) = counts.get_mut(exp_bucket(z) + 1) {
+                        *c += 1;
                     }
                 }
             }
         }
-        self.flush(items, &pending, count, params);
+        // Counting sort of the misses by bucket (stable).
+        for b in 0..EXP_BUCKETS {
+            let prev = counts.get(b).copied().unwrap_or(0);
+            if let Some(c) = counts.get_mut(b + 1) {
+                *c += prev;
+            }
+        }
+        order.clear();
+        order.resize(pending.len(), 0);
+        for &idx in &pending {
+            let z = items.get(idx).map_or(0, |e| e.1);
+            if let Some(pos) = counts.get_mut(exp_bucket(z))
+                && let Some(slot) = order.get_mut(*pos)
+            {
+                *slot = idx;
+                *pos += 1;
+            }
+        }
+        for group in order.chunks(LANES) {
+            self.flush(items, group, params);
+        }
+        self.pending = pending;
+        self.order = order;
     }
 
-    fn flush(
-        &mut self,
-        items: &mut [(u16, i64)],
-        pending: &[usize; LANES],
-        count: usize,
-        params: &Sigmoid,
-    ) {
-        if count == 0 {
-            return;
-        }
+    /// Evaluates the items at `group` (at most [`LANES`] indices, all misses) and memoises them.
+    fn flush(&mut self, items: &mut [(u16, i64)], group: &[usize], params: &Sigmoid) {
         let mut zs = [0i64; LANES];
-        for (z, &idx) in zs.iter_mut().zip(pending.iter()).take(count) {
+        for (z, &idx) in zs.iter_mut().zip(group) {
             *z = items.get(idx).map_or(0, |e| e.1);
         }
         let es = fixed::exp_safe_lanes(zs);
-        for ((&idx, &z), &e) in pending.iter().zip(zs.iter()).zip(es.iter()).take(count) {
+        for ((&idx, &z), &e) in group.iter().zip(zs.iter()).zip(es.iter()) {
             let a = params.alpha_from_exp(e);
             if let Some(item) = items.get_mut(idx) {
                 item.1 = a;
