@@ -51,6 +51,7 @@ use mycel_kernels::Backend;
 use mycel_kernels::attention::{AttentionMode, AttentionParams, AttnInput, attention};
 use mycel_kernels::exec::generate_weights;
 use mycel_kernels::matmul::{Weights, matmul};
+use mycel_kernels::packed::{PackedWeights, matmul_packed};
 use mycel_kernels::philox::generate_uniform;
 use mycel_kernels::quant::QuantFormat;
 
@@ -274,6 +275,17 @@ fn matmul_case(
     };
     let one = generate_weights(&[7; 32], format, n, K).unwrap_or_default();
     let ws: Vec<Vec<u8>> = (0..copies).map(|_| one.clone()).collect();
+    // Decode also runs on the packed layout (`mycel_kernels::packed`): its own copies (as many,
+    // the same byte count), prepared once before timing, as a model loader would.
+    let packed: Vec<PackedWeights> = if cold {
+        ws.iter()
+            .filter_map(|b| Weights::from_bytes(format, b, K).ok())
+            .filter_map(|w| PackedWeights::new(&w).ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let packed_bytes: Vec<&[u8]> = packed.iter().map(PackedWeights::as_bytes).collect();
     let x = generate_uniform(&[8; 32], 0, m * K).unwrap_or_default();
     let request = format!(
         "matmul {name} {n} {K} {m} {threads} {} ",
@@ -294,15 +306,30 @@ fn matmul_case(
         black_box(y).ok();
         dt
     };
-    // [mycel auto, mycel AVX2, ggml native, ggml AVX2 build]
-    let mut times: [Times; 4] = Default::default();
+    let mut next_packed = 0usize;
+    let mut run_packed = || {
+        let Some(w) = packed.get(next_packed % packed.len().max(1)) else {
+            return f64::NAN;
+        };
+        next_packed += 1;
+        let t = Instant::now();
+        let y = matmul_packed(&x, m, w, Backend::Auto, threads);
+        let dt = t.elapsed().as_secs_f64();
+        black_box(y).ok();
+        dt
+    };
+    // [mycel auto, mycel AVX2, ggml native, ggml AVX2 build, mycel packed (decode only)]
+    let mut times: [Times; 5] = Default::default();
     // Decode: the read bandwidth over the same weight copies, with the same thread count,
     // measured right before each contender's turn: `bws[round][i]` for contender `times[i]`.
-    let mut bws: Vec<[Bandwidth; 4]> = Vec::new();
+    let mut bws: Vec<[Bandwidth; 5]> = Vec::new();
     let mut layout = [String::from("–"), String::from("–")];
     // Warm-up: one call each (pool start, page faults of the outputs, ggml's setup).
     run_mycel(Backend::Auto);
     run_mycel(Backend::Avx2);
+    if cold {
+        run_packed();
+    }
     for (i, l) in layout.iter_mut().enumerate() {
         if let Some(g) = peers.get(i == 1)
             && let Some(a) = g.ask(&format!("{request}1"))
@@ -317,28 +344,39 @@ fn matmul_case(
                 [Bandwidth {
                     best: f64::NAN,
                     median: f64::NAN,
-                }; 4],
+                }; 5],
             );
         }
         let secs = cfg.round_seconds;
-        // A B A B: mycel auto, ggml native, mycel AVX2, ggml AVX2; reversed on odd rounds.
-        let mut steps: Vec<usize> = vec![0, 2, 1, 3];
+        // A B A B: mycel auto, ggml native, mycel packed (decode), mycel AVX2, ggml AVX2;
+        // reversed on odd rounds.
+        let mut steps: Vec<usize> = if cold {
+            vec![0, 2, 4, 1, 3]
+        } else {
+            vec![0, 2, 1, 3]
+        };
         if round % 2 == 1 {
             steps.reverse();
         }
         for s in steps {
-            let calls = |t: &[Times; 4], mine: usize| {
+            let calls = |t: &[Times; 5], mine: usize| {
                 t.get(mine)
                     .and_then(|t| t.rounds.last())
                     .map_or(2, Vec::len)
                     .max(2)
             };
             if cold && let Some(b) = bws.last_mut().and_then(|r| r.get_mut(s)) {
-                *b = read_bandwidth_of(&ws, threads, 2);
+                // The packed contender reads its own copies.
+                *b = if s == 4 {
+                    read_bandwidth_of(&packed_bytes, threads, 2)
+                } else {
+                    read_bandwidth_of(&ws, threads, 2)
+                };
             }
             let got = match s {
                 0 => Some(timed(secs, 2, || run_mycel(Backend::Auto))),
                 1 => Some(timed(secs, 2, || run_mycel(Backend::Avx2))),
+                4 => Some(timed(secs, 2, &mut run_packed)),
                 _ => {
                     // As many calls as the matching mycel path made this round (or the last).
                     let c = calls(&times, s - 2);
@@ -388,11 +426,15 @@ fn matmul_case(
             range(round_mins, |b| b.best)
         )
     };
-    let [best, avx2, native, avx2_build] = &times;
-    for (label, t, peer, peer_name, c) in [
-        ("auto", best, native, "native", 0),
-        ("avx2", avx2, avx2_build, "AVX2 build", 1),
+    let [best, avx2, native, avx2_build, packed_t] = &times;
+    for (label, t, peer, peer_name, c, pc) in [
+        ("auto", best, native, "native", 0, 2),
+        ("avx2", avx2, avx2_build, "AVX2 build", 1, 3),
+        ("packed", packed_t, native, "native", 4, 2),
     ] {
+        if t.rounds.is_empty() {
+            continue;
+        }
         let (ratio, mm, md, theirs) = if peer.rounds.is_empty() {
             ("–".into(), "–".into(), "–".into(), "–".into())
         } else {
@@ -412,7 +454,7 @@ fn matmul_case(
             unit(t.min()),
             unit(t.median()),
             bw_share(t, c),
-            bw_share(peer, c + 2),
+            bw_share(peer, pc),
         );
     }
     let bw_text: Vec<String> = bws
@@ -426,12 +468,13 @@ fn matmul_case(
         })
         .collect();
     eprintln!(
-        "raw {name} n{n} m{m} t{threads}: bandwidth (fastest/median buffer) before mycel auto, mycel avx2, ggml native, ggml avx2 build per round [{}] GB/s; round medians (ms) mycel auto {:?} mycel avx2 {:?} ggml native {:?} ggml avx2 build {:?}",
+        "raw {name} n{n} m{m} t{threads}: bandwidth (fastest/median buffer) before mycel auto, mycel avx2, ggml native, ggml avx2 build, mycel packed per round [{}] GB/s; round medians (ms) mycel auto {:?} mycel avx2 {:?} ggml native {:?} ggml avx2 build {:?} mycel packed {:?}",
         bw_text.join("; "),
         ms(&best.round_medians()),
         ms(&avx2.round_medians()),
         ms(&native.round_medians()),
-        ms(&avx2_build.round_medians())
+        ms(&avx2_build.round_medians()),
+        ms(&packed_t.round_medians())
     );
 }
 

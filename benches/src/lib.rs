@@ -63,7 +63,11 @@ pub struct Bandwidth {
 /// the pattern with the faster best buffer counts. Meant to be called on the very buffers a
 /// decode benchmark cycles through (same bytes, same size, same thread count), right next to
 /// that measurement.
-pub fn read_bandwidth_of(bufs: &[Vec<u8>], threads: usize, passes: usize) -> Bandwidth {
+pub fn read_bandwidth_of<B: AsRef<[u8]> + Sync>(
+    bufs: &[B],
+    threads: usize,
+    passes: usize,
+) -> Bandwidth {
     let threads = threads.max(1);
     let mut out = Bandwidth {
         best: 0.0,
@@ -81,6 +85,7 @@ pub fn read_bandwidth_of(bufs: &[Vec<u8>], threads: usize, passes: usize) -> Ban
                             let mut times = Vec::with_capacity(bufs.len());
                             let mut sum = 0u64;
                             for b in bufs {
+                                let b = b.as_ref();
                                 let part = b.len().div_ceil(threads);
                                 let lo = part.saturating_mul(i).min(b.len());
                                 let hi = part.saturating_mul(i + 1).min(b.len());
@@ -113,7 +118,7 @@ pub fn read_bandwidth_of(bufs: &[Vec<u8>], threads: usize, passes: usize) -> Ban
             rates.extend(
                 bufs.iter()
                     .zip(&times)
-                    .map(|(b, &t)| b.len() as f64 / t / 1e9),
+                    .map(|(b, &t)| b.as_ref().len() as f64 / t / 1e9),
             );
         }
         rates.sort_by(f64::total_cmp);

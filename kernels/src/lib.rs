@@ -56,6 +56,7 @@ pub mod error;
 pub mod exec;
 pub(crate) mod fpenv;
 pub mod matmul;
+pub mod packed;
 pub mod philox;
 pub mod quant;
 pub mod tensor;

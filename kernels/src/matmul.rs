@@ -132,7 +132,7 @@ pub(crate) struct Acts<'a> {
 }
 
 impl<'a> Acts<'a> {
-    fn new(blocks: &'a [BlockQ8_0], nb: usize) -> Acts<'a> {
+    pub(crate) fn new(blocks: &'a [BlockQ8_0], nb: usize) -> Acts<'a> {
         let dx = blocks.iter().map(|b| b.d().to_f32()).collect();
         let sx = blocks
             .iter()

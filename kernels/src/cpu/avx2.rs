@@ -336,7 +336,7 @@ fn group_pass<W: WBlock, const V: bool>(
 /// Each masked `|w_j|` ≤ 128, pair sums ≤ 256, lane sums ≤ 2·256·256: no overflow anywhere.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn min_fix(x: __m256i, w: __m256i) -> __m256i {
+pub(super) fn min_fix(x: __m256i, w: __m256i) -> __m256i {
     let bad = _mm256_and_si256(
         _mm256_cmpeq_epi8(x, _mm256_set1_epi8(i8::MIN)),
         _mm256_cmpgt_epi8(_mm256_setzero_si256(), w),

@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2_packed;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
 pub mod pool;
 pub mod scalar;

@@ -1,0 +1,252 @@
+//! The AVX2 decode loop over packed weights ([`crate::packed`], spec/kernels.md §4.6). Same
+//! bits as [`super::scalar`]: the integer block sums are exact (bounds below), and each lane
+//! (one weight row; lane `r` = row `r` of the group, no permutation) gets exactly the
+//! contract's float operations in block order, `acc = fma(d_w·d_x, f32(sumi), acc)`.
+//!
+//! What the layout saves against the plain loop ([`super::avx2`]'s `decode`): a block's eight
+//! scales are one 16-byte load and one `vcvtph2ps`; a 4-byte chunk of the activation block is
+//! one broadcast (a load µop) that multiplies the same chunk of all eight rows, which sit in
+//! one 32-byte register, so each i32 lane collects its own row's sum and no horizontal
+//! reduction is needed; every weight load is one aligned 32-byte load.
+//!
+//! Q8_0, groups without a −128 weight (what GGML's quantizer writes): `vpmaddubsw(|x|,
+//! sign(w, x))`, with `|x|` precomputed once per call (the broadcast is a load), so a weight
+//! register costs `vpsignb`, `vpmaddubsw`, `vpmaddwd`, `vpaddd`. Exact for any activation:
+//! `|x| ≤ 128` unsigned, `|±w| ≤ 127`, pair sums ≤ 2·128·127 < 2^15. A group holding −128
+//! takes the plain loop's route, `vpmaddubsw(|w|, sign(x, w))` with its exact correction for
+//! activations of −128.
+//!
+//! Q4_0: the raw nibbles (0..=15) are the unsigned operand; the eight `vpmaddubsw` of a block
+//! are added in 16 bits (each lane then holds 16 products, |Σ| ≤ 16·15·128 = 30720 < 2^15),
+//! one `vpmaddwd` widens, and `8·Σx` is subtracted.
+
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+
+use crate::matmul::Acts;
+use crate::packed::{GROUP_ROWS, PackedWeights};
+use crate::quant::{BLOCK_LEN, BlockQ8_0, QuantFormat};
+
+/// Software prefetch distance, in bytes ahead of the linear position in the packed stream (one
+/// group after another; within a group, `bs · 8` bytes per block).
+const PF_AHEAD: usize = 4096;
+
+/// Activation row `m` against packed groups `g0..g1` of `w` into `out` (`8·(g1 − g0)` values,
+/// row order). Does nothing unless the CPU has AVX2, FMA and F16C (callers resolve the
+/// backend first) and the ranges fit.
+// `g < g1` with `g1·gb ≤ bytes.len()` (checked on entry): no overflow.
+#[allow(clippy::arithmetic_side_effects)]
+pub(crate) fn decode(
+    acts: &Acts<'_>,
+    m: usize,
+    w: &PackedWeights,
+    g0: usize,
+    g1: usize,
+    out: &mut [f32],
+) {
+    if !super::avx2_available() {
+        return;
+    }
+    let nb = acts.nb;
+    let row = m.saturating_mul(nb)..m.saturating_add(1).saturating_mul(nb);
+    let (Some(xs), Some(dxs), Some(sxs), Some(mins)) = (
+        acts.blocks.get(row.clone()),
+        acts.dx.get(row.clone()),
+        acts.sx.get(row.clone()),
+        acts.has_min.get(row),
+    ) else {
+        return;
+    };
+    let gb = w.group_bytes();
+    let bytes = w.as_bytes();
+    if nb == 0
+        || nb != w.k() / BLOCK_LEN
+        || g1 < g0
+        || g1.checked_mul(gb).is_none_or(|e| e > bytes.len())
+        || out.len() < (g1 - g0).saturating_mul(GROUP_ROWS)
+    {
+        return;
+    }
+    let q4 = w.format() == QuantFormat::Q4_0;
+    // Q8_0: |x| of the row, per block (the fast route's unsigned operand).
+    let ax: Vec<[u8; BLOCK_LEN]> = if q4 {
+        Vec::new()
+    } else {
+        xs.iter()
+            .map(|b| core::array::from_fn(|i| b.qs.get(i).map_or(0, |v| v.unsigned_abs())))
+            .collect()
+    };
+    let fix = mins.contains(&true);
+    for (g, o) in (g0..g1).zip(out.chunks_exact_mut(GROUP_ROWS)) {
+        let Some(grp) = bytes.get(g * gb..(g + 1) * gb) else {
+            return;
+        };
+        let Ok(o) = <&mut [f32; GROUP_ROWS]>::try_from(o) else {
+            return;
+        };
+        // SAFETY: AVX2, FMA and F16C detected above; `grp` is one whole group of `nb` blocks,
+        // the activation slices have `nb` entries, `ax` has `nb` (Q8_0).
+        unsafe {
+            if q4 {
+                q4_group(grp, xs, dxs, sxs, o);
+            } else if !w.group_has_min(g) {
+                q8_group::<false, false>(grp, xs, &ax, dxs, o);
+            } else if fix {
+                q8_group::<true, true>(grp, xs, &ax, dxs, o);
+            } else {
+                q8_group::<true, false>(grp, xs, &ax, dxs, o);
+            }
+        }
+    }
+}
+
+/// Canonical NaN, then the eight lanes to `out`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn store(acc: __m256, out: &mut [f32; GROUP_ROWS]) {
+    let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
+    let nan = _mm256_cmp_ps(acc, acc, _CMP_UNORD_Q);
+    // SAFETY: `out` is 8 f32.
+    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), _mm256_blendv_ps(acc, canon, nan)) };
+}
+
+/// One Q8_0 group. `GEN`: the general route (the group holds a −128 weight); `FIX`: with the
+/// exact correction for activations of −128 (only on the general route).
+///
+/// # Safety
+/// AVX2, FMA and F16C; `grp` is `8·nb·34` bytes; `xs`, `dxs` (and `ax`) have `nb` entries.
+#[inline(never)]
+#[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: every pointer stays inside `grp` and the activation slices (`b < nb`, `j < 8`;
+// lengths checked by the caller); prefetches are hints (never fault). Integer sums are bounded
+// (module doc).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn q8_group<const GEN: bool, const FIX: bool>(
+    grp: &[u8],
+    xs: &[BlockQ8_0],
+    ax: &[[u8; BLOCK_LEN]],
+    dxs: &[f32],
+    out: &mut [f32; GROUP_ROWS],
+) {
+    let nb = xs.len();
+    let sc = grp.as_ptr();
+    let val = sc.wrapping_add(16 * nb);
+    // Linear prefetch position: 8·34 = 272 bytes of the stream per block.
+    let pf = sc.wrapping_add(PF_AHEAD);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = _mm256_setzero_ps();
+    macro_rules! block {
+        ($b:expr) => {{
+            let b: usize = $b;
+            // SAFETY (whole block): b < nb; 16 scale bytes at 16b, 256 value bytes at 256b.
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(sc.add(16 * b).cast()));
+            let xq: *const u8 = xs.get_unchecked(b).qs.as_ptr().cast();
+            let xa: *const u8 = ax.get_unchecked(b).as_ptr();
+            let vb = val.add(256 * b);
+            let mut sum = _mm256_setzero_si256();
+            for j in 0..8 {
+                let wj = _mm256_loadu_si256(vb.add(32 * j).cast());
+                let xj = _mm256_set1_epi32(xq.add(4 * j).cast::<i32>().read_unaligned());
+                let p = if GEN {
+                    _mm256_maddubs_epi16(_mm256_abs_epi8(wj), _mm256_sign_epi8(xj, wj))
+                } else {
+                    let aj = _mm256_set1_epi32(xa.add(4 * j).cast::<i32>().read_unaligned());
+                    _mm256_maddubs_epi16(aj, _mm256_sign_epi8(wj, xj))
+                };
+                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, ones));
+                if GEN && FIX {
+                    sum = _mm256_add_epi32(sum, super::avx2::min_fix(xj, wj));
+                }
+            }
+            let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dxs.get_unchecked(b)));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sum), acc);
+        }};
+    }
+    let mut b = 0;
+    // SAFETY: see `block!`; prefetches are hints.
+    unsafe {
+        while b + 2 <= nb {
+            let p = pf.wrapping_add(272 * b);
+            for l in 0..9 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
+            }
+            block!(b);
+            block!(b + 1);
+            b += 2;
+        }
+        if b < nb {
+            block!(b);
+        }
+    }
+    store(acc, out);
+}
+
+/// One Q4_0 group.
+///
+/// # Safety
+/// AVX2, FMA and F16C; `grp` is `8·nb·18` bytes; `xs`, `dxs`, `sxs` have `nb` entries.
+#[inline(never)]
+#[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: as `q8_group`; `8·Σx` ≤ 8·32·128 < 2^31.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn q4_group(
+    grp: &[u8],
+    xs: &[BlockQ8_0],
+    dxs: &[f32],
+    sxs: &[i32],
+    out: &mut [f32; GROUP_ROWS],
+) {
+    let nb = xs.len();
+    let sc = grp.as_ptr();
+    let val = sc.wrapping_add(16 * nb);
+    // Linear prefetch position: 8·18 = 144 bytes of the stream per block.
+    let pf = sc.wrapping_add(PF_AHEAD);
+    let ones = _mm256_set1_epi16(1);
+    let nib = _mm256_set1_epi8(0x0F);
+    let mut acc = _mm256_setzero_ps();
+    macro_rules! block {
+        ($b:expr) => {{
+            let b: usize = $b;
+            // SAFETY (whole block): b < nb; 16 scale bytes at 16b, 128 value bytes at 128b.
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(sc.add(16 * b).cast()));
+            let xq: *const u8 = xs.get_unchecked(b).qs.as_ptr().cast();
+            let vb = val.add(128 * b);
+            let mut s16 = _mm256_setzero_si256();
+            for j in 0..4 {
+                let v = _mm256_loadu_si256(vb.add(32 * j).cast());
+                let lo = _mm256_and_si256(v, nib);
+                let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+                let xl = _mm256_set1_epi32(xq.add(4 * j).cast::<i32>().read_unaligned());
+                let xh = _mm256_set1_epi32(xq.add(16 + 4 * j).cast::<i32>().read_unaligned());
+                s16 = _mm256_add_epi16(
+                    s16,
+                    _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh)),
+                );
+            }
+            let sumi = _mm256_sub_epi32(
+                _mm256_madd_epi16(s16, ones),
+                _mm256_set1_epi32(8 * *sxs.get_unchecked(b)),
+            );
+            let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dxs.get_unchecked(b)));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sumi), acc);
+        }};
+    }
+    let mut b = 0;
+    // SAFETY: see `block!`; prefetches are hints.
+    unsafe {
+        while b + 2 <= nb {
+            let p = pf.wrapping_add(144 * b);
+            for l in 0..5 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
+            }
+            block!(b);
+            block!(b + 1);
+            b += 2;
+        }
+        if b < nb {
+            block!(b);
+        }
+    }
+    store(acc, out);
+}

@@ -1,0 +1,305 @@
+//! Packed decode weights (`mycel_kernels::packed`, spec/kernels.md §4.6): the layout byte for
+//! byte, bit identity with the plain matmul and with the contract written out independently
+//! (random shapes, thread counts, M, hostile block bytes, −128 on either side), and the errors.
+
+use half::f16;
+use mycel_kernels::matmul::{Weights, matmul, matmul_q8};
+use mycel_kernels::packed::{GROUP_ROWS, PackedWeights, matmul_packed, matmul_packed_q8};
+use mycel_kernels::philox::generate_uniform;
+use mycel_kernels::quant::{BlockQ8_0, QuantFormat, quantize_q4_0, quantize_q8_0};
+use mycel_kernels::{Backend, Error, cpu};
+use proptest::prelude::*;
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// The contract on Q8_0 activation blocks, from the plain GGML bytes (independent of the crate).
+fn contract(xq: &[BlockQ8_0], m: usize, k: usize, w_bytes: &[u8], format: QuantFormat) -> Vec<f32> {
+    let nb = k / 32;
+    let bb = format.block_bytes();
+    let n = w_bytes.len() / (nb * bb);
+    let mut out = vec![0.0f32; m * n];
+    for mi in 0..m {
+        for ni in 0..n {
+            let mut acc = 0.0f32;
+            for b in 0..nb {
+                let blk = &w_bytes[(ni * nb + b) * bb..(ni * nb + b + 1) * bb];
+                let dw = f16::from_le_bytes([blk[0], blk[1]]).to_f32();
+                let wq: Vec<i32> = match format {
+                    QuantFormat::Q8_0 => blk[2..].iter().map(|&v| i32::from(v as i8)).collect(),
+                    QuantFormat::Q4_0 => (0..32)
+                        .map(|j| {
+                            let byte = blk[2 + j % 16];
+                            i32::from(if j < 16 { byte & 15 } else { byte >> 4 }) - 8
+                        })
+                        .collect(),
+                };
+                let xb = &xq[mi * nb + b];
+                let sumi: i32 = wq.iter().zip(&xb.qs).map(|(a, &q)| a * i32::from(q)).sum();
+                acc = (dw * xb.d().to_f32()).mul_add(sumi as f32, acc);
+            }
+            out[mi * n + ni] = if acc.is_nan() {
+                f32::from_bits(0x7FC0_0000)
+            } else {
+                acc
+            };
+        }
+    }
+    out
+}
+
+/// The packed layout of spec/kernels.md §4.6, written out independently.
+fn pack_by_spec(w_bytes: &[u8], k: usize, format: QuantFormat) -> Vec<u8> {
+    let nb = k / 32;
+    let bs = format.block_bytes();
+    let q = bs - 2;
+    let n = w_bytes.len() / (nb * bs);
+    let mut out = Vec::with_capacity(w_bytes.len());
+    for g in 0..n / 8 {
+        let blk = |r: usize, b: usize| &w_bytes[((8 * g + r) * nb + b) * bs..][..bs];
+        for b in 0..nb {
+            for r in 0..8 {
+                out.extend_from_slice(&blk(r, b)[..2]);
+            }
+        }
+        for b in 0..nb {
+            for j in 0..q / 4 {
+                for r in 0..8 {
+                    out.extend_from_slice(&blk(r, b)[2 + 4 * j..][..4]);
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&w_bytes[(n / 8) * 8 * nb * bs..]);
+    out
+}
+
+fn weights_bytes(format: QuantFormat, n: usize, k: usize, seed: u8) -> Vec<u8> {
+    let w = generate_uniform(&[seed; 32], 9, n * k).unwrap();
+    match format {
+        QuantFormat::Q8_0 => bytemuck::cast_slice(&quantize_q8_0(&w, k).unwrap()).to_vec(),
+        QuantFormat::Q4_0 => bytemuck::cast_slice(&quantize_q4_0(&w, k).unwrap()).to_vec(),
+    }
+}
+
+fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Scalar, Backend::Auto];
+    if cpu::avx2_available() {
+        v.push(Backend::Avx2);
+    } else {
+        eprintln!("skipping the AVX2 half of this test: this CPU lacks AVX2/FMA/F16C");
+    }
+    v
+}
+
+/// Packed on every backend = plain scalar = the contract, for quantized activations `xq`.
+fn check_q8(xq: &[BlockQ8_0], m: usize, k: usize, wb: &[u8], format: QuantFormat, threads: usize) {
+    let w = Weights::from_bytes(format, wb, k).unwrap();
+    let p = PackedWeights::new(&w).unwrap();
+    assert_eq!(
+        p.as_bytes(),
+        pack_by_spec(wb, k, format),
+        "layout {format:?} k={k}"
+    );
+    assert_eq!(p.as_bytes().as_ptr() as usize % 64, 0, "alignment");
+    let want = bits(&contract(xq, m, k, wb, format));
+    let plain = matmul_q8(xq, m, &w, Backend::Scalar, threads).unwrap();
+    assert_eq!(bits(&plain), want, "plain scalar vs contract");
+    for backend in backends() {
+        let got = matmul_packed_q8(xq, m, &p, backend, threads).unwrap();
+        assert_eq!(
+            bits(&got),
+            want,
+            "packed {backend:?} vs contract m={m} k={k} n={} {format:?} t={threads}",
+            w.n()
+        );
+    }
+}
+
+/// As [`check_q8`] for f32 activations through the quantizer, against the plain matmul.
+fn check_f32(x: &[f32], m: usize, k: usize, wb: &[u8], format: QuantFormat, threads: usize) {
+    let w = Weights::from_bytes(format, wb, k).unwrap();
+    let p = PackedWeights::new(&w).unwrap();
+    let want = bits(&matmul(x, m, &w, Backend::Scalar, threads).unwrap());
+    for backend in backends() {
+        let got = matmul_packed(x, m, &p, backend, threads).unwrap();
+        assert_eq!(
+            bits(&got),
+            want,
+            "packed {backend:?} vs plain m={m} k={k} {format:?}"
+        );
+    }
+    check_q8(&quantize_q8_0(x, k).unwrap(), m, k, wb, format, threads);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn packed_agrees_on_random_shapes(
+        m in 1usize..=3,
+        n in 1usize..=41,
+        kb in 1usize..=9,
+        q4 in any::<bool>(),
+        threads in 1usize..=3,
+        seed in any::<u8>(),
+        scale_exp in -6i32..=6,
+    ) {
+        let k = kb * 32;
+        let format = if q4 { QuantFormat::Q4_0 } else { QuantFormat::Q8_0 };
+        let scale = 2f32.powi(scale_exp * 3);
+        let x: Vec<f32> = generate_uniform(&[seed ^ 0x55; 32], 0, m * k).unwrap().iter().map(|v| v * scale).collect();
+        let wb = weights_bytes(format, n, k, seed);
+        check_f32(&x, m, k, &wb, format, threads);
+    }
+
+    /// Arbitrary bytes on both sides: Q8_0 weights and activations of −128, f16 scales that are
+    /// subnormal, huge, infinite or NaN.
+    #[test]
+    fn packed_agrees_on_arbitrary_block_bytes(
+        raw in proptest::collection::vec(any::<u8>(), 34 * 24 * 3),
+        xraw in proptest::collection::vec(any::<u8>(), 34 * 3 * 2),
+        n in 1usize..=24,
+        m in 1usize..=2,
+        q4 in any::<bool>(),
+        threads in 1usize..=2,
+    ) {
+        let format = if q4 { QuantFormat::Q4_0 } else { QuantFormat::Q8_0 };
+        let k = 96;
+        let wb = &raw[..n * 3 * format.block_bytes()];
+        let xq: Vec<BlockQ8_0> = bytemuck::cast_slice(&xraw[..m * 3 * 34]).to_vec();
+        check_q8(&xq, m, k, wb, format, threads);
+    }
+}
+
+/// Q8_0 blocks with every value `v` and scale 1.0.
+fn q8_blocks(vals: &[i8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in vals.chunks(32) {
+        out.extend_from_slice(&f16::from_f32(1.0).to_le_bytes());
+        out.extend(c.iter().map(|&v| v as u8));
+    }
+    out
+}
+
+/// The extremes of the integer products: weights and activations of −128 and ±127 (the sign
+/// trick's saturation and wrap cases), in groups with and without a −128 weight, with and
+/// without −128 activations; every sum is checked exactly against the contract.
+#[test]
+fn extreme_values_are_exact() {
+    let k = 64;
+    let n = 24;
+    for wv in [-128i8, -127, 127, -1] {
+        for xv in [-128i8, -127, 127, 1] {
+            // Group 0 all `wv`; group 1 `wv` only in one row's one value (the rest 127); group 2
+            // alternating signs.
+            let mut w = vec![127i8; n * k];
+            w[..8 * k].fill(wv);
+            w[8 * k + 3 * k + 17] = wv;
+            for (i, v) in w[16 * k..].iter_mut().enumerate() {
+                *v = if i % 3 == 0 { wv } else { -127 };
+            }
+            let wb = q8_blocks(&w);
+            for m in 1..=2 {
+                let mut x = vec![xv; m * k];
+                if m == 2 {
+                    for v in x[k..].iter_mut().skip(1).step_by(2) {
+                        *v = xv.saturating_neg();
+                    }
+                }
+                let xq: Vec<BlockQ8_0> = bytemuck::cast_slice(&q8_blocks(&x)).to_vec();
+                check_q8(&xq, m, k, &wb, QuantFormat::Q8_0, 1);
+            }
+        }
+    }
+    // Q4_0: nibbles 0 and 15 against ±127 / −128.
+    for nib in [0u8, 15, 0xF0, 0x0F, 0xFF] {
+        for xv in [-128i8, 127, -127] {
+            let mut wb = Vec::new();
+            for _ in 0..(16 * k / 32) {
+                wb.extend_from_slice(&f16::from_f32(0.5).to_le_bytes());
+                wb.extend([nib; 16]);
+            }
+            let xq: Vec<BlockQ8_0> = bytemuck::cast_slice(&q8_blocks(&vec![xv; k])).to_vec();
+            check_q8(&xq, 1, k, &wb, QuantFormat::Q4_0, 1);
+        }
+    }
+}
+
+/// The decode shapes of the benchmarks (N = 4096 and 11008 rows would be slow in scalar; one
+/// 8-row group per thread piece and a long K), one and two threads.
+#[test]
+fn long_rows_and_many_groups() {
+    for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+        let (n, k) = (200, 4096);
+        let wb = weights_bytes(format, n, k, 3);
+        let x = generate_uniform(&[4; 32], 0, k).unwrap();
+        for threads in [1, 2, 0] {
+            check_f32(&x, 1, k, &wb, format, threads);
+        }
+    }
+}
+
+#[test]
+fn errors_are_typed_and_nothing_panics() {
+    let k = 64;
+    let wb = weights_bytes(QuantFormat::Q8_0, 9, k, 1);
+    let w = Weights::from_bytes(QuantFormat::Q8_0, &wb, k).unwrap();
+    let p = PackedWeights::new(&w).unwrap();
+    assert_eq!((p.n(), p.k(), p.format()), (9, k, QuantFormat::Q8_0));
+    assert_eq!(p.as_bytes().len(), wb.len());
+    assert_eq!(GROUP_ROWS, 8);
+    let x = vec![0.5f32; 2 * k];
+    for backend in [Backend::Scalar, Backend::Auto] {
+        assert!(matches!(
+            matmul_packed(&x[..k - 1], 1, &p, backend, 1),
+            Err(Error::ShapeMismatch(_))
+        ));
+        assert!(matches!(
+            matmul_packed(&x, 0, &p, backend, 1),
+            Err(Error::ShapeMismatch(_))
+        ));
+        assert!(matches!(
+            matmul_packed(&x, 3, &p, backend, 1),
+            Err(Error::ShapeMismatch(_))
+        ));
+        assert!(matches!(
+            matmul_packed(&x, usize::MAX, &p, backend, 1),
+            Err(Error::SizeOverflow(_))
+        ));
+        let mut bad = x.clone();
+        bad[5] = f32::NAN;
+        assert!(matches!(
+            matmul_packed(&bad, 2, &p, backend, 1),
+            Err(Error::NonFinite { index: 5 })
+        ));
+        let xq = quantize_q8_0(&x, k).unwrap();
+        assert!(matches!(
+            matmul_packed_q8(&xq[..3], 2, &p, backend, 1),
+            Err(Error::ShapeMismatch(_))
+        ));
+        assert!(matches!(
+            matmul_packed_q8(&xq, 0, &p, backend, 1),
+            Err(Error::ShapeMismatch(_))
+        ));
+    }
+    assert!(matches!(
+        matmul_packed(&x, 2, &p, Backend::Cuda(0), 1),
+        Err(Error::BackendUnavailable(_))
+    ));
+    let xq = quantize_q8_0(&x, k).unwrap();
+    assert!(matches!(
+        matmul_packed_q8(&xq, 2, &p, Backend::Cuda(0), 1),
+        Err(Error::BackendUnavailable(_))
+    ));
+    if !cpu::avx2_available() {
+        assert!(matches!(
+            matmul_packed(&x, 2, &p, Backend::Avx2, 1),
+            Err(Error::BackendUnavailable(_))
+        ));
+    }
+    // Fewer than eight rows: no group, the plain tail only.
+    let wb = weights_bytes(QuantFormat::Q4_0, 3, k, 2);
+    check_f32(&x, 2, k, &wb, QuantFormat::Q4_0, 2);
+}
