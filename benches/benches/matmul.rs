@@ -9,7 +9,8 @@
 //! as a share of the read bandwidth `mycel_benches::read_bandwidth_of` measures over the same
 //! copies with the same thread count (the median call over the median copy, and the fastest
 //! call over the fastest copy), as in the ggml bench. Prefill is reported in GFLOP/s
-//! (2·M·N·K per call) and as the ratio to candle.
+//! (2·M·N·K per call) and as the ratio to candle. Decode also runs on the packed layout
+//! (`mycel_kernels::packed`, prepared once): its own copies, probed the same way.
 //!
 //! Measured with the default compiler flags, as users build it: mycel picks AVX2 / AVX-VNNI /
 //! AVX-512 VNNI at run time; candle-core 0.11 picks its AVX-512 VNNI Q8_0 path at run time but
@@ -32,6 +33,7 @@ use mycel_benches::{Bandwidth, read_bandwidth_of};
 use mycel_kernels::Backend;
 use mycel_kernels::exec::generate_weights;
 use mycel_kernels::matmul::{Weights, matmul};
+use mycel_kernels::packed::{PackedWeights, matmul_packed};
 use mycel_kernels::philox::generate_uniform;
 use mycel_kernels::quant::QuantFormat;
 
@@ -187,6 +189,41 @@ fn bench_case(c: &mut Criterion, case: &Case) {
         })
     });
 
+    if case.m == 1 {
+        // The packed decode layout (`mycel_kernels::packed`): its own copies, prepared once
+        // before timing (same byte count), the probe over those copies right before its turn.
+        let packed: Vec<PackedWeights> = ws
+            .iter()
+            .filter_map(|b| Weights::from_bytes(case.format, b, K).ok())
+            .filter_map(|w| PackedWeights::new(&w).ok())
+            .collect();
+        let bytes: Vec<&[u8]> = packed.iter().map(PackedWeights::as_bytes).collect();
+        let pkey = case.key("packed");
+        let bw = read_bandwidth_of(&bytes, THREADS, 2);
+        if let Ok(mut b) = BANDWIDTH.lock() {
+            b.insert(pkey.clone(), bw);
+        }
+        let mut next = 0usize;
+        g.bench_function("mycel packed", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let Some(w) = packed.get(next % packed.len().max(1)) else {
+                        break;
+                    };
+                    next += 1;
+                    let t = Instant::now();
+                    let y = matmul_packed(&x, case.m, w, Backend::Auto, THREADS);
+                    let dt = t.elapsed();
+                    total += dt;
+                    record(&pkey, dt.as_secs_f64());
+                    black_box(y).ok();
+                }
+                total
+            })
+        });
+    }
+
     #[cfg(feature = "peers")]
     {
         match candle::Peer::new(case.format, &ws, case.n, K, &x, case.m) {
@@ -310,5 +347,29 @@ fn main() {
             case.m,
             t.unwrap_or_else(|| "– (no `peers`)".into())
         );
+        if case.m == 1
+            && let Some(p) = median(&case.key("packed"))
+        {
+            let g = wbytes / p / 1e9;
+            let best = fastest(&case.key("packed")).map_or(f64::NAN, |t| wbytes / t / 1e9);
+            let bw = BANDWIDTH
+                .lock()
+                .ok()
+                .and_then(|b| b.get(&case.key("packed")).copied());
+            println!(
+                "| {} | {} | 1 (packed) | {g:.1} GB/s | – | – | {} | {} |",
+                case.format.name(),
+                case.n,
+                bw.map_or("–".into(), |b| format!(
+                    "{:.1} / {:.1} GB/s",
+                    b.best, b.median
+                )),
+                bw.map_or("–".into(), |b| format!(
+                    "{:.0} % ({:.0} %)",
+                    100.0 * g / b.median,
+                    100.0 * best / b.best
+                )),
+            );
+        }
     }
 }
