@@ -291,6 +291,78 @@ fn decode_q4_0_extreme_nibbles_are_exact_on_every_path() {
     all_paths_equal(&xs, 1, &ww, &bits(&want), "q4_0 extreme nibbles, decode");
 }
 
+/// The plain-AVX2 Q4_0 prefill tile sums 16 products of a nibble and an activation per i16
+/// lane (two per `vpmaddubsw` pair, eight quads per block): at the extremes (nibbles 0 and 15
+/// against −128 and 127 in whole blocks, |Σ| up to 16·15·128 = 30720) the sums are still exact;
+/// M = 6 (a 4-row and a 2-row tile), 16 weight rows, hand-computed, every path and thread count.
+#[test]
+fn prefill_q4_0_extreme_nibbles_are_exact_on_every_path() {
+    let k = 160;
+    let nb = k / 32;
+    let m = 6;
+    // Activation block `blk` of row `r`: all −128, all 127, alternating, −128 on the first
+    // half, all −128 again with the rows' pattern shifted.
+    let xval = |r: usize, blk: usize, j: usize| -> i8 {
+        match (blk + r) % 5 {
+            0 => i8::MIN,
+            1 => 127,
+            2 if j.is_multiple_of(2) => i8::MIN,
+            2 => 127,
+            3 if j < 16 => i8::MIN,
+            3 => 0,
+            _ if j % 4 < 2 => 127,
+            _ => i8::MIN,
+        }
+    };
+    let xs: Vec<BlockQ8_0> = (0..m * nb)
+        .map(|i| {
+            let (r, blk) = (i / nb, i % nb);
+            BlockQ8_0 {
+                d: f16::from_f32(if r % 2 == 0 { 0.5 } else { -0.125 }).to_le_bytes(),
+                qs: core::array::from_fn(|j| xval(r, blk, j)),
+            }
+        })
+        .collect();
+    // Weight rows: nibbles all 15, all 0, mixed, or 15 exactly where the activation is −128.
+    let n = 16;
+    let nib = |c: usize, blk: usize, e: usize| -> u8 {
+        match (c + blk) % 4 {
+            0 => 15,
+            1 => 0,
+            2 if e.is_multiple_of(3) => 15,
+            2 => 0,
+            _ if xval(0, blk, e) == i8::MIN => 15,
+            _ => 0,
+        }
+    };
+    let mut ws = Vec::new();
+    for c in 0..n {
+        for blk in 0..nb {
+            ws.push(BlockQ4_0 {
+                d: f16::from_f32(if c % 2 == 0 { 0.25 } else { -2.0 }).to_le_bytes(),
+                qs: core::array::from_fn(|j| nib(c, blk, j) | nib(c, blk, j + 16) << 4),
+            });
+        }
+    }
+    let mut want = Vec::new();
+    for r in 0..m {
+        for c in 0..n {
+            let mut acc = 0.0f32;
+            for blk in 0..nb {
+                let xb = &xs[r * nb + blk];
+                let sumi: i64 = (0..32)
+                    .map(|e| i64::from(xb.qs[e]) * (i64::from(nib(c, blk, e)) - 8))
+                    .sum();
+                let dw = f16::from_le_bytes(ws[c * nb + blk].d).to_f32();
+                acc = (dw * xb.d().to_f32()).mul_add(sumi as f32, acc);
+            }
+            want.push(acc);
+        }
+    }
+    let ww = Weights::new(QWeights::Q4_0(&ws), n, k).unwrap();
+    all_paths_equal(&xs, m, &ww, &bits(&want), "q4_0 extreme nibbles, prefill");
+}
+
 /// Raw blocks for `blocks` Q8_0 or Q4_0 blocks from a Philox stream: bytes uniform, about one
 /// value byte in eight set to 0x80 (−128 in Q8_0), scales finite and of either sign.
 fn raw_blocks(seed: u8, blocks: usize, block_bytes: usize) -> Vec<u8> {

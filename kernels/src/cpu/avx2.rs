@@ -190,6 +190,11 @@ fn run<W: WBlock, const V: bool>(
     // read directly instead (same bits, slower).
     let mut pack: Vec<__m256i> = Vec::new();
     let mut xw: Vec<__m256i> = Vec::new();
+    if !V && W::Q4 && m1 - m0 > 1 && pack.try_reserve_exact(nb.saturating_mul(PK4)).is_ok() {
+        // Plain-AVX2 Q4_0 prefill: each weight group unpacked into register layout (`PK4`
+        // registers per block, see [`pack_q4`]); the activations are read as they are.
+        pack.resize(nb * PK4, _mm256_setzero_si256());
+    }
     if !V && !W::Q4 && m1 - m0 > 1 {
         let chunk = (m1 - m0).min(MC_W);
         if pack.try_reserve_exact(nb.saturating_mul(PK)).is_ok()
@@ -249,6 +254,8 @@ fn group_pass<W: WBlock, const V: bool>(
     // Plain-AVX2 Q8_0 prefill: the chunk's activations widened to i16 once, for every group.
     let packed =
         m1 - m0_ > 1 && !V && !W::Q4 && pack.len() == nb * PK && xw.len() >= (m1 - m0_) * nb * XW;
+    // Plain-AVX2 Q4_0 prefill: nibbles unpacked once per group and chunk ([`tile_q4w`]).
+    let packed4 = m1 - m0_ > 1 && !V && W::Q4 && pack.len() == nb * PK4;
     if packed {
         // SAFETY: rows mc0..mc1 are within `acts` (checked in `run`); `xw` holds
         // (mc1 − mc0)·nb·XW entries (checked just above).
@@ -272,6 +279,10 @@ fn group_pass<W: WBlock, const V: bool>(
             // SAFETY: every row slice has `nb` blocks of 32 value bytes; `pack` has nb·PK
             // entries (checked just above).
             unsafe { pack_q8(&wrows, pack) };
+        } else if packed4 {
+            // SAFETY: every row slice has `nb` blocks of 16 value bytes; `pack` has nb·PK4
+            // entries (checked just above).
+            unsafe { pack_q4(&wrows, pack) };
         } else if pre {
             for (b, sc) in scales.iter_mut().enumerate() {
                 for (lane, s) in sc.iter_mut().enumerate() {
@@ -291,6 +302,10 @@ fn group_pass<W: WBlock, const V: bool>(
                     3 if packed => tile_q8w::<3>(acts, m, m - m0_, xw, pack, &mut acc),
                     2 if packed => tile_q8w::<2>(acts, m, m - m0_, xw, pack, &mut acc),
                     1 if packed => tile_q8w::<1>(acts, m, m - m0_, xw, pack, &mut acc),
+                    4 if packed4 => tile_q4w::<4>(acts, m, pack, &mut acc),
+                    3 if packed4 => tile_q4w::<3>(acts, m, pack, &mut acc),
+                    2 if packed4 => tile_q4w::<2>(acts, m, pack, &mut acc),
+                    1 if packed4 => tile_q4w::<1>(acts, m, pack, &mut acc),
                     4 => tile::<W, 4, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     3 => tile::<W, 3, true, V>(acts, m, &wrows, scales, &[], &mut acc),
                     2 => tile::<W, 2, true, V>(acts, m, &wrows, scales, &[], &mut acc),
@@ -991,6 +1006,175 @@ unsafe fn tile_q8w<const MR_: usize>(
             let dx = unsafe { *dxs.get_unchecked(i * nb + b) };
             let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
             acc[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[i]), acc[i]);
+        }
+    }
+    let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
+    for (a, dst) in acc.iter().zip(acc_out.iter_mut()).take(MR_) {
+        let nan = _mm256_cmp_ps(*a, *a, _CMP_UNORD_Q);
+        let v = _mm256_blendv_ps(*a, canon, nan);
+        // SAFETY: dst is 8 f32.
+        unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), v) };
+    }
+}
+
+/// Registers per weight block of an unpacked 8-row Q4_0 group: for each quad `k` of the
+/// block's elements (`4k … 4k + 3`, k < 8) one register holding those four nibbles of every row
+/// as bytes (lane `i` = row `PERM[i]`), then the eight f32 scales in the same lane order (see
+/// [`pack_q4`]).
+const PK4: usize = 9;
+
+/// Unpacks an 8-row Q4_0 group into the register layout of [`tile_q4w`]: per block, register
+/// `k` (k < 8) holds elements `4k … 4k + 3` of rows `PERM[0]`, …, `PERM[7]` as unsigned bytes
+/// 0..=15 (the raw nibbles, one i32 lane per row), and register 8 the block's scales converted
+/// to f32 in the same lane order, so that one `vpmaddubsw` against a broadcast activation quad
+/// leaves two exact pair sums in each row's lane.
+///
+/// Byte `j` of a Q4_0 block holds element `j` (low nibble) and `j + 16` (high nibble), so the
+/// raw quad `j` (bytes `4j … 4j + 3`, j < 4) gives element quads `j` and `j + 4`: four 128-bit
+/// row pairs (rows `PERM[i]` and `PERM[i + 4]`) go through one 4×4 transpose of i32 per 128-bit
+/// half, then a mask and a shift.
+///
+/// # Safety
+/// Every `wrows[r]` has at least `pack.len() / PK4` blocks of 16 value bytes.
+#[target_feature(enable = "avx2,f16c")]
+// SIMD repack: `b < pack.len() / PK4 ≤` every row's length (caller contract); indices stay in
+// the chunk (`j + 4 < 8 < PK4`).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn pack_q4<W: WBlock>(wrows: &[&[W]; NR], pack: &mut [__m256i]) {
+    let nib = _mm256_set1_epi8(0x0F);
+    for (b, dst) in pack.chunks_exact_mut(PK4).enumerate() {
+        // SAFETY: b < every row's length (caller contract).
+        let blk: [&W; NR] = core::array::from_fn(|i| unsafe { wrows[PERM[i]].get_unchecked(b) });
+        // a[i]: the 16 value bytes of lane-row i (low half) and lane-row i + 4 (high half).
+        // SAFETY: Q4_0 blocks have 16 bytes at qs_ptr.
+        let a: [__m256i; 4] =
+            core::array::from_fn(|i| unsafe { load_pair(blk[i].qs_ptr(), blk[i + 4].qs_ptr()) });
+        let (t0, t1) = (
+            _mm256_unpacklo_epi32(a[0], a[1]),
+            _mm256_unpackhi_epi32(a[0], a[1]),
+        );
+        let (t2, t3) = (
+            _mm256_unpacklo_epi32(a[2], a[3]),
+            _mm256_unpackhi_epi32(a[2], a[3]),
+        );
+        // q[j] lane i = raw quad j of lane-row i.
+        let q = [
+            _mm256_unpacklo_epi64(t0, t2),
+            _mm256_unpackhi_epi64(t0, t2),
+            _mm256_unpacklo_epi64(t1, t3),
+            _mm256_unpackhi_epi64(t1, t3),
+        ];
+        for (j, v) in q.into_iter().enumerate() {
+            dst[j] = _mm256_and_si256(v, nib);
+            dst[j + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+        }
+        let d = |lane: usize| blk[lane].d_bits() as i16;
+        let dw = _mm256_cvtph_ps(_mm_set_epi16(
+            d(7),
+            d(6),
+            d(5),
+            d(4),
+            d(3),
+            d(2),
+            d(1),
+            d(0),
+        ));
+        dst[8] = _mm256_castps_si256(dw);
+    }
+}
+
+/// Plain-AVX2 Q4_0 prefill: `MR_` activation rows starting at `m` × a group unpacked by
+/// [`pack_q4`], into `acc_out` (lane `i` = weight row `PERM[i]`).
+///
+/// Per block and activation row: for each of the 8 element quads, the activation quad
+/// broadcast as one i32 (`vpbroadcastd` straight from the Q8_0 block) against the unpacked
+/// register of the eight rows' nibbles, one `vpmaddubsw` (nibble 0..=15 unsigned, activation
+/// signed: two products per i16 lane, |pair| ≤ 2·15·128, no saturation) and one `vpaddw`: each
+/// i16 lane sums 16 products, |Σ| ≤ 16·15·128 = 30720 < 2^15, exact. One `vpmaddwd` against
+/// ones then gives each row's `Σ u·x` in its i32 lane, and `8·Σx` is subtracted: the eight exact
+/// `sumi` with no horizontal reduction. Then, as in [`tile`], `vmulps` (d_w·d_x) and
+/// `vfmadd231ps` per lane: the same bits as every other path. Each weight register is loaded
+/// once per block and used for the `MR_` rows.
+///
+/// # Safety
+/// `pack` has `acts.nb·PK4` entries and `acts` has rows `m..m + MR_` (`MR_ ≤ 4`).
+#[target_feature(enable = "avx2,fma,f16c")]
+// SIMD hot loop: index arithmetic stays within the ranges `run` checked on entry, and the
+// integer block sums are bounded as above: nothing overflows.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+unsafe fn tile_q4w<const MR_: usize>(
+    acts: &Acts<'_>,
+    m: usize,
+    pack: &[__m256i],
+    acc_out: &mut [[f32; NR]; MR],
+) {
+    let nb = acts.nb;
+    let (Some(xs), Some(dxs), Some(sxs)) = (
+        acts.blocks.get(m * nb..(m + MR_) * nb),
+        acts.dx.get(m * nb..(m + MR_) * nb),
+        acts.sx.get(m * nb..(m + MR_) * nb),
+    ) else {
+        return;
+    };
+    if MR_ > 4 || MR_ == 0 || pack.len() < nb * PK4 {
+        return;
+    }
+    let ones = _mm256_set1_epi16(1);
+    // Row i's blocks start at xrow[i] (rows past MR_ alias the last; they are never read).
+    let xrow: [*const BlockQ8_0; 4] =
+        core::array::from_fn(|i| xs.as_ptr().wrapping_add(i.min(MR_ - 1) * nb));
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for b in 0..nb {
+        // SAFETY: b·PK4 + PK4 ≤ pack.len() (checked above).
+        let wp = unsafe { pack.as_ptr().add(b * PK4) };
+        let mut s = [_mm256_setzero_si256(); 4];
+        // The 8 quads written out (a loop may be left rolled by the compiler).
+        macro_rules! quad {
+            ($k:literal) => {
+                // SAFETY: k < 8 < PK4 registers of this block.
+                let wk = unsafe { *wp.add($k) };
+                for i in 0..MR_ {
+                    // SAFETY: row i < MR_, block b < nb; a Q8_0 block has 32 value bytes and
+                    // 4k + 4 ≤ 32.
+                    let x = unsafe {
+                        _mm256_set1_epi32(
+                            core::ptr::addr_of!((*xrow[i].add(b)).qs)
+                                .cast::<u8>()
+                                .add(4 * $k)
+                                .cast::<i32>()
+                                .read_unaligned(),
+                        )
+                    };
+                    let p = _mm256_maddubs_epi16(wk, x);
+                    s[i] = if $k == 0 {
+                        p
+                    } else {
+                        _mm256_add_epi16(s[i], p)
+                    };
+                }
+            };
+        }
+        quad!(0);
+        quad!(1);
+        quad!(2);
+        quad!(3);
+        quad!(4);
+        quad!(5);
+        quad!(6);
+        quad!(7);
+        // SAFETY: entry 8 of the block holds the scales.
+        let dw = _mm256_castsi256_ps(unsafe { *wp.add(8) });
+        for i in 0..MR_ {
+            // SAFETY: i·nb + b < MR_·nb = dxs.len() = sxs.len().
+            let (dx, sx) = unsafe {
+                (
+                    *dxs.get_unchecked(i * nb + b),
+                    *sxs.get_unchecked(i * nb + b),
+                )
+            };
+            let si = _mm256_sub_epi32(_mm256_madd_epi16(s[i], ones), _mm256_set1_epi32(8 * sx));
+            let scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx));
+            acc[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(si), acc[i]);
         }
     }
     let canon = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000));
