@@ -156,7 +156,7 @@ fn verify_files(files: &[PathBuf], max_units: u64) -> CliResult {
 }
 
 fn prove(a: ProveArgs) -> CliResult {
-    let task = crate::receipt::read_task(&a.task)?;
+    let task = crate::task::read_task(&a.task)?;
     let read = |p: &Path, limit: u64, what: &str| crate::fsio::read_limited(p, limit, what);
     let receipt: SignedReceipt = mycel_protocol::wire::decode(&read(
         &a.receipt,

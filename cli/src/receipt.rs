@@ -1,6 +1,6 @@
 //! `mycel receipt sign` and `mycel receipt verify` (spec/receipts.md).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,7 +8,6 @@ use mycel_protocol::Error;
 use mycel_protocol::ids::{Digest, Hotkey};
 use mycel_protocol::receipt::{BackendLabel, SignedReceipt, WorkReceipt};
 use mycel_protocol::sign::{Signed, verify_signed_batch};
-use mycel_protocol::task::TaskSpec;
 use mycel_protocol::wire::{AnyMessage, encode};
 
 use crate::CliResult;
@@ -85,18 +84,6 @@ fn digest_arg(name: &str, s: &str) -> Result<Digest, String> {
     Digest::from_hex(s.trim()).ok_or_else(|| format!("--{name}: expected 64 hex digits"))
 }
 
-/// Reads a task envelope file.
-pub fn read_task(path: &Path) -> Result<TaskSpec, String> {
-    let bytes = crate::fsio::read_limited(path, crate::fsio::ENVELOPE_FILE_LIMIT, "an envelope")?;
-    TaskSpec::decode(&bytes).map_err(|e| {
-        format!(
-            "{}: not a valid task envelope: {e} ({})",
-            path.display(),
-            e.code()
-        )
-    })
-}
-
 fn now() -> core::time::Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -105,7 +92,7 @@ fn now() -> core::time::Duration {
 
 fn sign(args: SignArgs) -> CliResult {
     let key = crate::keys::load(&args.key)?;
-    let task = read_task(&args.task)?;
+    let task = crate::task::read_task(&args.task)?;
     let assigner =
         Hotkey::from_hex(args.assigner.trim()).ok_or("--assigner: expected 64 hex digits")?;
     let started = args
@@ -146,7 +133,11 @@ fn reason(e: &Error) -> String {
 }
 
 fn verify(args: VerifyArgs) -> CliResult {
-    let task = args.task.as_deref().map(read_task).transpose()?;
+    let task = args
+        .task
+        .as_deref()
+        .map(crate::task::read_task)
+        .transpose()?;
     // (label for messages, receipt)
     let mut receipts: Vec<(String, SignedReceipt)> = Vec::new();
     let mut bad_files = 0usize;

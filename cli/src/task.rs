@@ -242,23 +242,27 @@ fn new_task(a: NewArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Decode a task file: raw envelope bytes, or the same as hex text (whitespace ignored).
-fn read_task(path: &std::path::Path) -> Result<TaskSpec, String> {
+/// Reads a task file: a canonical `TaskSpec` envelope as raw bytes, or the same bytes as hex
+/// text (whitespace ignored). Every command that takes a task file (`task run`, `task open`,
+/// `receipt sign`, `receipt verify --task`, `fraud check`) reads it through here, so they all
+/// accept the same two forms and name the file and the envelope's error code on failure.
+pub fn read_task(path: &std::path::Path) -> Result<TaskSpec, String> {
     let raw = crate::fsio::read_limited(path, crate::fsio::TASK_FILE_LIMIT, "a task file")?;
+    let invalid = |e: &mycel_protocol::Error| {
+        format!(
+            "{}: not a valid TaskSpec envelope (raw bytes or hex text): {e} ({})",
+            path.display(),
+            e.code()
+        )
+    };
     match TaskSpec::decode(&raw) {
         Ok(t) => Ok(t),
         Err(first) => {
             let text: String = String::from_utf8_lossy(&raw).split_whitespace().collect();
             match hex::decode(&text).ok().map(|b| TaskSpec::decode(&b)) {
                 Some(Ok(t)) => Ok(t),
-                Some(Err(e)) => Err(format!(
-                    "{}: not a valid TaskSpec envelope: {e}",
-                    path.display()
-                )),
-                None => Err(format!(
-                    "{}: not a valid TaskSpec envelope: {first}",
-                    path.display()
-                )),
+                Some(Err(e)) => Err(invalid(&e)),
+                None => Err(invalid(&first)),
             }
         }
     }

@@ -185,6 +185,36 @@ fn receipt_sign_verify_and_tamper() {
         stdout(&o)
     );
 
+    // The task file may also be hex text (as `task run` accepts it): same result.
+    let hex_task = dir.join("task.hex");
+    let hex: String = std::fs::read(&task)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&hex_task, format!("{}\n{}\n", &hex[..40], &hex[40..])).unwrap();
+    let o = run(mycel()
+        .args(["receipt", "verify"])
+        .arg(&files[0])
+        .arg("--task")
+        .arg(&hex_task));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // A task file that is neither: an error naming the file and the envelope's code.
+    let junk_task = dir.join("junk-task.bin");
+    std::fs::write(&junk_task, b"not an envelope").unwrap();
+    let o = run(mycel()
+        .args(["receipt", "verify"])
+        .arg(&files[0])
+        .arg("--task")
+        .arg(&junk_task));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&junk_task.display().to_string()) && err.contains("not a valid TaskSpec"),
+        "{err}"
+    );
+    assert!(err.contains("(decode."), "{err}");
+
     // Signing with a key that is not the miner's is not possible by construction (the miner is
     // the key's hotkey); refusing to overwrite the output:
     let o = run(mycel()
