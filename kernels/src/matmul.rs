@@ -128,6 +128,7 @@ pub(crate) struct Acts<'a> {
     pub sx: Vec<i32>,
     /// Block `j` holds the value −128 (the reference quantizer never writes it, raw Q8_0
     /// activations may): the plain AVX2 Q8_0 path adds an exact correction for such blocks.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub has_min: Vec<bool>,
 }
 

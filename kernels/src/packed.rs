@@ -38,6 +38,7 @@ pub struct PackedWeights {
     off: usize,
     len: usize,
     /// Q8_0: group `g` holds a weight of −128 (such groups take the kernels' general route).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     min_groups: Vec<bool>,
 }
 
@@ -127,6 +128,7 @@ impl PackedWeights {
     }
 
     /// Whether packed group `g` (rows `8g .. 8g + 8`) holds a Q8_0 weight of −128.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn group_has_min(&self, g: usize) -> bool {
         self.min_groups.get(g).copied().unwrap_or(true)
     }

@@ -91,6 +91,7 @@ pub fn avx_vnni_available() -> bool {
 /// benches/README.md the linear prefetch took plain-AVX2 Q8_0 decode from 23.2 to 36.7 GB/s;
 /// on its "Intel(R) Xeon(R) Processor" it cost a third (the next group goes into L1, which it
 /// overflows on the AVX-512 path). Read from CPUID once per process.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn linear_decode_prefetch() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

@@ -13,6 +13,8 @@
 //! stochastically in exact integer arithmetic, at least `min`, at most all, taking those with
 //! the smallest pick key `SHA-256("mycel/v1/sample-pick" ‖ 0x00 ‖ seed ‖ receipt id)`.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::vec::Vec;
 
 use mycel_protocol::ids::{Digest, Hotkey};
@@ -107,12 +109,21 @@ pub fn sample(
     let k = (base + usize::from(extra))
         .max(min as usize)
         .min(list.len());
-    let mut ranked: Vec<([u8; 32], usize)> = list
+    // The k smallest (key, index) pairs in ascending order: heapify (linear) and pop k times,
+    // the same answer as sorting them all (the pairs are totally ordered) with far less code
+    // in the WASM module than a monomorphised quicksort over 40-byte tuples, and O(n + k log n).
+    let mut ranked: BinaryHeap<Reverse<([u8; 32], usize)>> = list
         .iter()
-        .map(|&(i, id)| (tagged(PICK_TAG, &[seed, id.as_bytes()]), i))
+        .map(|&(i, id)| Reverse((tagged(PICK_TAG, &[seed, id.as_bytes()]), i)))
         .collect();
-    ranked.sort_unstable();
-    ranked.into_iter().take(k).map(|(_, i)| i).collect()
+    let mut out = Vec::with_capacity(k);
+    while out.len() < k {
+        let Some(Reverse((_, i))) = ranked.pop() else {
+            break;
+        };
+        out.push(i);
+    }
+    out
 }
 
 /// The probability that [`sample`] picks none of `cheats` wrong receipts among a miner's

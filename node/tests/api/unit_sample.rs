@@ -93,3 +93,33 @@ fn predicted_escape_matches_the_sampler() {
     let got = f64::from(escaped) / f64::from(trials);
     assert!((got - want).abs() < 0.03, "sampler {got}, predicted {want}");
 }
+
+#[test]
+fn picks_are_the_smallest_pick_keys_in_ascending_order() {
+    // Independent recomputation: every pick key by hand, all sorted, the first k kept. Lists
+    // with repeated indices and repeated ids (equal keys, ties broken by index) included.
+    let ids: Vec<Digest> = (0u8..50).map(|i| Digest([i % 37; 32])).collect();
+    let s = seed(7);
+    let key = |i: usize| {
+        let mut h = Sha256::new();
+        h.update(b"mycel/v1/sample-pick\x00");
+        h.update(s);
+        h.update(ids[i].0);
+        <[u8; 32]>::from(h.finalize())
+    };
+    let lists: [Vec<usize>; 3] = [
+        (0..50).collect(),
+        (0..50).rev().chain([3, 3, 40, 3]).collect(),
+        vec![12, 49, 12, 0],
+    ];
+    for list in &lists {
+        for rate in [0, 1, 123_456, 500_000, 999_999, PPM] {
+            let got = sample(&s, &ids, list, rate, 2);
+            let mut all: Vec<([u8; 32], usize)> = list.iter().map(|&i| (key(i), i)).collect();
+            all.sort();
+            let want: Vec<usize> = all.iter().take(got.len()).map(|&(_, i)| i).collect();
+            assert_eq!(got, want, "rate {rate}, list {list:?}");
+            assert!(got.len() >= 2.min(list.len()));
+        }
+    }
+}
