@@ -13,7 +13,7 @@
 //! stochastically in exact integer arithmetic, at least `min`, at most all, taking those with
 //! the smallest pick key `SHA-256("mycel/v1/sample-pick" ‖ 0x00 ‖ seed ‖ receipt id)`.
 
-use std::cmp::Reverse;
+use core::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::vec::Vec;
 
