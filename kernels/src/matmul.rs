@@ -387,14 +387,7 @@ fn run(
     let nb = w.k() / BLOCK_LEN;
     let acts = Acts::new(xq, nb);
     let mut out = crate::tensor::try_filled(total, 0.0f32, "matmul output: allocation refused")?;
-    // An explicit thread count is honoured (tests rely on it); `0` picks all CPUs, or one
-    // thread when the work is too small for spawning to pay off.
-    let work = total.saturating_mul(nb);
-    let threads = if threads == 0 && work < (1 << 16) {
-        1
-    } else {
-        cpu::resolve_threads(threads)
-    };
+    let threads = threads_for(threads, total.saturating_mul(nb));
 
     // Split the weight rows into contiguous ranges of whole 8-row groups (eight per thread in
     // decode, four per thread in prefill, taken by whichever thread is free); if there are
@@ -434,29 +427,9 @@ fn run(
                 }
             })?;
         } else {
-            let parts: Vec<Mutex<Vec<f32>>> =
-                ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
-            cpu::pool::for_each_on(ranges.len(), threads, &|i| {
-                if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
-                    let mut part = vec![0.0f32; m.saturating_mul(n1.saturating_sub(n0))];
-                    compute(path, &acts, w, 0, m, n0, n1, &mut part);
-                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = part;
-                }
+            by_column_ranges(&mut out, m, n, &ranges, threads, &|n0, n1, part| {
+                compute(path, &acts, w, 0, m, n0, n1, part);
             })?;
-            for (&(n0, n1), part) in ranges.iter().zip(parts) {
-                let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
-                let width = n1.saturating_sub(n0);
-                if width == 0 || part.len() != m.saturating_mul(width) {
-                    return Err(Error::WorkerPanicked(
-                        "a matmul job left its part of the output unwritten".into(),
-                    ));
-                }
-                for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(width)) {
-                    if let Some(dst) = row_out.get_mut(n0..n1) {
-                        dst.copy_from_slice(row_part);
-                    }
-                }
-            }
         }
     } else {
         let per_m = m.div_ceil(threads);
@@ -475,6 +448,68 @@ fn run(
         })?;
     }
     Ok(out)
+}
+
+/// The thread count for a call of `work` block products: an explicit count is honoured (tests
+/// rely on it); `0` picks all CPUs, or one thread when the work is too small for spawning to
+/// pay off.
+pub(crate) fn threads_for(threads: usize, work: usize) -> usize {
+    if threads == 0 && work < (1 << 16) {
+        1
+    } else {
+        cpu::resolve_threads(threads)
+    }
+}
+
+/// Fills `out` (`[m, n]` row-major) by column ranges: `f(n0, n1, part)` writes columns
+/// `n0..n1` of every row into its own `part` (`[m, n1 − n0]`), the ranges are claimed by
+/// whichever of `threads` runners is free (inline when one thread or one range), and the parts
+/// are copied into place. Errors when a job left its part unwritten (a panicking worker).
+pub(crate) fn by_column_ranges(
+    out: &mut [f32],
+    m: usize,
+    n: usize,
+    ranges: &[(usize, usize)],
+    threads: usize,
+    f: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
+) -> Result<()> {
+    let parts: Vec<Mutex<Vec<f32>>> = ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let job = |i: usize| {
+        if let (Some(&(n0, n1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
+            let mut part = vec![0.0f32; m.saturating_mul(n1.saturating_sub(n0))];
+            f(n0, n1, &mut part);
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = part;
+        }
+    };
+    if threads <= 1 || ranges.len() <= 1 {
+        (0..ranges.len()).for_each(job);
+    } else {
+        cpu::pool::for_each_on(ranges.len(), threads, &job)?;
+    }
+    for (&(n0, n1), part) in ranges.iter().zip(parts) {
+        let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let width = n1.saturating_sub(n0);
+        if width == 0 || part.len() != m.saturating_mul(width) {
+            return Err(Error::WorkerPanicked(
+                "a matmul job left its part of the output unwritten".into(),
+            ));
+        }
+        scatter_columns(out, n, n0, n1, &part);
+    }
+    Ok(())
+}
+
+/// Copies `part` (rows of `n1 − n0` values) into columns `n0..n1` of `out` (rows of `n`).
+pub(crate) fn scatter_columns(out: &mut [f32], n: usize, n0: usize, n1: usize, part: &[f32]) {
+    let width = n1.saturating_sub(n0);
+    if n == 0 || width == 0 {
+        return;
+    }
+    for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(width)) {
+        if let Some(dst) = row_out.get_mut(n0..n1) {
+            dst.copy_from_slice(row_part);
+        }
+    }
 }
 
 /// Outputs for activation rows `m0..m1` and weight rows `n0..n1` into `out`

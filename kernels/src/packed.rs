@@ -15,12 +15,10 @@
 //! Q4_0) in 4-byte chunks: chunk `j` of block `b` holds bytes `4j .. 4j + 4` of the block's
 //! values (GGML's `qs`) for rows 0..8, at `16·nb + 8q·b + 32·j + 4·r`.
 
-use std::sync::{Mutex, PoisonError};
-
 use crate::Backend;
 use crate::cpu::{self, Isa};
 use crate::error::{Error, Result};
-use crate::matmul::{Acts, Weights};
+use crate::matmul::{Acts, Weights, by_column_ranges, scatter_columns, threads_for};
 use crate::quant::{BLOCK_LEN, BlockQ4_0, BlockQ8_0, QuantFormat, quantize_q8_0_into};
 
 /// Rows per packed group.
@@ -163,13 +161,8 @@ pub fn matmul_packed(
     backend: Backend,
     threads: usize,
 ) -> Result<Vec<f32>> {
-    if let Backend::Cuda(_) = backend {
-        return Err(Error::BackendUnavailable(
-            "packed weights are a CPU layout: use matmul with plain weights on a CUDA device",
-        ));
-    }
     let _fp = crate::fpenv::Guard::new();
-    let isa = backend.resolve()?;
+    let isa = cpu_isa(backend)?;
     let k = w.k();
     let need = m
         .checked_mul(k)
@@ -202,13 +195,8 @@ pub fn matmul_packed_q8(
     backend: Backend,
     threads: usize,
 ) -> Result<Vec<f32>> {
-    if let Backend::Cuda(_) = backend {
-        return Err(Error::BackendUnavailable(
-            "packed weights are a CPU layout: use matmul_q8 with plain weights on a CUDA device",
-        ));
-    }
     let _fp = crate::fpenv::Guard::new();
-    let isa = backend.resolve()?;
+    let isa = cpu_isa(backend)?;
     let nb = w.k() / BLOCK_LEN;
     if m == 0 || Some(xq.len()) != m.checked_mul(nb) {
         return Err(Error::ShapeMismatch(format!(
@@ -217,6 +205,17 @@ pub fn matmul_packed_q8(
         )));
     }
     run(isa, xq, m, w, threads)
+}
+
+/// The CPU code path `backend` resolves to; CUDA is refused (packed weights are a CPU layout).
+fn cpu_isa(backend: Backend) -> Result<Isa> {
+    if let Backend::Cuda(_) = backend {
+        return Err(Error::BackendUnavailable(
+            "packed weights are a CPU layout: use matmul / matmul_q8 with plain weights on a \
+             CUDA device",
+        ));
+    }
+    backend.resolve()
 }
 
 fn run(
@@ -233,12 +232,7 @@ fn run(
     let nb = w.k() / BLOCK_LEN;
     let acts = Acts::new(xq, nb);
     let mut out = crate::tensor::try_filled(total, 0.0f32, "matmul output: allocation refused")?;
-    let work = total.saturating_mul(nb);
-    let threads = if threads == 0 && work < (1 << 16) {
-        1
-    } else {
-        cpu::resolve_threads(threads)
-    };
+    let threads = threads_for(threads, total.saturating_mul(nb));
     let groups = w.groups();
     // Tail rows (n mod 8, plain layout): on this thread, scalar (a handful of rows).
     let tail0 = groups.saturating_mul(GROUP_ROWS);
@@ -259,11 +253,7 @@ fn run(
                 cpu::scalar::matmul_q4_0(xq, wb, nb, 0, 0, width, &mut part);
             }
         }
-        for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(width)) {
-            if let Some(dst) = row_out.get_mut(tail0..n) {
-                dst.copy_from_slice(row_part);
-            }
-        }
+        scatter_columns(&mut out, n, tail0, n, &part);
     }
     if groups == 0 {
         return Ok(out);
@@ -276,42 +266,19 @@ fn run(
     } else {
         threads.saturating_mul(PIECES).min(groups)
     };
-    let per = groups.div_ceil(pieces);
-    let ranges: Vec<(usize, usize)> = (0..groups)
+    // Column ranges of whole groups (the tail columns above stay as written).
+    let per = groups.div_ceil(pieces).saturating_mul(GROUP_ROWS);
+    let ranges: Vec<(usize, usize)> = (0..tail0)
         .step_by(per.max(1))
-        .map(|g0| (g0, g0.saturating_add(per).min(groups)))
+        .map(|c0| (c0, c0.saturating_add(per).min(tail0)))
         .collect();
-    let parts: Vec<Mutex<Vec<f32>>> = ranges.iter().map(|_| Mutex::new(Vec::new())).collect();
-    let job = |i: usize| {
-        if let (Some(&(g0, g1)), Some(slot)) = (ranges.get(i), parts.get(i)) {
-            let width = g1.saturating_sub(g0).saturating_mul(GROUP_ROWS);
-            let mut part = vec![0.0f32; m.saturating_mul(width)];
-            for (mm, dst) in part.chunks_exact_mut(width.max(1)).enumerate() {
-                compute(isa, &acts, mm, w, g0, g1, dst);
-            }
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = part;
-        }
-    };
-    if threads <= 1 || ranges.len() <= 1 {
-        (0..ranges.len()).for_each(job);
-    } else {
-        cpu::pool::for_each_on(ranges.len(), threads, &job)?;
-    }
-    for (&(g0, g1), part) in ranges.iter().zip(parts) {
-        let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
-        let (c0, c1) = (g0.saturating_mul(GROUP_ROWS), g1.saturating_mul(GROUP_ROWS));
+    by_column_ranges(&mut out, m, n, &ranges, threads, &|c0, c1, part| {
+        let (g0, g1) = (c0 / GROUP_ROWS, c1 / GROUP_ROWS);
         let width = c1.saturating_sub(c0);
-        if width == 0 || part.len() != m.saturating_mul(width) {
-            return Err(Error::WorkerPanicked(
-                "a matmul job left its part of the output unwritten".into(),
-            ));
+        for (mm, dst) in part.chunks_exact_mut(width.max(1)).enumerate() {
+            compute(isa, &acts, mm, w, g0, g1, dst);
         }
-        for (row_out, row_part) in out.chunks_exact_mut(n).zip(part.chunks_exact(width)) {
-            if let Some(dst) = row_out.get_mut(c0..c1) {
-                dst.copy_from_slice(row_part);
-            }
-        }
-    }
+    })?;
     Ok(out)
 }
 

@@ -1,4 +1,5 @@
 //! Integration tests for formats, Philox, matmul and task execution (one test binary).
+mod common;
 mod matmul {
     mod exec;
     mod parity;
