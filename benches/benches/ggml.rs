@@ -46,7 +46,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use mycel_benches::{Bandwidth, read_bandwidth_of};
+use mycel_benches::{Bandwidth, packed_copies, read_bandwidth_of};
 use mycel_kernels::Backend;
 use mycel_kernels::attention::{AttentionMode, AttentionParams, AttnInput, attention};
 use mycel_kernels::exec::generate_weights;
@@ -278,10 +278,7 @@ fn matmul_case(
     // Decode also runs on the packed layout (`mycel_kernels::packed`): its own copies (as many,
     // the same byte count), prepared once before timing, as a model loader would.
     let packed: Vec<PackedWeights> = if cold {
-        ws.iter()
-            .filter_map(|b| Weights::from_bytes(format, b, K).ok())
-            .filter_map(|w| PackedWeights::new(&w).ok())
-            .collect()
+        packed_copies(format, &ws, K)
     } else {
         Vec::new()
     };

@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use mycel_benches::{Bandwidth, read_bandwidth_of};
+use mycel_benches::{Bandwidth, packed_copies, read_bandwidth_of};
 use mycel_kernels::Backend;
 use mycel_kernels::exec::generate_weights;
 use mycel_kernels::matmul::{Weights, matmul};
@@ -192,11 +192,7 @@ fn bench_case(c: &mut Criterion, case: &Case) {
     if case.m == 1 {
         // The packed decode layout (`mycel_kernels::packed`): its own copies, prepared once
         // before timing (same byte count), the probe over those copies right before its turn.
-        let packed: Vec<PackedWeights> = ws
-            .iter()
-            .filter_map(|b| Weights::from_bytes(case.format, b, K).ok())
-            .filter_map(|w| PackedWeights::new(&w).ok())
-            .collect();
+        let packed: Vec<PackedWeights> = packed_copies(case.format, &ws, K);
         let bytes: Vec<&[u8]> = packed.iter().map(PackedWeights::as_bytes).collect();
         let pkey = case.key("packed");
         let bw = read_bandwidth_of(&bytes, THREADS, 2);

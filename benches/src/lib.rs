@@ -214,6 +214,21 @@ impl SplitMix {
     }
 }
 
+/// The packed decode layout (`mycel_kernels::packed`) of each plain weight copy in `copies`
+/// (`format`, rows of `k`): one packed copy per plain one, prepared before any timing as a
+/// model loader would. Copies that do not parse or pack are left out.
+pub fn packed_copies(
+    format: mycel_kernels::quant::QuantFormat,
+    copies: &[Vec<u8>],
+    k: usize,
+) -> Vec<mycel_kernels::packed::PackedWeights> {
+    copies
+        .iter()
+        .filter_map(|b| mycel_kernels::matmul::Weights::from_bytes(format, b, k).ok())
+        .filter_map(|w| mycel_kernels::packed::PackedWeights::new(&w).ok())
+        .collect()
+}
+
 /// A random Yuma epoch input like the chain's timing runs, the generator of
 /// benches/benches/emission.rs (same draws, so the same seed gives the same network): every uid
 /// a permitted, active validator, weights and bonds on a `density` fraction of the other uids
