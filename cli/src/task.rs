@@ -244,7 +244,7 @@ fn new_task(a: NewArgs) -> CliResult {
 
 /// Reads a task file: a canonical `TaskSpec` envelope as raw bytes, or the same bytes as hex
 /// text (whitespace ignored). Every command that takes a task file (`task run`, `task open`,
-/// `receipt sign`, `receipt verify --task`, `fraud check`) reads it through here, so they all
+/// `receipt sign`, `receipt verify --task`, `fraud prove`) reads it through here, so they all
 /// accept the same two forms and name the file and the envelope's error code on failure.
 pub fn read_task(path: &std::path::Path) -> Result<TaskSpec, String> {
     let raw = crate::fsio::read_limited(path, crate::fsio::TASK_FILE_LIMIT, "a task file")?;
