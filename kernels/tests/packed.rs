@@ -183,6 +183,58 @@ fn extreme_values_are_exact() {
     }
 }
 
+/// The AVX2 loop runs group `i` of a thread's range in lockstep with group `i + h` of the
+/// second half (two read streams); an odd group out and Q8_0 pairs holding a −128 weight go
+/// one by one. Every split of 1..=7 groups (plus tail rows), with −128 in no group, in the
+/// first half only, in the second half only, and in every other group, on one and two threads:
+/// each output row must keep the contract's bits whichever partner its group had.
+#[test]
+fn paired_groups_keep_their_bits() {
+    let k = 96;
+    for groups in 1..=7usize {
+        for tail in [0usize, 3] {
+            let n = 8 * groups + tail;
+            for pattern in 0..4 {
+                let mut w: Vec<i8> = (0..n * k).map(|i| ((i * 37 + 11) % 255) as i8).collect();
+                for v in &mut w {
+                    if *v == -128 {
+                        *v = -127;
+                    }
+                }
+                for g in 0..groups {
+                    let min = match pattern {
+                        0 => false,
+                        1 => g < groups / 2,
+                        2 => g >= groups / 2,
+                        _ => g % 2 == 1,
+                    };
+                    if min {
+                        w[(8 * g + g % 8) * k + 5] = -128;
+                    }
+                }
+                let wb = q8_blocks(&w);
+                let x: Vec<i8> = (0..2 * k).map(|i| ((i * 53 + 7) % 256) as u8 as i8).collect();
+                let xq: Vec<BlockQ8_0> = bytemuck::cast_slice(&q8_blocks(&x)).to_vec();
+                for threads in [1, 2] {
+                    check_q8(&xq, 2, k, &wb, QuantFormat::Q8_0, threads);
+                }
+            }
+            let wq: Vec<u8> = (0..n * k / 32)
+                .flat_map(|b| {
+                    let mut blk = f16::from_f32(0.25 + b as f32 / 64.0).to_le_bytes().to_vec();
+                    blk.extend((0..16).map(|i| ((b * 29 + i * 7) % 256) as u8));
+                    blk
+                })
+                .collect();
+            let x: Vec<i8> = (0..k).map(|i| ((i * 91 + 3) % 256) as u8 as i8).collect();
+            let xq: Vec<BlockQ8_0> = bytemuck::cast_slice(&q8_blocks(&x)).to_vec();
+            for threads in [1, 2] {
+                check_q8(&xq, 1, k, &wq, QuantFormat::Q4_0, threads);
+            }
+        }
+    }
+}
+
 /// The decode shapes of the benchmarks (N = 4096 and 11008 rows would be slow in scalar; one
 /// 8-row group per thread piece and a long K), one and two threads.
 #[test]
