@@ -37,9 +37,15 @@ use crate::matmul::Acts;
 use crate::packed::{GROUP_ROWS, PackedWeights};
 use crate::quant::{BLOCK_LEN, BlockQ8_0, QuantFormat};
 
-/// Software prefetch distance, in bytes ahead of the linear position in the packed stream (one
-/// group after another; within a group, `bs · 8` bytes per block).
-const PF_AHEAD: usize = 4096;
+/// Software prefetch distance for Q8_0, in bytes ahead of the linear position in each packed
+/// stream (one group after another; within a group, `34 · 8` bytes per block). Measured with
+/// two streams (results/2026-12-06-amd-r4-decode-streams.txt): 2 KiB beat 4 and 8 KiB by
+/// 0.1–0.2 in the ratio to ggml, 1 KiB was level with 2 KiB.
+const PF_AHEAD_Q8: usize = 2048;
+
+/// Software prefetch distance for Q4_0 (`18 · 8` bytes per block): 4 KiB, level with 2 and
+/// 8 KiB and ahead of 1 KiB in the same measurement.
+const PF_AHEAD_Q4: usize = 4096;
 
 /// Activation row `m` against packed groups `g0..g1` of `w` into `out` (`8·(g1 − g0)` values,
 /// row order). Does nothing unless the CPU has AVX2, FMA and F16C (callers resolve the
@@ -186,7 +192,7 @@ unsafe fn q8_general<const FIX: bool>(
     let sc = grp.as_ptr();
     let val = sc.wrapping_add(16 * nb);
     // Linear prefetch position: 8·34 = 272 bytes of the stream per block.
-    let pf = sc.wrapping_add(PF_AHEAD);
+    let pf = sc.wrapping_add(PF_AHEAD_Q8);
     let ones = _mm256_set1_epi16(1);
     let mut acc = _mm256_setzero_ps();
     macro_rules! block {
@@ -253,7 +259,7 @@ unsafe fn q8_groups<const G: usize>(
     let sc: [*const u8; G] = grps.map(<[u8]>::as_ptr);
     let val: [*const u8; G] = sc.map(|p| p.wrapping_add(16 * nb));
     // Linear prefetch positions: 8·34 = 272 bytes of each stream per block.
-    let pf: [*const u8; G] = sc.map(|p| p.wrapping_add(PF_AHEAD));
+    let pf: [*const u8; G] = sc.map(|p| p.wrapping_add(PF_AHEAD_Q8));
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); G];
     macro_rules! block {
@@ -326,7 +332,7 @@ unsafe fn q4_groups<const G: usize>(
     let sc: [*const u8; G] = grps.map(<[u8]>::as_ptr);
     let val: [*const u8; G] = sc.map(|p| p.wrapping_add(16 * nb));
     // Linear prefetch positions: 8·18 = 144 bytes of each stream per block.
-    let pf: [*const u8; G] = sc.map(|p| p.wrapping_add(PF_AHEAD));
+    let pf: [*const u8; G] = sc.map(|p| p.wrapping_add(PF_AHEAD_Q4));
     let ones = _mm256_set1_epi16(1);
     let nib = _mm256_set1_epi8(0x0F);
     let mut acc = [_mm256_setzero_ps(); G];
