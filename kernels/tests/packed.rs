@@ -213,7 +213,9 @@ fn paired_groups_keep_their_bits() {
                     }
                 }
                 let wb = q8_blocks(&w);
-                let x: Vec<i8> = (0..2 * k).map(|i| ((i * 53 + 7) % 256) as u8 as i8).collect();
+                let x: Vec<i8> = (0..2 * k)
+                    .map(|i| ((i * 53 + 7) % 256) as u8 as i8)
+                    .collect();
                 let xq: Vec<BlockQ8_0> = bytemuck::cast_slice(&q8_blocks(&x)).to_vec();
                 for threads in [1, 2] {
                     check_q8(&xq, 2, k, &wb, QuantFormat::Q8_0, threads);
