@@ -47,6 +47,32 @@ const PF_AHEAD_Q8: usize = 2048;
 /// 8 KiB and ahead of 1 KiB in the same measurement.
 const PF_AHEAD_Q4: usize = 4096;
 
+/// The block loop of the group kernels: blocks two at a time, each pair preceded by the linear
+/// software prefetch of every stream start in `$pf` (`$bytes` stream bytes per block, so
+/// `⌈2·$bytes / 64⌉` cache lines per pair), then the odd last block; `$block!(b)` does block `b`.
+/// Expands to unsafe operations (the prefetches, and whatever `$block!` does): callers wrap it in
+/// `unsafe` under their own bounds.
+macro_rules! block_pairs {
+    ($nb:expr, $pf:expr, $bytes:expr, $block:ident) => {{
+        const LINES: usize = (2 * $bytes as usize).div_ceil(64);
+        let mut b = 0;
+        while b + 2 <= $nb {
+            for p in $pf {
+                let p = p.wrapping_add($bytes * b);
+                for l in 0..LINES {
+                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
+                }
+            }
+            $block!(b);
+            $block!(b + 1);
+            b += 2;
+        }
+        if b < $nb {
+            $block!(b);
+        }
+    }};
+}
+
 /// Activation row `m` against packed groups `g0..g1` of `w` into `out` (`8·(g1 − g0)` values,
 /// row order). Does nothing unless the CPU has AVX2, FMA and F16C (callers resolve the
 /// backend first) and the ranges fit.
@@ -105,9 +131,9 @@ pub(crate) fn decode(
         // the activation slices have `nb` entries, `ax` has `nb` (Q8_0).
         unsafe {
             if q4 {
-                q4_groups::<1>([grp], xs, dxs, sxs, core::array::from_mut(o));
+                q4_groups::<1>([grp], xs, dxs, sxs, [o]);
             } else if !w.group_has_min(g) {
-                q8_groups::<1>([grp], xs, &ax, dxs, core::array::from_mut(o));
+                q8_groups::<1>([grp], xs, &ax, dxs, [o]);
             } else if fix {
                 q8_general::<true>(grp, xs, dxs, o);
             } else {
@@ -135,22 +161,17 @@ pub(crate) fn decode(
         ) else {
             return;
         };
-        let mut pair = [[0.0f32; GROUP_ROWS]; 2];
         // SAFETY: as in `one`, for both groups.
         unsafe {
             if q4 {
-                q4_groups::<2>([wa, wz], xs, dxs, sxs, &mut pair);
+                q4_groups::<2>([wa, wz], xs, dxs, sxs, [oa, ob]);
             } else if !w.group_has_min(ga) && !w.group_has_min(gz) {
-                q8_groups::<2>([wa, wz], xs, &ax, dxs, &mut pair);
+                q8_groups::<2>([wa, wz], xs, &ax, dxs, [oa, ob]);
             } else {
                 one(ga, oa);
                 one(gz, ob);
-                continue;
             }
         }
-        let [pa, pz] = pair;
-        *oa = pa;
-        *ob = pz;
     }
     if g0 + 2 * h < g1
         && let Some(Ok(o)) = last
@@ -216,22 +237,8 @@ unsafe fn q8_general<const FIX: bool>(
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sum), acc);
         }};
     }
-    let mut b = 0;
     // SAFETY: see `block!`; prefetches are hints.
-    unsafe {
-        while b + 2 <= nb {
-            let p = pf.wrapping_add(272 * b);
-            for l in 0..9 {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
-            }
-            block!(b);
-            block!(b + 1);
-            b += 2;
-        }
-        if b < nb {
-            block!(b);
-        }
-    }
+    unsafe { block_pairs!(nb, [pf], 272, block) };
     store(acc, out);
 }
 
@@ -253,7 +260,7 @@ unsafe fn q8_groups<const G: usize>(
     xs: &[BlockQ8_0],
     ax: &[[u8; BLOCK_LEN]],
     dxs: &[f32],
-    out: &mut [[f32; GROUP_ROWS]; G],
+    out: [&mut [f32; GROUP_ROWS]; G],
 ) {
     let nb = xs.len();
     let sc: [*const u8; G] = grps.map(<[u8]>::as_ptr);
@@ -287,25 +294,9 @@ unsafe fn q8_groups<const G: usize>(
             }
         }};
     }
-    let mut b = 0;
     // SAFETY: see `block!`; prefetches are hints.
-    unsafe {
-        while b + 2 <= nb {
-            for p in pf {
-                let p = p.wrapping_add(272 * b);
-                for l in 0..9 {
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
-                }
-            }
-            block!(b);
-            block!(b + 1);
-            b += 2;
-        }
-        if b < nb {
-            block!(b);
-        }
-    }
-    for (a, o) in acc.into_iter().zip(out.iter_mut()) {
+    unsafe { block_pairs!(nb, pf, 272, block) };
+    for (a, o) in acc.into_iter().zip(out) {
         store(a, o);
     }
 }
@@ -326,7 +317,7 @@ unsafe fn q4_groups<const G: usize>(
     xs: &[BlockQ8_0],
     dxs: &[f32],
     sxs: &[i32],
-    out: &mut [[f32; GROUP_ROWS]; G],
+    out: [&mut [f32; GROUP_ROWS]; G],
 ) {
     let nb = xs.len();
     let sc: [*const u8; G] = grps.map(<[u8]>::as_ptr);
@@ -369,25 +360,9 @@ unsafe fn q4_groups<const G: usize>(
             }
         }};
     }
-    let mut b = 0;
     // SAFETY: see `block!`; prefetches are hints.
-    unsafe {
-        while b + 2 <= nb {
-            for p in pf {
-                let p = p.wrapping_add(144 * b);
-                for l in 0..5 {
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
-                }
-            }
-            block!(b);
-            block!(b + 1);
-            b += 2;
-        }
-        if b < nb {
-            block!(b);
-        }
-    }
-    for (a, o) in acc.into_iter().zip(out.iter_mut()) {
+    unsafe { block_pairs!(nb, pf, 144, block) };
+    for (a, o) in acc.into_iter().zip(out) {
         store(a, o);
     }
 }
