@@ -365,3 +365,64 @@ fn threaded_activation_quantization_is_invisible() {
         Err(Error::NonFinite { index: 3 * k + 17 })
     );
 }
+
+/// Plain-layout decode (M = 1): every split of 1..=9 full 8-row groups, with and without tail
+/// rows, over 1, 2 and 3 threads (so each thread's range starts and ends at every kind of group
+/// boundary), with an activation row that holds −128 (the correction path of the AVX2 decode
+/// loop) and one that does not, both formats, through every explicit CPU kernel and both
+/// backends: every output keeps the contract's bits.
+#[test]
+fn plain_decode_keeps_its_bits_at_every_group_split() {
+    let k = 160;
+    for groups in 1..=9usize {
+        for tail in [0usize, 5] {
+            let n = 8 * groups + tail;
+            for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+                let wb = weights_bytes(format, n, k, groups as u8);
+                let w = Weights::from_bytes(format, &wb, k).unwrap();
+                for with_min in [false, true] {
+                    let mut xs: Vec<i8> = (0..k).map(|i| ((i * 53 + 7) % 255) as i8).collect();
+                    for v in &mut xs {
+                        if *v == -128 {
+                            *v = -127;
+                        }
+                    }
+                    if with_min {
+                        xs[37] = -128;
+                    }
+                    let xq: Vec<BlockQ8_0> = xs
+                        .chunks_exact(32)
+                        .enumerate()
+                        .map(|(b, q)| {
+                            let mut blk =
+                                f16::from_f32(0.5 + b as f32 / 8.0).to_le_bytes().to_vec();
+                            blk.extend(q.iter().map(|&v| v as u8));
+                            bytemuck::pod_read_unaligned::<BlockQ8_0>(&blk)
+                        })
+                        .collect();
+                    let want = bits(&common::contract(&xq, 1, k, &wb, format));
+                    for t in [1, 2, 3] {
+                        for kernel in KERNELS {
+                            if !kernel_or_skip(kernel) {
+                                continue;
+                            }
+                            let got = matmul_q8_kernel(&xq, 1, &w, kernel, t).unwrap();
+                            assert_eq!(
+                                bits(&got),
+                                want,
+                                "{kernel:?} {format:?} groups {groups} tail {tail} −128 {with_min} threads {t}"
+                            );
+                        }
+                        for backend in [Backend::Auto, Backend::Avx2] {
+                            if backend == Backend::Avx2 && !cpu::avx2_available() {
+                                continue;
+                            }
+                            let got = matmul_q8(&xq, 1, &w, backend, t).unwrap();
+                            assert_eq!(bits(&got), want, "{backend:?} {format:?} groups {groups}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
