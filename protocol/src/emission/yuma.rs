@@ -503,12 +503,13 @@ fn run(
         // (every row of the liquid path, which caps cells at 1) take it: a cell is a term of its
         // column's sum (saturating sums of positive terms are at least each term), so
         // `e ⊘ S_j = floor(e · 2^32 / S_j) ≤ 1` ([`Recip::frac`]), `I_j · Ê_ij ≤ 2^64` is a
-        // 128-bit product, and `u16(e) = floor(e · 65535 / 2^32)`.
+        // 128-bit product, and `u16(e) = floor(e · 65535 / 2^32)`. The incentive is kept as
+        // `I · 2^31` (at most 2^63).
         let fast3: Vec<(Recip, u64)> = if incentive.iter().all(|&x| (0..=ONE).contains(&x)) {
             e_sums
                 .iter()
                 .zip(incentive)
-                .map(|(&s, &inc)| (Recip::new(s.unsigned_abs()), inc.unsigned_abs()))
+                .map(|(&s, &inc)| (Recip::new(s.unsigned_abs()), inc.unsigned_abs() << 31))
                 .collect()
         } else {
             Vec::new()
@@ -518,9 +519,11 @@ fn run(
                 let mut t = 0u64;
                 let mut cell = |j: u16, e: i64| -> (u16, u16) {
                     let eu = e.unsigned_abs();
-                    if let Some(&(d, inc)) = fast3.get(usize::from(j)) {
+                    if let Some(&(d, inc31)) = fast3.get(usize::from(j)) {
+                        // floor(q · I / 2^32) as the high word of (q · 2) · (I · 2^31):
+                        // q, I ≤ 2^32 keep both factors below 2^64 (no 128-bit shift).
                         let q = d.frac(eu);
-                        t = t.wrapping_add(((u128::from(q) * u128::from(inc)) >> 32) as u64);
+                        t = t.wrapping_add(((u128::from(q << 1) * u128::from(inc31)) >> 64) as u64);
                     }
                     (j, (((eu << 16) - eu) >> 32) as u16)
                 };
@@ -803,7 +806,7 @@ fn run(
                     FastFinalColumn {
                         div,
                         up: Recip::new(div.frac(m.unsigned_abs())),
-                        inc: inc.unsigned_abs(),
+                        inc31: inc.unsigned_abs() << 31,
                     }
                 })
                 .collect()
@@ -1482,8 +1485,8 @@ struct FastFinalColumn {
     div: Recip,
     /// The normalised column maximum `M_j ⊘ S_j`.
     up: Recip,
-    /// The column's incentive.
-    inc: u64,
+    /// The column's incentive times 2^31 (the incentive is at most 1, so at most 2^63).
+    inc31: u64,
 }
 
 /// Yuma 2's last pass over one row of E in u64 arithmetic: normalise each cell by its column
@@ -1511,7 +1514,9 @@ fn final2_row(
             return (0, 0);
         };
         let e = col.div.frac(v.unsigned_abs());
-        d += ((u128::from(col.inc) * u128::from(e)) >> 32) as u64;
+        // floor(I · Ê / 2^32) as the high word of (I · 2^31) · (Ê · 2): both factors are below
+        // 2^64 (I, Ê ≤ 2^32), and no 128-bit shift is needed.
+        d += ((u128::from(col.inc31) * u128::from(e << 1)) >> 64) as u64;
         let up = col.up.frac(e);
         *v = up as i64;
         (j, (((up << 16) - up) >> 32) as u16)
