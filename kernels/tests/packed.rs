@@ -11,7 +11,7 @@ use mycel_kernels::{Backend, Error, cpu};
 use proptest::prelude::*;
 
 mod common;
-use common::{bits, contract, weights_bytes};
+use common::{bits, contract, q8_bytes, weights_bytes};
 
 /// The packed layout of spec/kernels.md §4.6, written out independently.
 fn pack_by_spec(w_bytes: &[u8], k: usize, format: QuantFormat) -> Vec<u8> {
@@ -131,12 +131,7 @@ proptest! {
 
 /// Q8_0 blocks with every value `v` and scale 1.0.
 fn q8_blocks(vals: &[i8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for c in vals.chunks(32) {
-        out.extend_from_slice(&f16::from_f32(1.0).to_le_bytes());
-        out.extend(c.iter().map(|&v| v as u8));
-    }
-    out
+    q8_bytes(vals, |_| 1.0)
 }
 
 /// The extremes of the integer products: weights and activations of −128 and ±127 (the sign

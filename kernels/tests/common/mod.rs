@@ -53,6 +53,17 @@ pub fn contract(
     out
 }
 
+/// Plain Q8_0 block bytes holding `vals` (32 per block) as they are, block `b` with the f16 scale
+/// `scale(b)`: weights or activations with chosen integers (−128 included).
+pub fn q8_bytes(vals: &[i8], scale: impl Fn(usize) -> f32) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (b, c) in vals.chunks(32).enumerate() {
+        out.extend_from_slice(&f16::from_f32(scale(b)).to_le_bytes());
+        out.extend(c.iter().map(|&v| v as u8));
+    }
+    out
+}
+
 /// Weight bytes (plain GGML blocks) of an `n × k` matrix of Philox uniforms from `seed`.
 pub fn weights_bytes(format: QuantFormat, n: usize, k: usize, seed: u8) -> Vec<u8> {
     let w = generate_uniform(&[seed; 32], 9, n * k).unwrap();

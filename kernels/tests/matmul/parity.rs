@@ -381,25 +381,16 @@ fn plain_decode_keeps_its_bits_at_every_group_split() {
                 let wb = weights_bytes(format, n, k, groups as u8);
                 let w = Weights::from_bytes(format, &wb, k).unwrap();
                 for with_min in [false, true] {
-                    let mut xs: Vec<i8> = (0..k).map(|i| ((i * 53 + 7) % 255) as i8).collect();
-                    for v in &mut xs {
-                        if *v == -128 {
-                            *v = -127;
-                        }
-                    }
+                    // −127..=127, then one −128 where asked.
+                    let mut xs: Vec<i8> = (0..k)
+                        .map(|i| (((i * 53 + 7) % 255) as i16 - 127) as i8)
+                        .collect();
                     if with_min {
                         xs[37] = -128;
                     }
-                    let xq: Vec<BlockQ8_0> = xs
-                        .chunks_exact(32)
-                        .enumerate()
-                        .map(|(b, q)| {
-                            let mut blk =
-                                f16::from_f32(0.5 + b as f32 / 8.0).to_le_bytes().to_vec();
-                            blk.extend(q.iter().map(|&v| v as u8));
-                            bytemuck::pod_read_unaligned::<BlockQ8_0>(&blk)
-                        })
-                        .collect();
+                    let xq: Vec<BlockQ8_0> =
+                        bytemuck::cast_slice(&common::q8_bytes(&xs, |b| 0.5 + b as f32 / 8.0))
+                            .to_vec();
                     let want = bits(&common::contract(&xq, 1, k, &wb, format));
                     for t in [1, 2, 3] {
                         for kernel in KERNELS {
