@@ -234,6 +234,26 @@ impl Recip {
     }
 }
 
+/// A factor `y` in [0, 1] (Q32 bits, `y ≤ 2^32`) kept as `y · 2^31` (at most 2^63), for
+/// [`UnitFactor::mul`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UnitFactor(u64);
+
+impl UnitFactor {
+    /// Prepares `y` (`y ≤ 2^32`; a larger `y` gives an unspecified product).
+    #[inline]
+    pub(crate) fn new(y: u64) -> Self {
+        Self(y << 31)
+    }
+
+    /// `floor(x · y / 2^32)` for `x ≤ 2^32`: the high word of `(x · 2) · (y · 2^31)`, both
+    /// factors below 2^64, so one 64 × 64 multiply and no 128-bit shift.
+    #[inline(always)]
+    pub(crate) fn mul(self, x: u64) -> u64 {
+        ((u128::from(x << 1) * u128::from(self.0)) >> 64) as u64
+    }
+}
+
 /// Checked divide: `None` when `b = 0` or on overflow.
 #[inline]
 #[must_use]
@@ -862,6 +882,25 @@ mod tests {
         ];
         let both: [i64; 16] = core::array::from_fn(|k| if k < 8 { ends[k] } else { -ends[k - 8] });
         assert_eq!(exp_safe_lanes(both), both.map(exp_safe));
+    }
+
+    #[test]
+    fn unit_factor_is_the_floor_product() {
+        let ends = [0u64, 1, 2, (1 << 31) - 1, 1 << 31, (1 << 32) - 1, 1 << 32];
+        let mut s: u64 = 0x005E_ED0F_F1CE;
+        let mut vals: Vec<u64> = ends.to_vec();
+        for _ in 0..2_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            vals.push(s % ((1 << 32) + 1));
+        }
+        for &x in &vals {
+            for &y in ends.iter().chain(vals.iter().take(40)) {
+                let want = ((u128::from(x) * u128::from(y)) >> 32) as u64;
+                assert_eq!(UnitFactor::new(y).mul(x), want, "{x} · {y}");
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use substrate_fixed::types::I64F64;
 
 use super::EmissionError;
 use super::fixed::{
-    self, Divisor, HALF, ONE, Recip, add, div_safe, from_u16, mul, mul_checked, narrow,
+    self, Divisor, HALF, ONE, Recip, UnitFactor, add, div_safe, from_u16, mul, mul_checked, narrow,
     narrow_checked, normalize, q64_from_u64, ratio_u16, sub, sum_wrapping, to_u16,
 };
 use super::types::{ConsensusMode, DroppedWeight, EpochInput, EpochOutput, Q32Row};
@@ -503,13 +503,17 @@ fn run(
         // (every row of the liquid path, which caps cells at 1) take it: a cell is a term of its
         // column's sum (saturating sums of positive terms are at least each term), so
         // `e ⊘ S_j = floor(e · 2^32 / S_j) ≤ 1` ([`Recip::frac`]), `I_j · Ê_ij ≤ 2^64` is a
-        // 128-bit product, and `u16(e) = floor(e · 65535 / 2^32)`. The incentive is kept as
-        // `I · 2^31` (at most 2^63).
-        let fast3: Vec<(Recip, u64)> = if incentive.iter().all(|&x| (0..=ONE).contains(&x)) {
+        // 128-bit product ([`UnitFactor`]), and `u16(e) = floor(e · 65535 / 2^32)`.
+        let fast3: Vec<(Recip, UnitFactor)> = if incentive.iter().all(|&x| (0..=ONE).contains(&x)) {
             e_sums
                 .iter()
                 .zip(incentive)
-                .map(|(&s, &inc)| (Recip::new(s.unsigned_abs()), inc.unsigned_abs() << 31))
+                .map(|(&s, &inc)| {
+                    (
+                        Recip::new(s.unsigned_abs()),
+                        UnitFactor::new(inc.unsigned_abs()),
+                    )
+                })
                 .collect()
         } else {
             Vec::new()
@@ -519,11 +523,8 @@ fn run(
                 let mut t = 0u64;
                 let mut cell = |j: u16, e: i64| -> (u16, u16) {
                     let eu = e.unsigned_abs();
-                    if let Some(&(d, inc31)) = fast3.get(usize::from(j)) {
-                        // floor(q · I / 2^32) as the high word of (q · 2) · (I · 2^31):
-                        // q, I ≤ 2^32 keep both factors below 2^64 (no 128-bit shift).
-                        let q = d.frac(eu);
-                        t = t.wrapping_add(((u128::from(q << 1) * u128::from(inc31)) >> 64) as u64);
+                    if let Some(&(d, inc)) = fast3.get(usize::from(j)) {
+                        t = t.wrapping_add(inc.mul(d.frac(eu)));
                     }
                     (j, (((eu << 16) - eu) >> 32) as u16)
                 };
@@ -806,7 +807,7 @@ fn run(
                     FastFinalColumn {
                         div,
                         up: Recip::new(div.frac(m.unsigned_abs())),
-                        inc31: inc.unsigned_abs() << 31,
+                        inc: UnitFactor::new(inc.unsigned_abs()),
                     }
                 })
                 .collect()
@@ -1485,8 +1486,8 @@ struct FastFinalColumn {
     div: Recip,
     /// The normalised column maximum `M_j ⊘ S_j`.
     up: Recip,
-    /// The column's incentive times 2^31 (the incentive is at most 1, so at most 2^63).
-    inc31: u64,
+    /// The column's incentive (at most 1).
+    inc: UnitFactor,
 }
 
 /// Yuma 2's last pass over one row of E in u64 arithmetic: normalise each cell by its column
@@ -1514,9 +1515,7 @@ fn final2_row(
             return (0, 0);
         };
         let e = col.div.frac(v.unsigned_abs());
-        // floor(I · Ê / 2^32) as the high word of (I · 2^31) · (Ê · 2): both factors are below
-        // 2^64 (I, Ê ≤ 2^32), and no 128-bit shift is needed.
-        d += ((u128::from(col.inc31) * u128::from(e << 1)) >> 64) as u64;
+        d += col.inc.mul(e);
         let up = col.up.frac(e);
         *v = up as i64;
         (j, (((up << 16) - up) >> 32) as u16)
