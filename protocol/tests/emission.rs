@@ -901,3 +901,115 @@ mod stake_bound {
         }
     }
 }
+
+mod fast_path_preconditions {
+    //! The epoch's u64 fast paths run only on rows whose construction proved them in range
+    //! (every entry of S5's `W` in [0, 1], uids strictly ascending). These inputs sit just
+    //! outside those conditions, where a wrong proof would change the result, and compare the
+    //! product with the literal port.
+    use super::emission_support;
+    use emission_support::inputs::{Rng, Shape, input};
+    use mycel_protocol::emission::{EpochInput, epoch};
+
+    fn compare(inp: &EpochInput, what: &str) -> bool {
+        let got = epoch(inp);
+        let want = std::panic::catch_unwind(|| emission_support::literal::epoch(inp));
+        match (got, want) {
+            (Ok(g), Ok(w)) => {
+                assert_eq!(g, w, "{what}: {}", serde_json::to_string(inp).unwrap());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Weight and bond rows that hold the same uids in the same order, often not ascending
+    /// (submission order): Yuma 2's EMA must not take its aligned-rows form on an unsorted row.
+    #[test]
+    fn weights_and_bonds_in_the_same_unsorted_order() {
+        let (mut checked, mut unsorted_rows) = (0, 0);
+        for seed in 0..600u64 {
+            let shape = Shape {
+                max_n: if seed % 4 == 0 { 40 } else { 12 },
+                extremes: false,
+                conditioned: false,
+            };
+            let mut inp = input(seed, shape);
+            inp.yuma3 = false;
+            let mut r = Rng(seed ^ 0xB0D5);
+            inp.bonds = inp
+                .weights
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|&(j, _)| (j, r.below(65536) as u16))
+                        .collect()
+                })
+                .collect();
+            unsorted_rows += inp
+                .weights
+                .iter()
+                .filter(|row| row.windows(2).any(|p| p[0].0 > p[1].0))
+                .count();
+            checked += usize::from(compare(&inp, &format!("seed {seed}")));
+        }
+        assert!(checked > 500, "{checked} compared");
+        assert!(unsorted_rows > 1000, "{unsorted_rows} unsorted rows");
+    }
+
+    /// A row whose kept weights sum to at least 2^31 whole units: `T · 2^32` wraps to a
+    /// non-positive `I32F32`, the chain then leaves the row unnormalised (entries `w · 2^32`, far
+    /// above 1) and every later pass must take its general form on that row.
+    #[test]
+    fn a_weight_row_summing_past_2_pow_31() {
+        let n = 32_770usize;
+        let mut inp = input(
+            7,
+            Shape {
+                max_n: 0,
+                extremes: false,
+                conditioned: false,
+            },
+        );
+        inp.n = n as u16;
+        inp.current_block = 10_000;
+        inp.tempo = 360;
+        inp.activity_cutoff = 5_000;
+        inp.last_mechanism_step_block = 0;
+        inp.last_update = vec![9_999; n];
+        inp.block_at_registration = vec![0; n];
+        inp.stake = vec![0; n];
+        inp.stake[0] = 3_000_000_000;
+        inp.stake[1] = 1_000_000_000;
+        inp.tao_stake = None;
+        inp.stake_threshold = 0;
+        inp.owner_uid = None;
+        inp.validator_permit = vec![false; n];
+        inp.validator_permit[0] = true;
+        inp.validator_permit[1] = true;
+        inp.max_allowed_validators = 64;
+        inp.commit_reveal_enabled = false;
+        inp.commit_blocks = None;
+        inp.yuma3 = false;
+        inp.liquid_alpha = false;
+        inp.bonds_penalty = 65535;
+        inp.bonds_moving_average = 900_000;
+        inp.previous_consensus = None;
+        // Row 0: every uid at 65 535 (its own is masked: T = 32 769 · 65 535 ≥ 2^31).
+        // Row 1: an ordinary row on the first uids.
+        let full: Vec<(u16, u16)> = (0..n as u16).map(|j| (j, 65_535)).collect();
+        let small: Vec<(u16, u16)> = (0..8u16).map(|j| (j, 1_000 + 100 * j)).collect();
+        inp.weights = vec![vec![]; n];
+        inp.weights[0] = full.clone();
+        inp.weights[1] = small.clone();
+        inp.bonds = vec![vec![]; n];
+        inp.bonds[0] = full.iter().map(|&(j, _)| (j, 1_000)).collect();
+        inp.bonds[1] = small.iter().map(|&(j, _)| (j, 2_000)).collect();
+        let out = epoch(&inp).expect("valid input");
+        assert!(
+            out.weights[0].iter().any(|e| e.1 > 1 << 32),
+            "row 0 is left unnormalised"
+        );
+        assert!(compare(&inp, "T ≥ 2^31"), "the literal port must run it");
+    }
+}

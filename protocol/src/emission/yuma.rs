@@ -76,6 +76,9 @@ pub struct EpochWorkspace {
     interpolated: Vec<Q32Row>,
     scratch: Scratch,
     cons: ConsensusScratch,
+    /// Per row of S5's `W`, what its construction proved ([`ROW_UNIT`], [`ROW_ASCENDING`]), so
+    /// that later passes need not re-read the row to check it.
+    row_flags: Vec<u8>,
     /// Set by [`epoch`]: release scratch memory as soon as it is no longer needed.
     one_off: bool,
 }
@@ -118,6 +121,12 @@ pub fn epoch_with<'w>(
     ws.out = out;
     Ok(&ws.out)
 }
+
+/// Row flag of S5's `W`: every entry is in [0, 1].
+const ROW_UNIT: u8 = 1;
+
+/// Row flag of S5's `W`: the uids are strictly ascending.
+const ROW_ASCENDING: u8 = 2;
 
 /// Resizes `rows` to `n` empty rows, keeping the allocations of the rows it keeps.
 fn reset_rows<T>(rows: &mut Vec<Vec<T>>, n: usize) {
@@ -257,10 +266,19 @@ fn run(
         }
     }
     reset_rows(weights, n);
+    let row_flags = &mut ws.row_flags;
+    row_flags.clear();
+    row_flags.resize(n, ROW_UNIT | ROW_ASCENDING);
     // The largest score, for consensus's binning (any value only affects its speed).
     let mut max_score = 0i64;
     let registered: &[u64] = &input.block_at_registration;
-    for ((i, row), out) in input.weights.iter().enumerate().zip(weights.iter_mut()) {
+    for (((i, row), out), flags) in input
+        .weights
+        .iter()
+        .enumerate()
+        .zip(weights.iter_mut())
+        .zip(row_flags.iter_mut())
+    {
         if at(permit_old, i) {
             let lu = at(&input.last_update, i);
             let cb = if commit_on {
@@ -277,10 +295,16 @@ fn run(
             // exact-length `extend` (no zero fill, no capacity check per entry); the dropped
             // ones are removed afterwards only if there are any. T, the kept entries'
             // whole-number sum, is at most 65 536 entries of at most 65 535: no overflow in u64.
+            // Whether the stored uids ascend strictly is noted on the way (the kept entries are
+            // a subsequence, so they ascend too; a row that does not is re-checked when needed).
             let mut total = 0u64;
             let mut all_kept = true;
+            let mut ascending = true;
+            let mut prev = -1i32;
             out.extend(row.iter().map(|&(j, w)| {
                 let ju = usize::from(j);
+                ascending &= prev < i32::from(j);
+                prev = i32::from(j);
                 let reg = registered.get(ju).copied().unwrap_or(0);
                 let keep = ju < n && (ju != i || own) && lu > reg && !(commit_on && cb < reg);
                 all_kept &= keep;
@@ -292,8 +316,10 @@ fn run(
             }
             // Row-normalise: `t = Σ° from_u16(w)` wraps exactly as `T · 2^32` mod 2^64; for
             // t > 0 each entry is `from_u16(w) ⊘ t = floor(w · 2^32 / (t >> 32))` (whole
-            // numbers: the 2^32 cancels), which `Recip` computes exactly for w < 2^32.
+            // numbers: the 2^32 cancels), which `Recip` computes exactly for w < 2^32. There
+            // every entry is in [0, 1]: `w ≤ T`, since `w` is one of the terms of `T`.
             let t = (total << 32) as i64;
+            let mut unit = true;
             if t > 0 {
                 let d = Recip::new(t.unsigned_abs() >> 32);
                 for e in out.iter_mut() {
@@ -304,10 +330,15 @@ fn run(
                 for e in out.iter_mut() {
                     e.1 <<= 32;
                     max_score = max_score.max(e.1);
+                    unit &= e.1 <= ONE;
                 }
             }
+            *flags = (u8::from(unit) * ROW_UNIT) | (u8::from(ascending) * ROW_ASCENDING);
         }
     }
+    let row_flags: &[u8] = row_flags;
+    // Whether row `i` of `W` has every entry in [0, 1] (known from S5).
+    let w_unit = |i: usize| at(row_flags, i) & ROW_UNIT != 0;
     let weights: &[Q32Row] = weights;
     // S6 consensus.
     let kappa = ratio_u16(input.kappa);
@@ -344,11 +375,10 @@ fn run(
     ranks.resize(n, 0);
     // Consensus and ranks per column side by side (one bounds check per entry in the fast loop).
     let mut cons_ranks: Vec<(i64, i64)> = consensus.iter().map(|&c| (c, 0)).collect();
-    let unit = |x: i64| (0..=ONE).contains(&x);
     for (i, row) in weights.iter().enumerate() {
         let a = at(active_stake, i);
         let mut trust = 0i64;
-        if (0..ONE).contains(&a) && row.iter().all(|e| unit(e.1)) {
+        if (0..ONE).contains(&a) && w_unit(i) {
             // u64 form: with `0 ≤ w ≤ 1` and `0 ≤ a < 1`, the clipped value `v = clip_value(c, w)`
             // is in [0, w] (0 for a removed entry, which adds 0 to both sums), `a · v < 2^64`
             // is exact and its floor is `a ⊗ v` (ranks still add saturating: other rows may
@@ -385,7 +415,8 @@ fn run(
     let incentive: &[i64] = incentive;
     // S9 weights for bonds (P7: exactly 1.0 uses W̄ as is; other values interpolate densely,
     // which drops non-positive cells and sorts by uid).
-    let weights_for_bonds: &[Q32Row] = if beta == 0 || clip_in_ema {
+    let wb_is_w = beta == 0 || clip_in_ema;
+    let weights_for_bonds: &[Q32Row] = if wb_is_w {
         // With `clip_in_ema` these are W̄'s rows and the EMAs clip each entry themselves.
         weights
     } else {
@@ -651,12 +682,14 @@ fn run(
             let a = at(active_stake, i);
             let w_row = weights_for_bonds.get(i).map_or(&[][..], |r| r.as_slice());
             let b_row = input.bonds.get(i).map_or(&[][..], |r| r.as_slice());
+            // S5's flags describe WB's rows where WB is W itself.
+            let flags = if wb_is_w { at(row_flags, i) } else { 0 };
+            let ascending = flags & ROW_ASCENDING != 0 || strictly_ascending(w_row);
             if !fast_cols.is_empty()
                 && (0..ONE).contains(&a)
-                && aligned(w_row, b_row)
-                && w_row.iter().all(|e| (0..=ONE).contains(&e.1))
-            {
-                ema2_row(
+                && ascending
+                && (flags & ROW_UNIT != 0 || w_row.iter().all(|e| (0..=ONE).contains(&e.1)))
+                && ema2_row(
                     w_row,
                     b_row,
                     &fast_cols,
@@ -665,10 +698,11 @@ fn run(
                     row,
                     &mut e_sums,
                     &mut e_max,
-                );
+                )
+            {
                 continue;
             }
-            if aligned(w_row, b_row) {
+            if ascending && same_uids(w_row, b_row) {
                 // Weights and bonds on the same strictly ascending columns (a full network): each
                 // cell is `(0 ⊕ α ⊗ ΔB) ⊕ (1 − α) ⊗ B = α ⊗ ΔB ⊕ (1 − α) ⊗ B`, computed where both
                 // entries are read and written straight into the row (no cell row, no drain).
@@ -1425,21 +1459,24 @@ struct FastEmaColumn {
     kept: u64,
 }
 
-/// Yuma 2's EMA cell `α ⊗ (WB_ij ⊗ a ⊘ R_j) ⊕ (1 ⊖ α) ⊗ (B_ij ⊘ D_j)` over an aligned row
-/// (weights and bonds on the same strictly ascending columns), in u64 arithmetic: the row's
-/// cells > 0 go to `row` (overwritten) in order, and every cell into E's column sums and maxima.
+/// Yuma 2's EMA cell `α ⊗ (WB_ij ⊗ a ⊘ R_j) ⊕ (1 ⊖ α) ⊗ (B_ij ⊘ D_j)` over a row of WB and a
+/// row of B of the same length, in u64 arithmetic: when both rows hold the same uids entry for
+/// entry (checked on the way, so that the rows are read once), the row's cells > 0 go to `row`
+/// (overwritten) in order, every cell into E's column sums and maxima, and it returns `true`;
+/// otherwise it returns `false` with the sums and maxima untouched and `row` unspecified (the
+/// caller computes the row another way).
 ///
 /// Exact, because every operand is in the range where the fixed-point operations are plain
-/// integer ones (the caller checks the conditions marked *): `0 ≤ w̄ ≤ w ≤ 1` (* every weight
-/// in [0, 1]; the clip only lowers it, or removes it to 0) and `0 ≤ a < 1` (*), so
-/// `w̄ · a < 2^64` and `x = w̄ ⊗ a` is its floor; `x` is one of the terms of `R_j` (ΔB's column
-/// sum, a sum of non-negative products that cannot saturate), so `0 ≤ x ≤ R_j`, and
-/// `q = x ⊘ R_j = floor(x · 2^32 / R_j) ≤ 1` ([`Recip::frac`]; `R_j = 0` means every term is 0,
-/// which normalisation keeps: `frac(0) = 0`); likewise `b ≤ D_j` (a kept bond is a term of its
-/// column's whole-number sum, * not saturated) and `b ⊘ D_j = floor(b · 2^32 / D_j)`, masked
-/// bonds reading 0; with `0 < α < 1` (*) both products `α · q` and `(1 − α) · q'` are below
-/// 2^64 and the cell `α ⊗ q + (1 − α) ⊗ q' ≤ α + (1 − α) = 1` cannot saturate. Column sums of
-/// cells ≤ 1 over at most 65 535 rows cannot saturate either.
+/// integer ones (the caller checks the conditions marked *, and that the uids ascend strictly):
+/// `0 ≤ w̄ ≤ w ≤ 1` (* every weight in [0, 1]; the clip only lowers it, or removes it to 0) and
+/// `0 ≤ a < 1` (*), so `w̄ · a < 2^64` and `x = w̄ ⊗ a` is its floor; `x` is one of the terms of
+/// `R_j` (ΔB's column sum, a sum of non-negative products that cannot saturate), so
+/// `0 ≤ x ≤ R_j`, and `q = x ⊘ R_j = floor(x · 2^32 / R_j) ≤ 1` ([`Recip::frac`]; `R_j = 0`
+/// means every term is 0, which normalisation keeps: `frac(0) = 0`); likewise `b ≤ D_j` (a kept
+/// bond is a term of its column's whole-number sum, * not saturated) and
+/// `b ⊘ D_j = floor(b · 2^32 / D_j)`, masked bonds reading 0; with `0 < α < 1` (*) both products
+/// `α · q` and `(1 − α) · q'` are below 2^64 and the cell `α ⊗ q + (1 − α) ⊗ q' ≤ α + (1 − α) = 1`
+/// cannot saturate. Column sums of cells ≤ 1 over at most 65 535 rows cannot saturate either.
 #[allow(clippy::too_many_arguments)]
 fn ema2_row(
     w_row: &[(u16, i64)],
@@ -1450,33 +1487,44 @@ fn ema2_row(
     row: &mut Q32Row,
     sums: &mut [i64],
     max: &mut [i64],
-) {
+) -> bool {
+    if w_row.len() != b_row.len() {
+        return false;
+    }
     let one_minus = (ONE as u64) - alpha;
     row.clear();
-    // Every cell written once by an exact-length `extend` (no zero fill); the cells that are
-    // not kept (0) are removed afterwards only if there are any. Columns ≥ n (no E column, none
-    // in a row of W̄) would read as 0 and be removed the same way.
-    let mut all_kept = true;
-    row.extend(w_row.iter().zip(b_row).map(|(&(j, w), &(_, b))| {
-        let ju = usize::from(j);
-        let (Some(col), Some(sum), Some(mx)) = (cols.get(ju), sums.get_mut(ju), max.get_mut(ju))
-        else {
-            all_kept = false;
+    // Every cell written once by an exact-length `extend` (no zero fill). A column ≥ n (no E
+    // column, none in a row of W̄) reads as 0, and cells of 0 are removed afterwards.
+    let mut same = true;
+    row.extend(w_row.iter().zip(b_row).map(|(&(j, w), &(jb, b))| {
+        same &= j == jb;
+        let Some(col) = cols.get(usize::from(j)) else {
             return (j, 0);
         };
         let w = clip_value(col.cons, w).unsigned_abs();
         let x = (w * a) >> 32;
         let inc = (alpha * col.delta.frac(x)) >> 32;
         let old = (one_minus * col.bond.frac(u64::from(b) & col.kept)) >> 32;
-        let v = (inc + old) as i64;
-        *sum = add(*sum, v);
-        *mx = (*mx).max(v);
-        all_kept &= v > 0;
-        (j, v)
+        (j, (inc + old) as i64)
     }));
+    if !same {
+        return false;
+    }
+    // The sums and maxima from the row just written (still in L1), so that a row whose uids
+    // differ leaves them untouched.
+    let mut all_kept = true;
+    for &(j, v) in row.iter() {
+        let ju = usize::from(j);
+        if let (Some(sum), Some(mx)) = (sums.get_mut(ju), max.get_mut(ju)) {
+            *sum = add(*sum, v);
+            *mx = (*mx).max(v);
+        }
+        all_kept &= v > 0;
+    }
     if !all_kept {
         row.retain(|e| e.1 > 0);
     }
+    true
 }
 
 /// Per-column constants of [`final2_row`].
@@ -1732,9 +1780,9 @@ struct LiquidRows<'a, K: Fn(u16) -> bool> {
     kept: K,
 }
 
-/// Whether a weight row and a bond row hold the same strictly ascending uids, entry for entry.
-fn aligned(w: &[(u16, i64)], b: &[(u16, u16)]) -> bool {
-    w.len() == b.len() && w.iter().zip(b).all(|(x, y)| x.0 == y.0) && strictly_ascending(w)
+/// Whether a weight row and a bond row hold the same uids in the same order.
+fn same_uids(w: &[(u16, i64)], b: &[(u16, u16)]) -> bool {
+    w.len() == b.len() && w.iter().zip(b).all(|(x, y)| x.0 == y.0)
 }
 
 /// Whether the uids of `row` are strictly ascending.
