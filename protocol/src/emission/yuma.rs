@@ -1488,7 +1488,12 @@ fn ema2_row(
     sums: &mut [i64],
     max: &mut [i64],
 ) -> bool {
-    if w_row.len() != b_row.len() {
+    // Unequal lengths, or different first or last uids (rows of a sparse network), are caught
+    // before any work.
+    if w_row.len() != b_row.len()
+        || w_row.first().map(|e| e.0) != b_row.first().map(|e| e.0)
+        || w_row.last().map(|e| e.0) != b_row.last().map(|e| e.0)
+    {
         return false;
     }
     let one_minus = (ONE as u64) - alpha;
