@@ -957,6 +957,61 @@ mod fast_path_preconditions {
         assert!(unsorted_rows > 1000, "{unsorted_rows} unsorted rows");
     }
 
+    /// A weight row and a bond row of the same length and the same first and last uids whose
+    /// middle uids differ, the misplaced bond far above its neighbour column's bond sum: the
+    /// EMA's u64 row loop meets the difference only while computing, and must discard that row
+    /// without overflowing (a debug build checks every operation) and compute it the general way.
+    #[test]
+    fn same_length_rows_whose_middle_uids_differ() {
+        let n = 4usize;
+        let mut inp = input(
+            11,
+            Shape {
+                max_n: 0,
+                extremes: false,
+                conditioned: false,
+            },
+        );
+        inp.n = n as u16;
+        inp.current_block = 10_000;
+        inp.tempo = 360;
+        inp.activity_cutoff = 5_000;
+        inp.last_mechanism_step_block = 0;
+        inp.last_update = vec![9_999; n];
+        inp.block_at_registration = vec![0; n];
+        inp.stake = vec![2_000_000_000, 1_000_000_000, 1_000_000_000, 0];
+        inp.tao_stake = None;
+        inp.stake_threshold = 0;
+        inp.owner_uid = None;
+        inp.validator_permit = vec![true, true, true, false];
+        inp.max_allowed_validators = 64;
+        inp.commit_reveal_enabled = false;
+        inp.commit_blocks = None;
+        inp.yuma3 = false;
+        inp.liquid_alpha = false;
+        inp.bonds_penalty = 65535;
+        inp.bonds_moving_average = 900_000;
+        inp.previous_consensus = None;
+        inp.weights = vec![
+            vec![(1, 30_000), (2, 30_000), (3, 30_000)],
+            vec![(0, 20_000), (2, 40_000), (3, 10_000)],
+            vec![(0, 10_000), (1, 50_000), (3, 5_000)],
+            vec![],
+        ];
+        // Row 0's bonds: uid 0 where its weights have uid 2, with 65 535 against column 2's
+        // bond sum of 1.
+        inp.bonds = vec![
+            vec![(1, 10), (0, 65_535), (3, 10)],
+            vec![(0, 7), (2, 1), (3, 9)],
+            vec![(0, 5), (1, 6), (3, 8)],
+            vec![],
+        ];
+        assert!(
+            compare(&inp, "middle uids differ"),
+            "the literal port must run it"
+        );
+    }
+
     /// A row whose kept weights sum to at least 2^31 whole units: `T · 2^32` wraps to a
     /// non-positive `I32F32`, the chain then leaves the row unnormalised (entries `w · 2^32`, far
     /// above 1) and every later pass must take its general form on that row.

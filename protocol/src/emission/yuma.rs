@@ -1509,8 +1509,11 @@ fn ema2_row(
         let w = clip_value(col.cons, w).unsigned_abs();
         let x = (w * a) >> 32;
         let inc = (alpha * col.delta.frac(x)) >> 32;
-        let old = (one_minus * col.bond.frac(u64::from(b) & col.kept)) >> 32;
-        (j, (inc + old) as i64)
+        // Wrapping: on a row whose uids differ, `b` may belong to another column and exceed
+        // `D_j`; that cell is discarded below, and it must not overflow on the way. On aligned
+        // rows neither operation wraps (bounds above), so the value is the exact one.
+        let old = one_minus.wrapping_mul(col.bond.frac(u64::from(b) & col.kept)) >> 32;
+        (j, inc.wrapping_add(old) as i64)
     }));
     if !same {
         return false;
