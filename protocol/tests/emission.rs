@@ -475,7 +475,9 @@ mod worked_examples {
     //! hand (integer arithmetic, rule by rule), independently of this crate.
     use mycel_protocol::emission::{ConsensusMode, EpochInput, epoch};
 
-    fn base(n: usize) -> EpochInput {
+    /// `n` uids, nobody staked, permitted or weighting; the chain's default parameters (Yuma 2,
+    /// κ = ½, β = 1, bonds moving average 0.9), every uid active and registered at block 0.
+    pub(super) fn base(n: usize) -> EpochInput {
         EpochInput {
             n: n as u16,
             current_block: 1000,
@@ -908,6 +910,7 @@ mod fast_path_preconditions {
     //! outside those conditions, where a wrong proof would change the result, and compare the
     //! product with the literal port.
     use super::emission_support;
+    use super::worked_examples::base;
     use emission_support::inputs::{Rng, Shape, input};
     use mycel_protocol::emission::{EpochInput, epoch};
 
@@ -963,35 +966,9 @@ mod fast_path_preconditions {
     /// without overflowing (a debug build checks every operation) and compute it the general way.
     #[test]
     fn same_length_rows_whose_middle_uids_differ() {
-        let n = 4usize;
-        let mut inp = input(
-            11,
-            Shape {
-                max_n: 0,
-                extremes: false,
-                conditioned: false,
-            },
-        );
-        inp.n = n as u16;
-        inp.current_block = 10_000;
-        inp.tempo = 360;
-        inp.activity_cutoff = 5_000;
-        inp.last_mechanism_step_block = 0;
-        inp.last_update = vec![9_999; n];
-        inp.block_at_registration = vec![0; n];
+        let mut inp = base(4);
         inp.stake = vec![2_000_000_000, 1_000_000_000, 1_000_000_000, 0];
-        inp.tao_stake = None;
-        inp.stake_threshold = 0;
-        inp.owner_uid = None;
         inp.validator_permit = vec![true, true, true, false];
-        inp.max_allowed_validators = 64;
-        inp.commit_reveal_enabled = false;
-        inp.commit_blocks = None;
-        inp.yuma3 = false;
-        inp.liquid_alpha = false;
-        inp.bonds_penalty = 65535;
-        inp.bonds_moving_average = 900_000;
-        inp.previous_consensus = None;
         inp.weights = vec![
             vec![(1, 30_000), (2, 30_000), (3, 30_000)],
             vec![(0, 20_000), (2, 40_000), (3, 10_000)],
@@ -1018,38 +995,11 @@ mod fast_path_preconditions {
     #[test]
     fn a_weight_row_summing_past_2_pow_31() {
         let n = 32_770usize;
-        let mut inp = input(
-            7,
-            Shape {
-                max_n: 0,
-                extremes: false,
-                conditioned: false,
-            },
-        );
-        inp.n = n as u16;
-        inp.current_block = 10_000;
-        inp.tempo = 360;
-        inp.activity_cutoff = 5_000;
-        inp.last_mechanism_step_block = 0;
-        inp.last_update = vec![9_999; n];
-        inp.block_at_registration = vec![0; n];
-        inp.stake = vec![0; n];
+        let mut inp = base(n);
         inp.stake[0] = 3_000_000_000;
         inp.stake[1] = 1_000_000_000;
-        inp.tao_stake = None;
-        inp.stake_threshold = 0;
-        inp.owner_uid = None;
-        inp.validator_permit = vec![false; n];
         inp.validator_permit[0] = true;
         inp.validator_permit[1] = true;
-        inp.max_allowed_validators = 64;
-        inp.commit_reveal_enabled = false;
-        inp.commit_blocks = None;
-        inp.yuma3 = false;
-        inp.liquid_alpha = false;
-        inp.bonds_penalty = 65535;
-        inp.bonds_moving_average = 900_000;
-        inp.previous_consensus = None;
         // Row 0: every uid at 65 535 (its own is masked: T = 32 769 · 65 535 ≥ 2^31).
         // Row 1: an ordinary row on the first uids.
         let full: Vec<(u16, u16)> = (0..n as u16).map(|j| (j, 65_535)).collect();
