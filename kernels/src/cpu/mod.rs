@@ -113,6 +113,27 @@ pub(crate) fn linear_decode_prefetch() -> bool {
     }
 }
 
+/// Whether Q8_0 decode (M = 1) on the plain layout reads the weight rows one after another,
+/// each from its first block to its last (`avx2::decode_rows`), rather than eight rows in
+/// lockstep: AMD CPUs with AVX-512 (Zen 4 and later), read from CPUID once per process. A
+/// choice of speed only, the bits are the same. Measured on an AMD EPYC Zen 4 (family 25
+/// model 17), see benches/README.md (ggml section); AMD CPUs without AVX-512 (Zen 3) keep the
+/// lockstep loop they were tuned with.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn seq_decode() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static SEQ: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *SEQ.get_or_init(|| {
+            linear_decode_prefetch() && std::arch::is_x86_feature_detected!("avx512f")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Whether this CPU also has AVX-512 F, BW and VNNI (512-bit `vpdpbusd`), on top of
 /// [`avx2_available`]. `Backend::Auto` then uses them in the Q8_0 matmul (same bits).
 pub fn avx512_vnni_available() -> bool {

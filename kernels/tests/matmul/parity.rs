@@ -417,3 +417,61 @@ fn plain_decode_keeps_its_bits_at_every_group_split() {
         }
     }
 }
+
+/// Q8_0 decode (M = 1) with rows of whole and partial chunks of eight blocks (K = 256, 352,
+/// 4096: 8, 11 and 128 blocks), weight scales that are ±0, ±∞, NaN, subnormal and the largest
+/// f16 in some blocks, and activation scales that are 0 or huge in others, on 1 and 2 threads,
+/// through both backends and every explicit kernel: every output keeps the contract's bits.
+/// On AMD CPUs with AVX-512 this is the row-after-row loop of the AVX2 path (its scalar
+/// `fma` chain, its zero-padded last chunk); elsewhere the eight-rows-in-lockstep loop.
+#[test]
+fn decode_row_after_row_keeps_its_bits_with_special_scales() {
+    let specials: [u16; 8] = [
+        0x0000, 0x8000, 0x7C00, 0xFC00, 0x7E00, 0x0001, 0x7BFF, 0xFBFF,
+    ];
+    for k in [256usize, 352, 4096] {
+        let nb = k / 32;
+        let n = 8 * 3 + 3;
+        let mut wb = weights_bytes(QuantFormat::Q8_0, n, k, 11);
+        // Rows 2, 9 and 17: one special scale each in a different block (first, middle, last).
+        for (i, (r, b)) in [(2usize, 0usize), (9, nb / 2), (17, nb - 1), (25, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let at = (r * nb + b) * 34;
+            wb[at..at + 2].copy_from_slice(&specials[(i * 3 + k) % 8].to_le_bytes());
+        }
+        // Row 20: every scale special in turn.
+        for b in 0..nb {
+            let at = (20 * nb + b) * 34;
+            wb[at..at + 2].copy_from_slice(&specials[b % 8].to_le_bytes());
+        }
+        let w = Weights::from_bytes(QuantFormat::Q8_0, &wb, k).unwrap();
+        let xs: Vec<i8> = (0..k)
+            .map(|i| (((i * 29 + 3) % 255) as i16 - 127) as i8)
+            .collect();
+        let scale = |b: usize| match b % 7 {
+            0 => 0.0,
+            3 => 6.0e4,
+            _ => 0.25 + b as f32 / 16.0,
+        };
+        let xq: Vec<BlockQ8_0> = bytemuck::cast_slice(&common::q8_bytes(&xs, scale)).to_vec();
+        let want = bits(&common::contract(&xq, 1, k, &wb, QuantFormat::Q8_0));
+        for t in [1, 2] {
+            for backend in [Backend::Auto, Backend::Avx2] {
+                if backend == Backend::Avx2 && !cpu::avx2_available() {
+                    continue;
+                }
+                let got = matmul_q8(&xq, 1, &w, backend, t).unwrap();
+                assert_eq!(bits(&got), want, "{backend:?} k {k} threads {t}");
+            }
+            for kernel in KERNELS {
+                if !kernel_or_skip(kernel) {
+                    continue;
+                }
+                let got = matmul_q8_kernel(&xq, 1, &w, kernel, t).unwrap();
+                assert_eq!(bits(&got), want, "{kernel:?} k {k} threads {t}");
+            }
+        }
+    }
+}
