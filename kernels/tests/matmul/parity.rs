@@ -441,6 +441,10 @@ fn decode_row_after_row_keeps_its_bits_with_special_scales() {
             let at = (r * nb + b) * 34;
             wb[at..at + 2].copy_from_slice(&specials[(i * 3 + k) % 8].to_le_bytes());
         }
+        // Row 5: +inf weight scale in block 7, whose activation scale is 0: inf · 0 is x86's
+        // default NaN (sign set), which the kernel must canonicalise like the reference does.
+        let at = (5 * nb + 7) * 34;
+        wb[at..at + 2].copy_from_slice(&0x7C00u16.to_le_bytes());
         // Row 20: every scale special in turn.
         for b in 0..nb {
             let at = (20 * nb + b) * 34;
