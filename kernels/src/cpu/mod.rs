@@ -118,8 +118,7 @@ pub(crate) fn linear_decode_prefetch() -> bool {
 /// lockstep: AMD CPUs with AVX-512 (Zen 4 and later), read from CPUID once per process. A
 /// choice of speed only, the bits are the same. Measured on an AMD EPYC Zen 4 (family 25
 /// model 17), see benches/README.md (ggml section); AMD CPUs without AVX-512 (Zen 3) keep the
-/// lockstep loop they were tuned with. Zen 5 takes this path too but was not measured; the
-/// loop reads as ggml's does (front to back), which no AMD CPU measured here read slower.
+/// lockstep loop they were tuned with. Zen 5 takes this path too but was not measured here.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn seq_decode() -> bool {
     #[cfg(target_arch = "x86_64")]
