@@ -278,7 +278,7 @@ impl CpuKernel {
     }
 
     /// What `Backend::Auto` runs on this CPU for `format` with more than one activation row.
-    /// Decode (one row) on an AMD CPU with AVX-512 runs [`CpuKernel::Avx2`] (or
+    /// Q8_0 decode (one row) on an AMD CPU with AVX-512 runs [`CpuKernel::Avx2`] (or
     /// [`CpuKernel::AvxVnni`]) instead: faster there from memory, same bits.
     pub fn auto(format: QuantFormat) -> CpuKernel {
         Path::auto().kernel(format)
@@ -294,8 +294,8 @@ pub(crate) struct Path {
     isa: Isa,
     vnni: bool,
     avx512: bool,
-    /// Decode (M = 1) leaves the AVX-512 loop for the AVX2 one (`Backend::Auto` on AMD CPUs:
-    /// see [`Path::rows`]).
+    /// Q8_0 decode (M = 1) leaves the AVX-512 loop for the AVX2 one (`Backend::Auto` on AMD
+    /// CPUs: see [`Path::rows`]).
     decode_avx2: bool,
     simd128: bool,
 }
@@ -348,14 +348,14 @@ impl Path {
         })
     }
 
-    /// The path for a call with `m` activation rows. `Backend::Auto` on an AMD CPU with AVX-512
-    /// runs decode (`m` = 1) with the AVX2 loop, prefill with AVX-512 (same bits either way).
-    /// Measured on an AMD EPYC Zen 4 (benches/README.md, ggml section): the AVX2 decode loop
-    /// read 12.2–12.6 GB/s of cold Q8_0 weights on one thread where the AVX-512 one read
-    /// 10.5–10.8, and 14–15 against 9.8 for Q4_0 (same process, interleaved); with the weights
-    /// in cache (Q8_0, N = 2048) they read about as fast as each other, 31 and 34 GB/s.
-    fn rows(self, m: usize) -> Path {
-        if m == 1 && self.avx512 && self.decode_avx2 {
+    /// The path for a call with `m` activation rows of `format`. `Backend::Auto` on an AMD CPU
+    /// with AVX-512 runs Q8_0 decode (`m` = 1) with the AVX2 loop, everything else with
+    /// AVX-512 (same bits either way). Measured on an AMD EPYC Zen 4 (benches/README.md, ggml
+    /// section; both loops with the L2 prefetch of [`cpu::amd_avx512`]), one thread, cold
+    /// weights, K 4096, N 11008, alternated: Q8_0 26.0–26.5 GB/s on the AVX2 loop against
+    /// 24.1–25.8 on the AVX-512 one; Q4_0 19.3–19.6 against 21.6–22.1, so Q4_0 stays on AVX-512.
+    fn rows(self, m: usize, format: QuantFormat) -> Path {
+        if m == 1 && format == QuantFormat::Q8_0 && self.avx512 && self.decode_avx2 {
             Path {
                 avx512: false,
                 ..self
@@ -405,7 +405,7 @@ fn run(
     w: &Weights<'_>,
     threads: usize,
 ) -> Result<Vec<f32>> {
-    let path = path.rows(m);
+    let path = path.rows(m, w.format());
     let n = w.n();
     let total = m
         .checked_mul(n)

@@ -146,6 +146,9 @@ struct DecodePrefetch<'a> {
     next: &'a [u8],
     /// Each of the group's rows is prefetched this many blocks ahead at every block; 0: not.
     rows_ahead: usize,
+    /// The linear prefetch requests into L2 (`prefetcht1`) rather than L1 (`prefetcht0`): AMD
+    /// CPUs with AVX-512 ([`super::amd_avx512`], where the measurements are).
+    l2: bool,
 }
 
 impl<'a> DecodePrefetch<'a> {
@@ -160,7 +163,11 @@ impl<'a> DecodePrefetch<'a> {
         } else {
             0
         };
-        DecodePrefetch { next, rows_ahead }
+        DecodePrefetch {
+            next,
+            rows_ahead,
+            l2: linear && super::amd_avx512(),
+        }
     }
 }
 
@@ -251,15 +258,6 @@ fn group_pass<W: WBlock, const V: bool>(
     let n_len = n1 - n0;
     let (m0_, m1) = (mc0, mc1);
     let linear = super::linear_decode_prefetch();
-    // Q8_0 decode row after row ([`decode_rows`]) where it is the faster loop, unless an
-    // activation is −128 (its correction lives in [`decode`] only).
-    let rows_first = m1 - m0_ == 1
-        && !W::Q4
-        && super::seq_decode()
-        && !acts
-            .has_min
-            .get(m0_ * nb..(m0_ + 1) * nb)
-            .is_some_and(|r| r.contains(&true));
     // Plain-AVX2 Q8_0 prefill: the chunk's activations widened to i16 once, for every group.
     let packed =
         m1 - m0_ > 1 && !V && !W::Q4 && pack.len() == nb * PK && xw.len() >= (m1 - m0_) * nb * XW;
@@ -271,20 +269,6 @@ fn group_pass<W: WBlock, const V: bool>(
         unsafe { widen_acts(acts, m0_, m1, xw) };
     }
     let mut n = n0;
-    if rows_first {
-        // Every full group of the range row after row; the short last group below.
-        let full = (n1 - n0) / NR * NR;
-        let base = (m0_ - m0) * n_len;
-        if let (Some(rows), Some(dst)) = (
-            w.get(n0 * nb..(n0 + full) * nb),
-            out.get_mut(base..base + full),
-        ) {
-            // SAFETY: AVX2, FMA and F16C (the features of `run`); Q8_0 activation row `m0_`
-            // holds no −128 (checked above).
-            unsafe { decode_rows::<W>(acts, m0_, rows, dst) };
-            n += full;
-        }
-    }
     while n < n1 {
         let rows = (n1 - n).min(NR);
         // Pad a short group with copies of its first row; their lanes are discarded.
@@ -741,6 +725,7 @@ unsafe fn decode_row<W: WBlock, const V: bool, const FIX: bool>(
     // the next block's first).
     let npf = pf.next.as_ptr();
     let linear = pf.next.len() == NR * stride;
+    let l2 = pf.l2;
     let ahead = pf.rows_ahead * bs;
     let mut acc = _mm256_setzero_ps();
     // One block (a macro: a closure here is not inlined, and passes vectors through memory).
@@ -762,7 +747,11 @@ unsafe fn decode_row<W: WBlock, const V: bool, const FIX: bool>(
             if linear {
                 let q = npf.wrapping_add(b * NR * bs);
                 for l in 0..(NR * bs).div_ceil(64) {
-                    _mm_prefetch::<_MM_HINT_T0>(q.wrapping_add(l * 64).cast());
+                    if l2 {
+                        _mm_prefetch::<_MM_HINT_T1>(q.wrapping_add(l * 64).cast());
+                    } else {
+                        _mm_prefetch::<_MM_HINT_T0>(q.wrapping_add(l * 64).cast());
+                    }
                 }
             }
             if ahead > 0 {
@@ -849,204 +838,6 @@ const XW: usize = 2;
 /// as two i16 (lane `i` = row `PERM[i]`), then the eight f32 scales in the same lane order (see
 /// [`pack_q8`]).
 const PK: usize = 17;
-
-/// One chunk of [`decode_rows`] (a macro so it is always inlined): blocks `c0 .. c0 + 8` of
-/// one weight row against activation row `xs` (`dxs`, `sxs` its scales and sums): lane j of the
-/// result is block `c0 + j`'s (scale, integer sum as f32); lanes past the row's end are (0, 0).
-macro_rules! decode_chunk {
-    ($W:ty, $row:expr, $xs:expr, $dxs:expr, $sxs:expr, $c0:expr) => {{
-        let (row, xs, dxs, sxs, c0): (&[$W], &[BlockQ8_0], &[f32], &[i32], usize) =
-            ($row, $xs, $dxs, $sxs, $c0);
-        let nb = row.len();
-        let ones = _mm256_set1_epi16(1);
-        let nib = _mm_set1_epi8(0x0F);
-        let len = (nb - c0).min(NR);
-        let mut v = [_mm256_setzero_si256(); NR];
-        // The chunk's weight scales (lane j = block c0 + j; 0 past the row's end).
-        let mut d = [0u16; NR];
-        for (j, vj) in v.iter_mut().enumerate().take(len) {
-            let b = c0 + j;
-            // SAFETY: b < nb = row.len() = xs.len().
-            let (wb, xb) = unsafe { (row.get_unchecked(b), xs.get_unchecked(b)) };
-            d[j] = wb.d_bits();
-            let wp = wb.qs_ptr();
-            // SAFETY: a Q8_0 activation block has 32 value bytes.
-            let xv = unsafe { _mm256_loadu_si256(xb.qs.as_ptr().cast()) };
-            *vj = if <$W>::Q4 {
-                // SAFETY: a Q4_0 weight block has 16 bytes of nibbles at `wp`.
-                let q = unsafe { _mm_loadu_si128(wp.cast()) };
-                let lo = _mm_and_si128(q, nib);
-                let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), nib);
-                let u = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi);
-                // Nibble (0..=15) × x: pair sums ≤ 2·15·128, no saturation.
-                _mm256_madd_epi16(_mm256_maddubs_epi16(u, xv), ones)
-            } else {
-                // SAFETY: a Q8_0 weight block has 32 value bytes at `wp`.
-                let wv = unsafe { _mm256_loadu_si256(wp.cast()) };
-                // |w| ≤ 128 unsigned against sign(x, w) with |x| ≤ 127 (no −128: caller
-                // contract): pair sums ≤ 2·128·127 < 2^15.
-                let p = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv));
-                _mm256_madd_epi16(p, ones)
-            };
-        }
-        // Lane j: the sum of v[j]'s eight lanes (block c0 + j).
-        let a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-        let e = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
-        let mut s = _mm256_add_epi32(
-            _mm256_permute2x128_si256::<0x20>(a, e),
-            _mm256_permute2x128_si256::<0x31>(a, e),
-        );
-        // The activation scales and sums of the chunk's blocks.
-        // SAFETY: `d` is 8 u16.
-        let dw = _mm256_cvtph_ps(unsafe { _mm_loadu_si128(d.as_ptr().cast()) });
-        let (dxv, sxv) = if len == NR {
-            // SAFETY: c0 + 8 ≤ nb = dxs.len() = sxs.len().
-            unsafe {
-                (
-                    _mm256_loadu_ps(dxs.as_ptr().add(c0)),
-                    _mm256_loadu_si256(sxs.as_ptr().add(c0).cast()),
-                )
-            }
-        } else {
-            let dx: [f32; NR] = core::array::from_fn(|j| dxs.get(c0 + j).copied().unwrap_or(0.0));
-            let sx: [i32; NR] = core::array::from_fn(|j| sxs.get(c0 + j).copied().unwrap_or(0));
-            // SAFETY: both are 8 elements.
-            unsafe {
-                (
-                    _mm256_loadu_ps(dx.as_ptr()),
-                    _mm256_loadu_si256(sx.as_ptr().cast()),
-                )
-            }
-        };
-        if <$W>::Q4 {
-            s = _mm256_sub_epi32(s, _mm256_slli_epi32::<3>(sxv));
-        }
-        (_mm256_mul_ps(dw, dxv), _mm256_cvtepi32_ps(s))
-    }};
-}
-
-/// Decode, one weight row at a time: activation row `m` against the rows of `rows` (`nb`
-/// blocks each, adjacent) into `out` (one value per row), with exactly the integer block sums
-/// and float operations of [`decode`], so the same bits. Only the order of the work differs:
-/// each row is read from its first block to its last, two rows at a time, one from each half
-/// of the range, so each half is read front to back (two linear streams per thread), with no
-/// store but the rows' results. Per chunk of
-/// eight blocks the block sums are reduced into one register (lane = block), the eight scales
-/// `d_w·d_x` are formed in another, and the contract's `acc = fma(d_w·d_x, f32(sumi), acc)`
-/// then runs block by block on the row's scalar accumulator (a chain of scalar `vfmadd231ss`,
-/// one rounding each, exactly the lane operation of [`decode`]).
-///
-/// Used for Q8_0 on AMD CPUs with AVX-512 ([`super::seq_decode`]), where the eight rows in
-/// lockstep of [`decode_row`] read cold weights at 13.0–13.5 GB/s and this loop, one row at a
-/// time, at 21.0–21.6 (AMD EPYC Zen 4, one thread, K = 4096, N = 11008, same process); taking
-/// the rows in far-apart pairs read 21.9–23.0 against 21.5–22.1 (N 11008) and 22.1–22.9
-/// against 21.1–21.6 (N 4096), fastest call in each of four alternated runs. Adjacent pairs
-/// fell to 8–9 GB/s (the prefetchers lost the streams). Q4_0 stays in lockstep: row after row
-/// it read 9–12.6 GB/s against 14.5, bound by its nibble unpacking and reductions.
-///
-/// Q8_0 uses `vpmaddubsw(|w|, sign(x, w))`, exact only when no activation of row `m` is −128:
-/// the caller sends such rows (never written by §4.1's quantizer) to [`decode`].
-///
-/// # Safety
-/// AVX2, FMA and F16C; `acts` has row `m`; `rows.len() = out.len()·acts.nb`; for Q8_0,
-/// activation row `m` holds no −128.
-#[inline(never)]
-#[target_feature(enable = "avx2,fma,f16c")]
-// SIMD hot loop: every pointer stays inside `rows` and the activation slices (`b < nb`,
-// `r < out.len()`; lengths checked on entry), and the integer block sums are bounded by
-// 32·128·128 < 2^31 (module doc): nothing overflows.
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-unsafe fn decode_rows<W: WBlock>(acts: &Acts<'_>, m: usize, rows: &[W], out: &mut [f32]) {
-    let nb = acts.nb;
-    let (Some(xs), Some(dxs), Some(sxs)) = (
-        acts.blocks.get(m * nb..(m + 1) * nb),
-        acts.dx.get(m * nb..(m + 1) * nb),
-        acts.sx.get(m * nb..(m + 1) * nb),
-    ) else {
-        return;
-    };
-    if nb == 0 || rows.len() != out.len() * nb {
-        return;
-    }
-    // Two rows at a time, one from each half of the range, so each half is read front to back
-    // (one long stream each, which the prefetchers follow). The two chains are independent;
-    // the compiler may run them as two lanes of one packed fma, each lane still its own row's
-    // `fma` with one rounding.
-    let half = out.len() / 2;
-    let (lo_rows, hi_rows) = rows.split_at(half * nb);
-    let (lo_out, hi_out) = out.split_at_mut(half);
-    for ((r0, r1), (o0, o1)) in lo_rows
-        .chunks_exact(nb)
-        .zip(hi_rows.chunks_exact(nb))
-        .zip(lo_out.iter_mut().zip(hi_out.iter_mut()))
-    {
-        let mut acc0 = _mm_setzero_ps();
-        let mut acc1 = _mm_setzero_ps();
-        let mut c0 = 0;
-        while c0 < nb {
-            let (sc0, q0) = decode_chunk!(W, r0, xs, dxs, sxs, c0);
-            let (sc1, q1) = decode_chunk!(W, r1, xs, dxs, sxs, c0);
-            acc0 = chain8(acc0, sc0, q0);
-            acc1 = chain8(acc1, sc1, q1);
-            c0 += NR;
-        }
-        *o0 = canonical(_mm_cvtss_f32(acc0));
-        *o1 = canonical(_mm_cvtss_f32(acc1));
-    }
-    // An odd count leaves the last row of the upper half.
-    let rest = 2 * half;
-    let (Some(rest_rows), Some(rest_out)) = (rows.get(rest * nb..), out.get_mut(rest..)) else {
-        return;
-    };
-    for (row, o) in rest_rows.chunks_exact(nb).zip(rest_out.iter_mut()) {
-        let mut acc = _mm_setzero_ps();
-        let mut c0 = 0;
-        while c0 < nb {
-            // SAFETY: c0 < nb = row.len() = xs.len() = dxs.len() = sxs.len().
-            let (sc, q) = decode_chunk!(W, row, xs, dxs, sxs, c0);
-            acc = chain8(acc, sc, q);
-            c0 += NR;
-        }
-        *o = canonical(_mm_cvtss_f32(acc));
-    }
-}
-
-/// A NaN as the scalar reference writes it (`0x7FC00000`); any other value as it is.
-#[inline]
-fn canonical(v: f32) -> f32 {
-    if v.is_nan() {
-        f32::from_bits(0x7FC0_0000)
-    } else {
-        v
-    }
-}
-
-/// The chain of [`decode_rows`] over one chunk, block by block: `acc = fma(sc[j], q[j], acc)`
-/// for lanes 0..4 of the low half, then of the high half. The lanes past the row's last block
-/// (a short last chunk) hold 0 · 0 and leave `acc` as it is: it starts at +0 and never becomes
-/// −0 (a sum is −0 only when both addends are), so `acc + 0` is `acc` exactly, NaN and
-/// infinities included.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn chain8(mut acc: __m128, scale: __m256, sf: __m256) -> __m128 {
-    for (sc, q) in [
-        (_mm256_castps256_ps128(scale), _mm256_castps256_ps128(sf)),
-        (
-            _mm256_extractf128_ps::<1>(scale),
-            _mm256_extractf128_ps::<1>(sf),
-        ),
-    ] {
-        acc = _mm_fmadd_ss(sc, q, acc);
-        acc = _mm_fmadd_ss(_mm_movehdup_ps(sc), _mm_movehdup_ps(q), acc);
-        acc = _mm_fmadd_ss(_mm_movehl_ps(sc, sc), _mm_movehl_ps(q, q), acc);
-        acc = _mm_fmadd_ss(
-            _mm_shuffle_ps::<0xFF>(sc, sc),
-            _mm_shuffle_ps::<0xFF>(q, q),
-            acc,
-        );
-    }
-    acc
-}
 
 /// 8×8 transpose of i32 elements: `out[j]` lane `i` = `r[i]` lane `j`.
 #[inline]

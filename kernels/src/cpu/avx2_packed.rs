@@ -50,10 +50,7 @@ const PF_AHEAD_Q8: usize = 2048;
 /// GB/s at N = 4096 and 11008. Q4_0 was level either way and keeps `prefetcht0`; AMD CPUs
 /// without AVX-512 (Zen 3) keep what they were tuned with.
 fn nta_q8() -> bool {
-    static NTA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *NTA.get_or_init(|| {
-        super::linear_decode_prefetch() && std::arch::is_x86_feature_detected!("avx512f")
-    })
+    super::amd_avx512()
 }
 
 /// Software prefetch distance for Q4_0 (`18 · 8` bytes per block): 4 KiB, level with 2 and

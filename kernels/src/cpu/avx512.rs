@@ -479,11 +479,17 @@ unsafe fn decode<W: WBlock>(
     ) else {
         return;
     };
+    // The linear prefetch into L2 rather than L1 where that is faster ([`super::amd_avx512`]).
+    let l2 = super::amd_avx512();
     let mut acc = _mm512_setzero_ps();
     for (b, ((xb, &dx), &sx)) in xs.iter().zip(dxs).zip(sxs).enumerate() {
         for l in 0..lines {
             if let Some(a) = next.get((b * lines + l) * 64) {
-                _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(a).cast());
+                if l2 {
+                    _mm_prefetch::<_MM_HINT_T1>(core::ptr::from_ref(a).cast());
+                } else {
+                    _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(a).cast());
+                }
             }
         }
         if row_pf && b % every == 0 {
