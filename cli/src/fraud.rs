@@ -191,12 +191,7 @@ fn prove(a: ProveArgs) -> CliResult {
     let weights = match (&bytes, &a.weights_seed) {
         _ if !is_matmul => WeightsInput::None,
         (Some(b), _) => WeightsInput::Bytes(b),
-        (None, Some(h)) => WeightsInput::Seeded(
-            hex::decode(h.trim())
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or("--weights-seed must be 64 hex digits")?,
-        ),
+        (None, Some(h)) => WeightsInput::Seeded(crate::task::hex32("--weights-seed", h)?),
         (None, None) => WeightsInput::Seeded(mycel_node::task::weights_seed(&task.input_seed)),
     };
     let proof = TileProof::new(&task, &receipt, &opening, weights, None, a.note)?;

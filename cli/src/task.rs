@@ -166,7 +166,9 @@ pub fn run(args: TaskArgs) -> CliResult {
     }
 }
 
-fn hex32(what: &str, s: &str) -> Result<[u8; 32], String> {
+/// A 32-byte argument given as 64 hex digits (surrounding whitespace ignored); the error names
+/// the flag `what`.
+pub fn hex32(what: &str, s: &str) -> Result<[u8; 32], String> {
     hex::decode(s.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
@@ -285,10 +287,7 @@ fn execute_args(
             "a weights file",
         )?),
         (None, Some(seed_hex), Some(format), KernelParams::Matmul { n, k, .. }) => {
-            let seed: [u8; 32] = hex::decode(seed_hex.trim())
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or("--weights-seed must be 64 hex digits")?;
+            let seed = hex32("--weights-seed", seed_hex)?;
             Some(generate_weights(&seed, format, n as usize, k as usize)?)
         }
         (None, Some(_), _, _) => return Err("--weights-seed applies to matmul tasks only".into()),

@@ -295,7 +295,7 @@ pub(crate) struct Path {
     vnni: bool,
     avx512: bool,
     /// Q8_0 decode (M = 1) leaves the AVX-512 loop for the AVX2 one (`Backend::Auto` on AMD
-    /// CPUs: see [`Path::rows`]).
+    /// CPUs with AVX-512: see [`Path::rows`]).
     decode_avx2: bool,
     simd128: bool,
 }
@@ -322,7 +322,7 @@ impl Path {
             isa,
             vnni: avx && cpu::avx_vnni_available(),
             avx512: avx && cpu::avx512_vnni_available(),
-            decode_avx2: cpu::linear_decode_prefetch(),
+            decode_avx2: cpu::amd_avx512(),
             simd128: isa == Isa::Scalar && cpu::simd128_available(),
         }
     }

@@ -127,8 +127,8 @@ pub(crate) fn linear_decode_prefetch() -> bool {
 pub(crate) fn amd_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        static SEQ: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *SEQ.get_or_init(|| {
+        static AMD512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AMD512.get_or_init(|| {
             linear_decode_prefetch() && std::arch::is_x86_feature_detected!("avx512f")
         })
     }

@@ -418,8 +418,8 @@ fn plain_decode_keeps_its_bits_at_every_group_split() {
     }
 }
 
-/// Q8_0 decode (M = 1) with K = 256, 352 and 4096 (8, 11 and 128 blocks: whole and partial
-/// pairs and chunks of blocks), weight scales that are ±0, ±∞, NaN, subnormal and the largest
+/// Q8_0 decode (M = 1) with K = 256, 352 and 4096 (8, 11 and 128 blocks: even and odd block
+/// counts), weight scales that are ±0, ±∞, NaN, subnormal and the largest
 /// f16 in some blocks (and an inf · 0, x86's negative default NaN, which must come out
 /// canonical), and activation scales that are 0 or huge in others, on 1 and 2 threads,
 /// through both backends and every explicit kernel: every output keeps the contract's bits.
@@ -432,7 +432,8 @@ fn decode_keeps_its_bits_with_special_scales() {
         let nb = k / 32;
         let n = 8 * 3 + 3;
         let mut wb = weights_bytes(QuantFormat::Q8_0, n, k, 11);
-        // Rows 2, 9 and 17: one special scale each in a different block (first, middle, last).
+        // Rows 2, 9, 17 and 25: one special scale each in a different block (first, middle,
+        // last, second).
         for (i, (r, b)) in [(2usize, 0usize), (9, nb / 2), (17, nb - 1), (25, 1)]
             .into_iter()
             .enumerate()
