@@ -120,7 +120,7 @@ pub(crate) fn linear_decode_prefetch() -> bool {
 /// for Q4_0 at K = 4096, 34 KiB for Q8_0, twice that on the 16-row AVX-512 loop) evicts lines
 /// before they are used there: measured on an AMD EPYC Zen 4 (family 25 model 17), one
 /// thread, cold weights, the `t1` hint took the AVX2 loop from 14–15 to 19–20 GB/s for Q4_0
-/// and from 13 to 24–25 for Q8_0, the AVX-512 loop from 10.5 to 21–23 (benches/README.md,
+/// and from 13 to 22–27 for Q8_0, the AVX-512 loop from 10.5 to 21–23 (benches/README.md,
 /// ggml section). Hints only: the bits do not depend on them. AMD CPUs without AVX-512 (Zen 3)
 /// keep what they were tuned with; Zen 5 takes this path too but was not measured here.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
