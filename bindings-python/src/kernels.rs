@@ -3,14 +3,15 @@
 //! are C-contiguous; the GIL is released while a kernel runs.
 
 use mycel_kernels::attention::{AttentionMode, AttentionParams};
-use mycel_kernels::exec::{execute, generate_weights as r_generate_weights, weight_format};
+use mycel_kernels::exec::generate_weights as r_generate_weights;
 use mycel_kernels::matmul::{QWeights, Weights, matmul as r_matmul};
 use mycel_kernels::quant::{
     QuantFormat, dequantize_q4_0, dequantize_q8_0, quantize_q4_0, quantize_q8_0,
 };
 use mycel_kernels::tensor::Data;
 use mycel_kernels::{Backend, attention as r_attention};
-use mycel_protocol::task::{KernelParams, TaskSpec as RTaskSpec};
+use mycel_node::task::TaskWeights;
+use mycel_protocol::task::TaskSpec as RTaskSpec;
 use numpy::PyArray1;
 use numpy::prelude::*;
 use pyo3::prelude::*;
@@ -307,6 +308,7 @@ impl TaskResult {
 /// task (`new_task`, `mycel task new`) needs nothing else; a matmul task that names other
 /// weights takes them as `weights` (GGML block bytes) or `weights_seed` (32 bytes, weights
 /// generated as `generate_weights` does); their SHA-256 must equal the task's weights digest.
+/// Weights given for an attention task (which takes none) raise `ArgumentError`.
 #[pyfunction]
 #[pyo3(signature = (task, backend="auto", *, weights=None, weights_seed=None, threads=0))]
 pub fn execute_task<'py>(
@@ -335,37 +337,25 @@ pub fn execute_task<'py>(
     let input = weights
         .map(|w| ByteInput::extract("weights", w))
         .transpose()?;
-    let generated = match (weights_seed, weight_format(spec.kernel), spec.params) {
-        (Some(_), _, _) if input.is_some() => {
-            return Err(errors::argument(
-                "weights, weights_seed: pass one of them, not both",
-            ));
-        }
-        (Some(seed), Some(format), KernelParams::Matmul { n, k, .. }) => {
-            let seed = array::<32>("weights_seed", seed)?;
-            Some(
-                py.detach(|| r_generate_weights(&seed, format, n as usize, k as usize))
-                    .py()?,
-            )
-        }
-        (Some(_), _, _) => {
-            return Err(errors::argument(
-                "weights_seed: applies to matmul tasks only",
-            ));
-        }
-        // No weights given: a self-contained task's weights derive from its own seed
-        // (spec/kernels.md section 5, "Seeded weights"), as `mycel task run` does.
-        (None, _, _) if input.is_none() => py
-            .detach(|| mycel_node::task::seeded_weights(&spec))
-            .map_err(errors::node)?,
-        (None, _, _) => None,
+    if input.is_some() && weights_seed.is_some() {
+        return Err(errors::argument(
+            "weights, weights_seed: pass one of them, not both",
+        ));
+    }
+    let seed = weights_seed
+        .map(|s| array::<32>("weights_seed", s))
+        .transpose()?;
+    let blocks = input.as_ref().map(ByteInput::as_slice).transpose()?;
+    // Neither given: a self-contained task's weights derive from its own seed (spec/kernels.md
+    // section 5, "Seeded weights"), as `mycel task run` does; the choice is the node's.
+    let source = match (blocks, seed) {
+        (Some(b), _) => TaskWeights::Blocks(b),
+        (None, Some(s)) => TaskWeights::Generated(s),
+        (None, None) => TaskWeights::Seeded,
     };
-    let w: Option<&[u8]> = match (&input, &generated) {
-        (Some(i), _) => Some(i.as_slice()?),
-        (None, Some(g)) => Some(g.as_slice()),
-        (None, None) => None,
-    };
-    let out = py.detach(|| execute(&spec, w, backend, threads)).py()?;
+    let out = py
+        .detach(|| mycel_node::task::execute_with(&spec, source, backend, threads))
+        .map_err(errors::node)?;
     let shape = out.output.shape().to_vec();
     let values = match out.output.into_data() {
         Data::F32(v) => v,

@@ -1,9 +1,10 @@
 //! Executing a `TaskSpec` (spec/kernels.md §5): the same commitment on every host.
 
 use mycel_kernels::Backend;
-use mycel_kernels::exec::{execute, generate_weights, weight_format, weights_digest};
+use mycel_kernels::exec::{generate_weights, weights_digest};
 use mycel_kernels::quant::QuantFormat;
-use mycel_protocol::task::{KernelParams, TaskSpec};
+use mycel_node::task::TaskWeights;
+use mycel_protocol::task::TaskSpec;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{array, bytes, dim, opt_string, options, prop, to_js_bytes};
@@ -50,21 +51,15 @@ pub fn run_task(
 ) -> Result<TaskResult> {
     let t = TaskSpec::decode(task)?;
     t.validate()?;
-    let weights = match (weights, weights_seed, weight_format(t.kernel), t.params) {
-        (Some(w), _, _, _) => Some(w),
-        (None, Some(seed), Some(format), KernelParams::Matmul { n, k, .. }) => {
-            Some(generate_weights(&seed, format, n as usize, k as usize)?)
-        }
-        (None, Some(_), _, _) => {
-            return Err(Fail::input_value(
-                "weightsSeed applies to matmul tasks only",
-            ));
-        }
-        // Neither given: the task's own seeded weights (tasks from `mycel task new`); a task
-        // that names other weights is refused with `node.invalid_argument`.
-        (None, None, _, _) => mycel_node::task::seeded_weights(&t)?,
+    // Neither given: the task's own seeded weights (tasks from `mycel task new`); a task that
+    // names other weights is refused with `node.invalid_argument`, as are explicit weights on
+    // a task without weights.
+    let source = match (weights.as_deref(), weights_seed) {
+        (Some(w), _) => TaskWeights::Blocks(w),
+        (None, Some(seed)) => TaskWeights::Generated(seed),
+        (None, None) => TaskWeights::Seeded,
     };
-    let out = execute(&t, weights.as_deref(), backend, 1)?;
+    let out = mycel_node::task::execute_with(&t, source, backend, 1)?;
     let output: &[f32] = bytemuck::try_cast_slice(out.output.as_bytes())
         .map_err(|e| Fail::new("internal", e.to_string()))?;
     Ok(TaskResult {
@@ -85,7 +80,8 @@ pub fn run_task(
 /// `options.weightsSeed` (32 bytes, the weights generated as `mycel task run --weights-seed`
 /// does); their SHA-256 must equal the task's weights digest. Without either, a matmul task's
 /// weights are its seeded weights (a self-contained task from `mycel task new`), as
-/// `mycel task run` does. `options.backend` is `"auto"`
+/// `mycel task run` does; weights given for an attention task (which takes none) are refused
+/// (`node.invalid_argument`). `options.backend` is `"auto"`
 /// (default; SIMD128) or `"scalar"`: the bits are the same.
 #[wasm_bindgen(js_name = executeTask)]
 pub fn execute_task(

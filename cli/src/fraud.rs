@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mycel_node::fraud::MAX_FILE_LEN;
-use mycel_node::tile_proof::{AnyProof, Checked, MAX_FILE_LEN_V2, TileProof, WeightsInput};
+use mycel_node::tile_proof::{AnyProof, Checked, MAX_FILE_LEN_V2, TileProof};
 use mycel_protocol::opening::TileOpening;
 use mycel_protocol::receipt::SignedReceipt;
 
@@ -187,13 +187,8 @@ fn prove(a: ProveArgs) -> CliResult {
         .as_deref()
         .map(|p| read(p, crate::fsio::BLOCKS_FILE_LIMIT, "a weights file"))
         .transpose()?;
-    let is_matmul = mycel_kernels::exec::weight_format(task.kernel).is_some();
-    let weights = match (&bytes, &a.weights_seed) {
-        _ if !is_matmul => WeightsInput::None,
-        (Some(b), _) => WeightsInput::Bytes(b),
-        (None, Some(h)) => WeightsInput::Seeded(crate::task::hex32("--weights-seed", h)?),
-        (None, None) => WeightsInput::Seeded(mycel_node::task::weights_seed(&task.input_seed)),
-    };
+    let weights = crate::task::weights_source(bytes.as_deref(), a.weights_seed.as_deref())?
+        .proof_input(&task)?;
     let proof = TileProof::new(&task, &receipt, &opening, weights, None, a.note)?;
     let confirmed = proof
         .check()

@@ -20,8 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use mycel_kernels::Backend;
-use mycel_kernels::exec::{execute, generate_weights, weight_format};
-use mycel_protocol::task::{KernelParams, TaskSpec};
+use mycel_node::task::TaskWeights;
+use mycel_protocol::task::TaskSpec;
 
 use crate::CliResult;
 use crate::kernel::{parse_backend, write_npy_f32};
@@ -270,39 +270,43 @@ pub fn read_task(path: &std::path::Path) -> Result<TaskSpec, String> {
     }
 }
 
+/// The weights `--weights FILE` (its bytes) or `--weights-seed HEX` name; neither: the task's
+/// own seeded weights. Shared by `task run` and `fraud prove`; which weights a task may take is
+/// decided by `mycel_node::task::TaskWeights`.
+pub fn weights_source<'a>(
+    file: Option<&'a [u8]>,
+    seed_hex: Option<&str>,
+) -> Result<TaskWeights<'a>, String> {
+    Ok(match (file, seed_hex) {
+        (Some(b), _) => TaskWeights::Blocks(b),
+        (None, Some(h)) => TaskWeights::Generated(hex32("--weights-seed", h)?),
+        (None, None) => TaskWeights::Seeded,
+    })
+}
+
+/// Adds the CLI's flags to the node's "this task needs weights" refusal.
+pub fn explain_weights(e: mycel_node::Error, source: TaskWeights<'_>) -> String {
+    match (&e, source) {
+        (mycel_node::Error::InvalidArgument(_), TaskWeights::Seeded) => {
+            format!("{e}: pass --weights FILE or --weights-seed HEX")
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// Execute the task of `a` with the weights its flags name.
 fn execute_args(
     a: &RunArgs,
 ) -> Result<(TaskSpec, mycel_kernels::exec::TaskOutput), Box<dyn core::error::Error>> {
     let task = read_task(&a.spec)?;
-    let weights = match (
-        &a.weights,
-        &a.weights_seed,
-        weight_format(task.kernel),
-        task.params,
-    ) {
-        (Some(path), _, _, _) => Some(crate::fsio::read_limited(
-            path,
-            crate::fsio::BLOCKS_FILE_LIMIT,
-            "a weights file",
-        )?),
-        (None, Some(seed_hex), Some(format), KernelParams::Matmul { n, k, .. }) => {
-            let seed = hex32("--weights-seed", seed_hex)?;
-            Some(generate_weights(&seed, format, n as usize, k as usize)?)
-        }
-        (None, Some(_), _, _) => return Err("--weights-seed applies to matmul tasks only".into()),
-        (None, None, Some(_), _) => match mycel_node::task::seeded_weights(&task) {
-            Ok(w) => w,
-            Err(_) => {
-                return Err(
-                    "this task needs weights (they are not derived from its seed): pass --weights FILE or --weights-seed HEX"
-                        .into(),
-                );
-            }
-        },
-        (None, None, None, _) => None,
-    };
-    let out = execute(&task, weights.as_deref(), a.backend, a.threads)?;
+    let file = a
+        .weights
+        .as_deref()
+        .map(|p| crate::fsio::read_limited(p, crate::fsio::BLOCKS_FILE_LIMIT, "a weights file"))
+        .transpose()?;
+    let source = weights_source(file.as_deref(), a.weights_seed.as_deref())?;
+    let out = mycel_node::task::execute_with(&task, source, a.backend, a.threads)
+        .map_err(|e| explain_weights(e, source))?;
     Ok((task, out))
 }
 

@@ -319,4 +319,28 @@ fn tile_proofs_through_the_cli() {
     ]);
     assert_eq!(code, Some(1));
     assert!(err.contains("matmul"), "{err}");
+    // An attention task takes no weights: explicit ones are refused, not ignored.
+    let (code, _, err) = run(&[
+        "task",
+        "new",
+        "--kernel",
+        "attention",
+        "--seed",
+        &"cc".repeat(32),
+        "--out",
+        &p("attn.bin"),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&["task", "run", &p("attn.bin")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim().len(), 64, "{out}");
+    let (code, _, err) = run(&[
+        "task",
+        "run",
+        &p("attn.bin"),
+        "--weights-seed",
+        &"dd".repeat(32),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("takes no weights"), "{err}");
 }

@@ -9,11 +9,12 @@
 //! valid shape works (no cap beyond the task's memory bound). A task that names other weights
 //! (a subnet's real model) is still valid, but needs its weights passed in.
 
+use std::borrow::Cow;
 use std::format;
 use std::vec::Vec;
 
 use mycel_kernels::Backend;
-use mycel_kernels::exec::{TaskOutput, execute, weight_format, weights_digest};
+use mycel_kernels::exec::{TaskOutput, execute, generate_weights, weight_format, weights_digest};
 use mycel_kernels::quant::QuantFormat;
 use mycel_kernels::tile::{generate_weight_rows, generated_weights_digest, task_weights_digest};
 use mycel_protocol::ids::Digest;
@@ -22,6 +23,7 @@ use mycel_protocol::task::{AttnDtype, AttnMode, KERNEL_VERSION, KernelId, Kernel
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
+use crate::tile_proof::WeightsInput;
 
 /// Domain tag of the seeded-weights derivation.
 pub const TASK_WEIGHTS_TAG: &[u8] = b"mycel/v1/task-weights";
@@ -199,11 +201,97 @@ pub fn seeded_weights(task: &TaskSpec) -> Result<Option<Vec<u8>>> {
     let w = seeded(&task.input_seed, format, n, k)?;
     if task_weights_digest(task, format, &w)? != task.weights_digest {
         return Err(Error::InvalidArgument(format!(
-            "weights: the task names weights {} that are not derived from its seed; pass them explicitly",
+            "weights: this task needs weights passed in: it names weights {}, not those derived from its seed",
             task.weights_digest
         )));
     }
     Ok(Some(w))
+}
+
+/// The weights a task runs with, as a host names them: the one decision every host (the CLI's
+/// `task run` and `fraud prove`, Python's `execute_task`, WASM's `executeTask`) makes the same
+/// way (spec/kernels.md section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskWeights<'a> {
+    /// The task's own seeded weights (a self-contained task, `mycel task new`); a task without
+    /// weights (attention) runs with none. Refused for a matmul task that names other weights.
+    #[default]
+    Seeded,
+    /// Weights generated from this 32-byte generator seed
+    /// ([`mycel_kernels::exec::generate_weights`], "Generated weights"); matmul tasks only.
+    Generated([u8; 32]),
+    /// The whole weight matrix as bare GGML blocks; matmul tasks only.
+    Blocks(&'a [u8]),
+}
+
+impl<'a> TaskWeights<'a> {
+    /// `Some(format, n, k)` for a matmul task; an error for explicit weights on a task that
+    /// takes none.
+    fn shape(self, task: &TaskSpec) -> Result<Option<(QuantFormat, u32, u32)>> {
+        match (weight_format(task.kernel), task.params) {
+            (Some(format), KernelParams::Matmul { n, k, .. }) => Ok(Some((format, n, k))),
+            _ => match self {
+                Self::Seeded => Ok(None),
+                Self::Generated(_) | Self::Blocks(_) => Err(Error::InvalidArgument(format!(
+                    "weights: a {:?} task takes no weights; explicit weights apply to matmul tasks only",
+                    task.kernel
+                ))),
+            },
+        }
+    }
+
+    /// The weight bytes to execute `task` with: `None` for a task without weights, the blocks
+    /// themselves for [`TaskWeights::Blocks`] (borrowed, not copied), the generated matrix
+    /// otherwise. Their digest is checked by [`mycel_kernels::exec::execute`], not here.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for explicit weights on a task without weights, or (as
+    /// [`seeded_weights`]) for [`TaskWeights::Seeded`] on a task that names other weights;
+    /// protocol and kernel errors for an invalid task or shape.
+    pub fn load(self, task: &TaskSpec) -> Result<Option<Cow<'a, [u8]>>> {
+        let Some((format, n, k)) = self.shape(task)? else {
+            return Ok(None);
+        };
+        match self {
+            Self::Seeded => Ok(seeded_weights(task)?.map(Cow::Owned)),
+            Self::Generated(seed) => {
+                task.validate()?;
+                Ok(Some(Cow::Owned(generate_weights(
+                    &seed, format, n as usize, k as usize,
+                )?)))
+            }
+            Self::Blocks(b) => Ok(Some(Cow::Borrowed(b))),
+        }
+    }
+
+    /// The same choice as a tile proof's input ([`crate::tile_proof::WeightsInput`]): nothing
+    /// is generated here (the proof regenerates the rows it needs); the proof checks the
+    /// weights against the task.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for explicit weights on a task without weights.
+    pub fn proof_input(self, task: &TaskSpec) -> Result<WeightsInput<'a>> {
+        Ok(match (self.shape(task)?, self) {
+            (None, _) => WeightsInput::None,
+            (Some(_), Self::Seeded) => WeightsInput::Seeded(weights_seed(&task.input_seed)),
+            (Some(_), Self::Generated(seed)) => WeightsInput::Seeded(seed),
+            (Some(_), Self::Blocks(b)) => WeightsInput::Bytes(b),
+        })
+    }
+}
+
+/// Executes `task` with the weights `weights` names ([`TaskWeights::load`]).
+///
+/// # Errors
+/// As [`TaskWeights::load`], then kernel errors (a digest that does not match among them).
+pub fn execute_with(
+    task: &TaskSpec,
+    weights: TaskWeights<'_>,
+    backend: Backend,
+    threads: usize,
+) -> Result<TaskOutput> {
+    let w = weights.load(task)?;
+    Ok(execute(task, w.as_deref(), backend, threads)?)
 }
 
 /// Executes a seeded task from the task alone.
@@ -211,6 +299,5 @@ pub fn seeded_weights(task: &TaskSpec) -> Result<Option<Vec<u8>>> {
 /// # Errors
 /// As [`seeded_weights`], then kernel errors.
 pub fn execute_seeded(task: &TaskSpec, backend: Backend, threads: usize) -> Result<TaskOutput> {
-    let w = seeded_weights(task)?;
-    Ok(execute(task, w.as_deref(), backend, threads)?)
+    execute_with(task, TaskWeights::Seeded, backend, threads)
 }
