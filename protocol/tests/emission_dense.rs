@@ -153,3 +153,53 @@ fn dense_paths_match_literal_port() {
         );
     }
 }
+
+/// `EpochInput::validate` on long rows: a repeated uid anywhere (at either side of the blocks
+/// its ascending check compares at a time) is refused naming the row and uid; a row out of
+/// order without a repeat, or strictly ascending, is accepted.
+#[test]
+fn validate_finds_a_repeat_anywhere_in_a_long_row() {
+    use mycel_protocol::emission::EmissionError;
+    let n = 600;
+    let base = dense_input(11, n);
+    let full: Vec<(u16, u16)> = (0..n as u16).map(|j| (j, 7)).collect();
+    for field in ["weights", "bonds"] {
+        for p in [1usize, 2, 255, 256, 257, 258, 511, 512, 513, 599] {
+            let mut inp = base.clone();
+            let mut row = full.clone();
+            row[p].0 = row[p - 1].0;
+            let rows = if field == "weights" {
+                &mut inp.weights
+            } else {
+                &mut inp.bonds
+            };
+            rows[3] = row.clone();
+            assert_eq!(
+                inp.validate(),
+                Err(EmissionError::DuplicateUid {
+                    field,
+                    row: 3,
+                    uid: row[p].0
+                }),
+                "{field} p {p}"
+            );
+            // The same row with the two entries swapped instead: out of order, no repeat.
+            let mut swapped = full.clone();
+            swapped.swap(p - 1, p);
+            let rows = if field == "weights" {
+                &mut inp.weights
+            } else {
+                &mut inp.bonds
+            };
+            rows[3] = swapped;
+            assert_eq!(inp.validate(), Ok(()), "{field} p {p} swapped");
+            let rows = if field == "weights" {
+                &mut inp.weights
+            } else {
+                &mut inp.bonds
+            };
+            rows[3] = full.clone();
+            assert_eq!(inp.validate(), Ok(()), "{field} p {p} ascending");
+        }
+    }
+}
