@@ -120,6 +120,11 @@ def test_attention_task_equals_cli(cli, tmp_path: Path, dtype: str) -> None:  # 
     out = cli("task", "run", str(tmp_path / "t.bin"))
     assert out.stdout.decode().strip() == res.commitment.hex()
     assert res.tile_root.hex() in out.stderr.decode()
+    # Attention takes no weights: given ones are refused (as by `mycel task run`), not ignored.
+    for kw in ({"weights_seed": b"\x01" * 32}, {"weights": b"\x00" * 34}):
+        with pytest.raises(mycel.ArgumentError, match="takes no weights") as e:
+            mycel.execute_task(task, **kw)  # type: ignore[arg-type]
+        assert e.value.code == "node.invalid_argument"
 
 
 @pytest.mark.parametrize("fmt", ["q8_0", "q4_0"])

@@ -60,6 +60,10 @@ for (const c of attentionCases) {
     assert.equal(hex(r.commitment), native.commitment);
     assert.equal(hex(r.tileRoot), native.tileRoot);
     assert.deepEqual(Array.from(r.shape), [c.nHeads, c.qLen, c.headDim]);
+    // Attention takes no weights: given ones are refused (as by the CLI and Python), not ignored.
+    for (const o of [{ weightsSeed: bytes32(1) }, { weights: new Uint8Array(34) }]) {
+      assert.throws(() => mycel.executeTask(task, o), (e) => e.code === "node.invalid_argument" && /takes no weights/.test(e.message));
+    }
   });
 }
 
