@@ -294,8 +294,8 @@ pub(crate) struct Path {
     isa: Isa,
     vnni: bool,
     avx512: bool,
-    /// Q8_0 decode (M = 1) leaves the AVX-512 loop for the AVX2 one (`Backend::Auto` on AMD
-    /// CPUs with AVX-512: see [`Path::rows`]).
+    /// Decode (M = 1; Q8_0 always, Q4_0 on two or more threads) leaves the AVX-512 loop for
+    /// the AVX2 one (`Backend::Auto` on AMD CPUs with AVX-512: see [`Path::rows`]).
     decode_avx2: bool,
     simd128: bool,
 }
@@ -348,14 +348,22 @@ impl Path {
         })
     }
 
-    /// The path for a call with `m` activation rows of `format`. `Backend::Auto` on an AMD CPU
-    /// with AVX-512 runs Q8_0 decode (`m` = 1) with the AVX2 loop, everything else with
-    /// AVX-512 (same bits either way). Measured on an AMD EPYC Zen 4 (benches/README.md, ggml
-    /// section; both loops with the L2 prefetch of [`cpu::amd_avx512`]), one thread, cold
-    /// weights, K 4096, N 11008, alternated: Q8_0 26.0–26.5 GB/s on the AVX2 loop against
-    /// 24.1–25.8 on the AVX-512 one; Q4_0 19.3–19.6 against 21.6–22.1, so Q4_0 stays on AVX-512.
-    fn rows(self, m: usize, format: QuantFormat) -> Path {
-        if m == 1 && format == QuantFormat::Q8_0 && self.avx512 && self.decode_avx2 {
+    /// The path for a call with `m` activation rows of `format` on `threads` threads.
+    /// `Backend::Auto` on an AMD CPU with AVX-512 runs Q8_0 decode (`m` = 1) with the AVX2
+    /// loop, Q4_0 decode with it too when two or more threads share the call, everything else
+    /// with AVX-512 (same bits either way). Measured on an AMD EPYC Zen 4 (benches/README.md,
+    /// ggml section; both loops with the L2 prefetch of [`cpu::amd_avx512`]), cold weights,
+    /// K 4096, separate processes alternated: one thread, N 11008, Q8_0 26.0–26.5 GB/s on the
+    /// AVX2 loop against 24.1–25.8 on the AVX-512 one, Q4_0 19.3–19.6 against 21.6–22.1 (so
+    /// one-thread Q4_0 stays on AVX-512); two threads, N 4096 and 11008, Q4_0's median call
+    /// faster on the AVX2 loop in 12 of 12 pairs (26.5–32.7 against 22.7–30.8 GB/s): two
+    /// threads' 16-row groups keep twice the read streams in flight.
+    fn rows(self, m: usize, format: QuantFormat, threads: usize) -> Path {
+        let avx2_decode = match format {
+            QuantFormat::Q8_0 => true,
+            QuantFormat::Q4_0 => threads >= 2,
+        };
+        if m == 1 && avx2_decode && self.avx512 && self.decode_avx2 {
             Path {
                 avx512: false,
                 ..self
@@ -405,7 +413,6 @@ fn run(
     w: &Weights<'_>,
     threads: usize,
 ) -> Result<Vec<f32>> {
-    let path = path.rows(m, w.format());
     let n = w.n();
     let total = m
         .checked_mul(n)
@@ -414,6 +421,7 @@ fn run(
     let acts = Acts::new(xq, nb);
     let mut out = crate::tensor::try_filled(total, 0.0f32, "matmul output: allocation refused")?;
     let threads = threads_for(threads, total.saturating_mul(nb));
+    let path = path.rows(m, w.format(), threads);
 
     // Split the weight rows into contiguous ranges of whole 8-row groups (eight per thread in
     // decode, four per thread in prefill, taken by whichever thread is free); if there are
