@@ -583,3 +583,44 @@ fn compute(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Backend::Auto`'s decode routing on AMD with AVX-512 (`decode_avx2`): Q8_0 decode always
+    /// on the AVX2 loop, Q4_0 decode only with two or more threads, prefill never; without the
+    /// AMD flag, or on a path without AVX-512, nothing changes.
+    #[test]
+    fn decode_routing_on_amd_avx512() {
+        let amd = Path {
+            isa: Isa::Avx2,
+            vnni: false,
+            avx512: true,
+            decode_avx2: true,
+            simd128: false,
+        };
+        let k = |p: Path, m, f, t| p.rows(m, f, t).kernel(f);
+        assert_eq!(k(amd, 1, QuantFormat::Q8_0, 1), CpuKernel::Avx2);
+        assert_eq!(k(amd, 1, QuantFormat::Q8_0, 2), CpuKernel::Avx2);
+        assert_eq!(k(amd, 1, QuantFormat::Q4_0, 1), CpuKernel::Avx512Vnni);
+        assert_eq!(k(amd, 1, QuantFormat::Q4_0, 2), CpuKernel::Avx2);
+        assert_eq!(k(amd, 1, QuantFormat::Q4_0, 8), CpuKernel::Avx2);
+        for f in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+            for t in [1, 2] {
+                assert_eq!(k(amd, 2, f, t), CpuKernel::Avx512Vnni);
+                assert_eq!(k(amd, 64, f, t), CpuKernel::Avx512Vnni);
+                let other = Path {
+                    decode_avx2: false,
+                    ..amd
+                };
+                assert_eq!(k(other, 1, f, t), CpuKernel::Avx512Vnni);
+                let plain = Path {
+                    avx512: false,
+                    ..amd
+                };
+                assert_eq!(k(plain, 1, f, t), CpuKernel::Avx2);
+            }
+        }
+    }
+}
