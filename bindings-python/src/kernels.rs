@@ -337,22 +337,13 @@ pub fn execute_task<'py>(
     let input = weights
         .map(|w| ByteInput::extract("weights", w))
         .transpose()?;
-    if input.is_some() && weights_seed.is_some() {
-        return Err(errors::argument(
-            "weights, weights_seed: pass one of them, not both",
-        ));
-    }
     let seed = weights_seed
         .map(|s| array::<32>("weights_seed", s))
         .transpose()?;
     let blocks = input.as_ref().map(ByteInput::as_slice).transpose()?;
     // Neither given: a self-contained task's weights derive from its own seed (spec/kernels.md
-    // section 5, "Seeded weights"), as `mycel task run` does; the choice is the node's.
-    let source = match (blocks, seed) {
-        (Some(b), _) => TaskWeights::Blocks(b),
-        (None, Some(s)) => TaskWeights::Generated(s),
-        (None, None) => TaskWeights::Seeded,
-    };
+    // section 5, "Seeded weights"), as `mycel task run` does; both given: `ArgumentError`.
+    let source = TaskWeights::given(blocks, seed).map_err(errors::node)?;
     let out = py
         .detach(|| mycel_node::task::execute_with(&spec, source, backend, threads))
         .map_err(errors::node)?;

@@ -52,13 +52,9 @@ pub fn run_task(
     let t = TaskSpec::decode(task)?;
     t.validate()?;
     // Neither given: the task's own seeded weights (tasks from `mycel task new`); a task that
-    // names other weights is refused with `node.invalid_argument`, as are explicit weights on
-    // a task without weights.
-    let source = match (weights.as_deref(), weights_seed) {
-        (Some(w), _) => TaskWeights::Blocks(w),
-        (None, Some(seed)) => TaskWeights::Generated(seed),
-        (None, None) => TaskWeights::Seeded,
-    };
+    // names other weights is refused with `node.invalid_argument`, as are both given and
+    // explicit weights on a task without weights.
+    let source = TaskWeights::given(weights.as_deref(), weights_seed)?;
     let out = mycel_node::task::execute_with(&t, source, backend, 1)?;
     let output: &[f32] = bytemuck::try_cast_slice(out.output.as_bytes())
         .map_err(|e| Fail::new("internal", e.to_string()))?;
@@ -80,8 +76,8 @@ pub fn run_task(
 /// `options.weightsSeed` (32 bytes, the weights generated as `mycel task run --weights-seed`
 /// does); their SHA-256 must equal the task's weights digest. Without either, a matmul task's
 /// weights are its seeded weights (a self-contained task from `mycel task new`), as
-/// `mycel task run` does; weights given for an attention task (which takes none) are refused
-/// (`node.invalid_argument`). `options.backend` is `"auto"`
+/// `mycel task run` does; both at once, or weights given for an attention task (which takes
+/// none), are refused (`node.invalid_argument`). `options.backend` is `"auto"`
 /// (default; SIMD128) or `"scalar"`: the bits are the same.
 #[wasm_bindgen(js_name = executeTask)]
 pub fn execute_task(

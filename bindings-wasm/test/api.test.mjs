@@ -128,6 +128,7 @@ test("bad input throws typed errors with stable codes", () => {
     weightsDigest: mycel.weightsDigest(weights), seed: bytes32(2) }));
   throwsCode(assert, () => mycel.executeTask(task), "node.");
   throwsCode(assert, () => mycel.executeTask(task, { weightsSeed: bytes32(9) }), "weights_digest");
+  throwsCode(assert, () => mycel.executeTask(task, { weights, weightsSeed: bytes32(9) }), "node.invalid_argument");
   throwsCode(assert, () => mycel.executeTask(task, { weights: weights.slice(1) }), "buffer_length");
   throwsCode(assert, () => mycel.executeTask(task, { weights, backend: "cuda" }), "input.value");
   throwsCode(assert, () => mycel.executeTask(task.slice(0, 10)), "decode.");

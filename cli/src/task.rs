@@ -270,18 +270,14 @@ pub fn read_task(path: &std::path::Path) -> Result<TaskSpec, String> {
     }
 }
 
-/// The weights `--weights FILE` (its bytes) or `--weights-seed HEX` name; neither: the task's
-/// own seeded weights. Shared by `task run` and `fraud prove`; which weights a task may take is
-/// decided by `mycel_node::task::TaskWeights`.
+/// The weights `--weights FILE` (its bytes) or `--weights-seed HEX` name (clap allows one);
+/// neither: the task's own seeded weights. Shared by `task run` and `fraud prove`.
 pub fn weights_source<'a>(
     file: Option<&'a [u8]>,
     seed_hex: Option<&str>,
 ) -> Result<TaskWeights<'a>, String> {
-    Ok(match (file, seed_hex) {
-        (Some(b), _) => TaskWeights::Blocks(b),
-        (None, Some(h)) => TaskWeights::Generated(hex32("--weights-seed", h)?),
-        (None, None) => TaskWeights::Seeded,
-    })
+    let seed = seed_hex.map(|h| hex32("--weights-seed", h)).transpose()?;
+    TaskWeights::given(file, seed).map_err(|e| e.to_string())
 }
 
 /// Adds the CLI's flags to the node's "this task needs weights" refusal.

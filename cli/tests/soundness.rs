@@ -304,32 +304,29 @@ fn tile_proofs_through_the_cli() {
     let (code, _, err) = run(&["fraud", "verify", &p("tampered.json")]);
     assert_eq!(code, Some(1));
     assert!(err.contains("fraud.tile_opening"), "{err}");
+    // An attention task, with extra `task new` flags.
+    let seed = "cc".repeat(32);
+    let attention = |extra: &[&str]| {
+        let out = p("attn.bin");
+        let mut args = vec![
+            "task",
+            "new",
+            "--kernel",
+            "attention",
+            "--seed",
+            &seed,
+            "--out",
+            &out,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
     // Version 2 is for matmul only.
-    let (code, _, err) = run(&[
-        "task",
-        "new",
-        "--kernel",
-        "attention",
-        "--seed",
-        &"cc".repeat(32),
-        "--kernel-version",
-        "2",
-        "--out",
-        &p("attn.bin"),
-    ]);
+    let (code, _, err) = attention(&["--kernel-version", "2"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("matmul"), "{err}");
     // An attention task takes no weights: explicit ones are refused, not ignored.
-    let (code, _, err) = run(&[
-        "task",
-        "new",
-        "--kernel",
-        "attention",
-        "--seed",
-        &"cc".repeat(32),
-        "--out",
-        &p("attn.bin"),
-    ]);
+    let (code, _, err) = attention(&[]);
     assert_eq!(code, Some(0), "{err}");
     let (code, out, err) = run(&["task", "run", &p("attn.bin")]);
     assert_eq!(code, Some(0), "{err}");

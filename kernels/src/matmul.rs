@@ -278,8 +278,9 @@ impl CpuKernel {
     }
 
     /// What `Backend::Auto` runs on this CPU for `format` with more than one activation row.
-    /// Q8_0 decode (one row) on an AMD CPU with AVX-512 runs [`CpuKernel::Avx2`] (or
-    /// [`CpuKernel::AvxVnni`]) instead: faster there from memory, same bits.
+    /// Decode (one row) on an AMD CPU with AVX-512, of Q8_0 and of Q4_0 on two or more threads,
+    /// runs [`CpuKernel::Avx2`] (or [`CpuKernel::AvxVnni`]) instead: faster there from memory,
+    /// same bits.
     pub fn auto(format: QuantFormat) -> CpuKernel {
         Path::auto().kernel(format)
     }

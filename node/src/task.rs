@@ -225,6 +225,22 @@ pub enum TaskWeights<'a> {
 }
 
 impl<'a> TaskWeights<'a> {
+    /// The choice a host's two optional arguments name: `blocks`, else weights generated from
+    /// `seed`, else the task's own seeded weights.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when both are given (one set of weights, named once).
+    pub fn given(blocks: Option<&'a [u8]>, seed: Option<[u8; 32]>) -> Result<Self> {
+        match (blocks, seed) {
+            (Some(_), Some(_)) => Err(Error::InvalidArgument(
+                "weights: pass the weights or a weights seed, not both".into(),
+            )),
+            (Some(b), None) => Ok(Self::Blocks(b)),
+            (None, Some(s)) => Ok(Self::Generated(s)),
+            (None, None) => Ok(Self::Seeded),
+        }
+    }
+
     /// `Some(format, n, k)` for a matmul task; an error for explicit weights on a task that
     /// takes none.
     fn shape(self, task: &TaskSpec) -> Result<Option<(QuantFormat, u32, u32)>> {

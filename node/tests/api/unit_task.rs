@@ -77,6 +77,19 @@ fn task_weights_choose_the_same_bytes_on_every_path() {
     let b = TaskWeights::Blocks(&own).load(&t).unwrap().unwrap();
     assert!(matches!(b, std::borrow::Cow::Borrowed(_)));
     assert_eq!(b.as_ptr(), own.as_ptr());
+    // A host's two optional arguments map onto the same choices; both at once are refused.
+    assert_eq!(TaskWeights::given(None, None).unwrap(), TaskWeights::Seeded);
+    assert_eq!(
+        TaskWeights::given(None, Some([9; 32])).unwrap(),
+        TaskWeights::Generated([9; 32])
+    );
+    assert_eq!(
+        TaskWeights::given(Some(&own), None).unwrap(),
+        TaskWeights::Blocks(&own)
+    );
+    let e = TaskWeights::given(Some(&own), Some([9; 32])).unwrap_err();
+    assert_eq!(e.code(), "node.invalid_argument");
+    assert!(e.to_string().contains("not both"), "{e}");
     // Executing with each gives the commitment of executing with the bytes directly.
     let direct = execute(&t, Some(&own), Backend::Scalar, 1)
         .unwrap()
