@@ -28,6 +28,9 @@
 //! 2026-12-06-amd-r4-decode-streams.txt): min ÷ min went from 1.44–1.59 to 1.76–1.96 for Q4_0
 //! and from 1.15–1.27 to 1.32–1.57 for Q8_0; with two threads the change is inside the noise.
 //! Four streams were slower than two, and so were adjacent groups instead of far-apart halves.
+//!
+//! Except Q4_0 on AMD CPUs with AVX-512 (Zen 4 and later, [`super::amd_avx512`]): there each
+//! thread reads its range group after group, one stream ([`two_streams`]).
 
 #![allow(unsafe_code)]
 
@@ -89,11 +92,21 @@ macro_rules! block_pairs {
     }};
 }
 
+/// Whether a thread's range of groups is read as two far-apart streams in lockstep (module
+/// doc) rather than group after group: yes, except for Q4_0 on AMD CPUs with AVX-512
+/// ([`super::amd_avx512`], Zen 4 and later). Measured on an AMD EPYC Zen 4, cold weights,
+/// K = 4096, N = 4096 and 11008, the two routes alternated call by call in one process
+/// (benches/results/2026-12-07-amd-zen4-packed-streams.txt): for Q4_0 one stream's median call
+/// was faster in 12 of 12 process runs (by 3–18 % with two threads, 5–8 % with one); for Q8_0
+/// two streams stayed ahead (5 of 6 runs with two threads, 13 % with one). Zen 3 (AVX2 only),
+/// where two streams were measured faster for both formats on one thread, keeps them.
+pub(crate) fn two_streams(q4: bool) -> bool {
+    !(q4 && super::amd_avx512())
+}
+
 /// Activation row `m` against packed groups `g0..g1` of `w` into `out` (`8·(g1 − g0)` values,
-/// row order). Does nothing unless the CPU has AVX2, FMA and F16C (callers resolve the
-/// backend first) and the ranges fit.
-// `g < g1` with `g1·gb ≤ bytes.len()` (checked on entry): no overflow.
-#[allow(clippy::arithmetic_side_effects)]
+/// row order), with the stream layout of [`two_streams`]. Does nothing unless the CPU has
+/// AVX2, FMA and F16C (callers resolve the backend first) and the ranges fit.
 pub(crate) fn decode(
     acts: &Acts<'_>,
     m: usize,
@@ -101,6 +114,24 @@ pub(crate) fn decode(
     g0: usize,
     g1: usize,
     out: &mut [f32],
+) {
+    let two = two_streams(w.format() == QuantFormat::Q4_0);
+    decode_streams(acts, m, w, g0, g1, out, two);
+}
+
+/// [`decode`] with two read streams (`two`) or one: the same bits either way (each group's
+/// lanes get the same operations in the same order; only the order of the groups' loads
+/// differs).
+// `g < g1` with `g1·gb ≤ bytes.len()` (checked on entry): no overflow.
+#[allow(clippy::arithmetic_side_effects)]
+fn decode_streams(
+    acts: &Acts<'_>,
+    m: usize,
+    w: &PackedWeights,
+    g0: usize,
+    g1: usize,
+    out: &mut [f32],
+    two: bool,
 ) {
     if !super::avx2_available() {
         return;
@@ -138,7 +169,8 @@ pub(crate) fn decode(
     // Two streams: group `g0 + i` together with group `g0 + h + i` (`h` = half the range), so
     // that one core keeps two far-apart read streams in flight and the two groups share every
     // activation load; the odd group out, and Q8_0 pairs holding a −128 weight, go one by one.
-    let h = (g1 - g0) / 2;
+    // One stream (`h` = 0): every group one by one, in order.
+    let h = if two { (g1 - g0) / 2 } else { 0 };
     let one = |g: usize, o: &mut [f32; GROUP_ROWS]| {
         let Some(grp) = bytes.get(g * gb..(g + 1) * gb) else {
             return;
@@ -189,12 +221,11 @@ pub(crate) fn decode(
             }
         }
     }
-    if g0 + 2 * h < g1
-        && let Some(Ok(o)) = last
-            .get_mut(..GROUP_ROWS)
-            .map(<&mut [f32; GROUP_ROWS]>::try_from)
-    {
-        one(g0 + 2 * h, o);
+    // The groups after the pairs: at most one with two streams, all of them with one.
+    for (g, o) in (g0 + 2 * h..g1).zip(last.chunks_exact_mut(GROUP_ROWS)) {
+        if let Ok(o) = <&mut [f32; GROUP_ROWS]>::try_from(o) {
+            one(g, o);
+        }
     }
 }
 
@@ -380,5 +411,53 @@ unsafe fn q4_groups<const G: usize>(
     unsafe { block_pairs!(nb, pf, 144, false, block) };
     for (a, o) in acc.into_iter().zip(out) {
         store(a, o);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Backend;
+    use crate::exec::generate_weights;
+    use crate::matmul::Weights;
+    use crate::packed::matmul_packed;
+    use crate::philox::generate_uniform;
+    use crate::quant::quantize_q8_0;
+
+    /// One stream and two give the same bits as the scalar loop, for both formats, on every
+    /// CPU with AVX2 (whichever [`two_streams`] picks here), over ranges of 0..=9 groups.
+    #[test]
+    fn one_and_two_streams_keep_their_bits() {
+        if !super::super::avx2_available() {
+            eprintln!("skipped: this CPU has no AVX2 + FMA + F16C");
+            return;
+        }
+        let (k, groups) = (256usize, 9usize);
+        let n = 8 * groups;
+        let x = generate_uniform(&[3; 32], 0, 2 * k).unwrap();
+        let xq = quantize_q8_0(&x, k).unwrap();
+        let acts = Acts::new(&xq, k / BLOCK_LEN);
+        for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
+            let wb = generate_weights(&[5; 32], format, n, k).unwrap();
+            let w = Weights::from_bytes(format, &wb, k).unwrap();
+            let p = PackedWeights::new(&w).unwrap();
+            let want = matmul_packed(&x, 2, &p, Backend::Scalar, 1).unwrap();
+            for m in 0..2 {
+                for g0 in 0..=groups {
+                    for g1 in g0..=groups {
+                        let expect = &want[m * n + 8 * g0..m * n + 8 * g1];
+                        for two in [false, true] {
+                            let mut out = vec![f32::NAN; 8 * (g1 - g0)];
+                            decode_streams(&acts, m, &p, g0, g1, &mut out, two);
+                            let same = out
+                                .iter()
+                                .zip(expect)
+                                .all(|(a, b)| a.to_bits() == b.to_bits());
+                            assert!(same, "{format:?} m {m} groups {g0}..{g1} two streams {two}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
