@@ -182,10 +182,7 @@ fn extreme_values_are_exact() {
 /// second half (two read streams); an odd group out and Q8_0 pairs holding a −128 weight go
 /// one by one. Every split of 1..=7 groups (plus tail rows), with −128 in no group, in the
 /// first half only, in the second half only, and in every other group, on one and two threads:
-/// each output row must keep the contract's bits whichever partner its group had. (Q4_0 on AMD
-/// CPUs with AVX-512 reads one stream instead; the unit test
-/// `cpu::avx2_packed::tests::one_and_two_streams_keep_their_bits` runs both routes on every
-/// AVX2 CPU.)
+/// each output row must keep the contract's bits whichever partner its group had.
 #[test]
 fn paired_groups_keep_their_bits() {
     let k = 96;

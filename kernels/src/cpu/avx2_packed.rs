@@ -28,9 +28,6 @@
 //! 2026-12-06-amd-r4-decode-streams.txt): min ÷ min went from 1.44–1.59 to 1.76–1.96 for Q4_0
 //! and from 1.15–1.27 to 1.32–1.57 for Q8_0; with two threads the change is inside the noise.
 //! Four streams were slower than two, and so were adjacent groups instead of far-apart halves.
-//!
-//! Except Q4_0 on AMD CPUs with AVX-512 (Zen 4 and later, [`super::amd_avx512`]): there each
-//! thread reads its range group after group, one stream ([`two_streams`]).
 
 #![allow(unsafe_code)]
 
@@ -46,40 +43,59 @@ use crate::quant::{BLOCK_LEN, BlockQ8_0, QuantFormat};
 /// 0.1–0.2 in the ratio to ggml, 1 KiB was level with 2 KiB.
 const PF_AHEAD_Q8: usize = 2048;
 
-/// Whether the Q8_0 loops prefetch with `prefetchnta` rather than `prefetcht0`: on AMD CPUs
-/// with AVX-512 (Zen 4 and later), read once per process. Measured on an AMD EPYC Zen 4, one
-/// thread, cold weights, K = 4096, separate processes interleaved over four rounds
-/// (benches/README.md, ggml section): fastest call per round 24.0–25.2 against 21.8–23.3
-/// GB/s at N = 4096 and 11008. Q4_0 was level either way and keeps `prefetcht0`; AMD CPUs
-/// without AVX-512 (Zen 3) keep what they were tuned with.
-fn nta_q8() -> bool {
-    super::amd_avx512()
-}
-
 /// Software prefetch distance for Q4_0 (`18 · 8` bytes per block): 4 KiB, level with 2 and
 /// 8 KiB and ahead of 1 KiB in the same measurement.
 const PF_AHEAD_Q4: usize = 4096;
 
+/// The second, farther prefetch of AMD CPUs with AVX-512 ([`Ahead::far`]): 8 KiB ahead of each
+/// stream, into L2.
+const PF_FAR: usize = 8192;
+
+/// Where the packed loops prefetch, in bytes ahead of each stream's linear position.
+#[derive(Clone, Copy)]
+struct Ahead {
+    /// Into L1 (`prefetcht0`).
+    near: usize,
+    /// Into L2 (`prefetcht1`), farther ahead; 0: none.
+    far: usize,
+}
+
+/// The prefetch of the Q4_0 (`q4`) or Q8_0 loops: [`PF_AHEAD_Q4`] or [`PF_AHEAD_Q8`] ahead
+/// into L1 everywhere, and on AMD CPUs with AVX-512 (Zen 4 and later, [`super::amd_avx512`],
+/// read once per process) also [`PF_FAR`] ahead into L2. Measured on an AMD EPYC Zen 4 with
+/// the prefetches alternated call by call in one process (cold weights, K = 4096, N = 4096
+/// and 11008; benches/results/2026-12-07-amd-zen4-packed-prefetch-two-level.txt), median call
+/// against the prefetch it replaced there: Q8_0 (`prefetchnta` 2 KiB ahead) faster in 19 of
+/// 20 process runs, 1.05–1.65× on one thread and 0.98–1.43× on two; Q4_0 (`prefetcht0` 4
+/// KiB ahead) faster in 6 of 6 on two threads (1.01–1.10×) and slower in 5 of 6 on one
+/// (0.95–1.09×). A lone `prefetcht1` at 8–34 KiB, or `prefetchnta` farther ahead, was slower
+/// than the old prefetch. Other CPUs keep the single L1 prefetch they were tuned with.
+fn ahead(q4: bool) -> Ahead {
+    Ahead {
+        near: if q4 { PF_AHEAD_Q4 } else { PF_AHEAD_Q8 },
+        far: if super::amd_avx512() { PF_FAR } else { 0 },
+    }
+}
+
 /// The block loop of the group kernels: blocks two at a time, each pair preceded by the linear
-/// software prefetch of every stream start in `$pf` (`$bytes` stream bytes per block, so
-/// `⌈2·$bytes / 64⌉` cache lines per pair; `prefetchnta` when `$nta`, else `prefetcht0`), then
-/// the odd last block; `$block!(b)` does block `b`.
+/// software prefetch ([`Ahead`]) of every stream start in `$streams` (`$bytes` stream bytes per
+/// block, so `⌈2·$bytes / 64⌉` cache lines per pair and level), then the odd last block;
+/// `$block!(b)` does block `b`.
 /// Expands to unsafe operations (the prefetches, and whatever `$block!` does): callers wrap it in
 /// `unsafe` under their own bounds.
 macro_rules! block_pairs {
-    ($nb:expr, $pf:expr, $bytes:expr, $nta:expr, $block:ident) => {{
+    ($nb:expr, $streams:expr, $bytes:expr, $ahead:expr, $block:ident) => {{
         const LINES: usize = (2 * $bytes as usize).div_ceil(64);
-        let nta: bool = $nta;
+        let ahead: Ahead = $ahead;
         let mut b = 0;
         while b + 2 <= $nb {
-            for p in $pf {
-                let p = p.wrapping_add($bytes * b);
+            for s in $streams {
+                let p = s.wrapping_add($bytes * b);
                 for l in 0..LINES {
-                    if nta {
-                        _mm_prefetch::<_MM_HINT_NTA>(p.wrapping_add(64 * l).cast());
-                    } else {
-                        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
+                    if ahead.far > 0 {
+                        _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(ahead.far + 64 * l).cast());
                     }
+                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(ahead.near + 64 * l).cast());
                 }
             }
             $block!(b);
@@ -92,21 +108,11 @@ macro_rules! block_pairs {
     }};
 }
 
-/// Whether a thread's range of groups is read as two far-apart streams in lockstep (module
-/// doc) rather than group after group: yes, except for Q4_0 on AMD CPUs with AVX-512
-/// ([`super::amd_avx512`], Zen 4 and later). Measured on an AMD EPYC Zen 4, cold weights,
-/// K = 4096, N = 4096 and 11008, the two routes alternated call by call in one process
-/// (benches/results/2026-12-07-amd-zen4-packed-streams.txt): for Q4_0 one stream's median call
-/// was faster in 12 of 12 process runs (by 3–18 % with two threads, 5–8 % with one); for Q8_0
-/// two streams stayed ahead (5 of 6 runs with two threads, 13 % with one). Zen 3 (AVX2 only),
-/// where two streams were measured faster for both formats on one thread, keeps them.
-pub(crate) fn two_streams(q4: bool) -> bool {
-    !(q4 && super::amd_avx512())
-}
-
 /// Activation row `m` against packed groups `g0..g1` of `w` into `out` (`8·(g1 − g0)` values,
-/// row order), with the stream layout of [`two_streams`]. Does nothing unless the CPU has
-/// AVX2, FMA and F16C (callers resolve the backend first) and the ranges fit.
+/// row order). Does nothing unless the CPU has AVX2, FMA and F16C (callers resolve the
+/// backend first) and the ranges fit.
+// `g < g1` with `g1·gb ≤ bytes.len()` (checked on entry): no overflow.
+#[allow(clippy::arithmetic_side_effects)]
 pub(crate) fn decode(
     acts: &Acts<'_>,
     m: usize,
@@ -114,24 +120,6 @@ pub(crate) fn decode(
     g0: usize,
     g1: usize,
     out: &mut [f32],
-) {
-    let two = two_streams(w.format() == QuantFormat::Q4_0);
-    decode_streams(acts, m, w, g0, g1, out, two);
-}
-
-/// [`decode`] with two read streams (`two`) or one: the same bits either way (each group's
-/// lanes get the same operations in the same order; only the order of the groups' loads
-/// differs).
-// `g < g1` with `g1·gb ≤ bytes.len()` (checked on entry): no overflow.
-#[allow(clippy::arithmetic_side_effects)]
-fn decode_streams(
-    acts: &Acts<'_>,
-    m: usize,
-    w: &PackedWeights,
-    g0: usize,
-    g1: usize,
-    out: &mut [f32],
-    two: bool,
 ) {
     if !super::avx2_available() {
         return;
@@ -169,8 +157,7 @@ fn decode_streams(
     // Two streams: group `g0 + i` together with group `g0 + h + i` (`h` = half the range), so
     // that one core keeps two far-apart read streams in flight and the two groups share every
     // activation load; the odd group out, and Q8_0 pairs holding a −128 weight, go one by one.
-    // One stream (`h` = 0): every group one by one, in order.
-    let h = if two { (g1 - g0) / 2 } else { 0 };
+    let h = (g1 - g0) / 2;
     let one = |g: usize, o: &mut [f32; GROUP_ROWS]| {
         let Some(grp) = bytes.get(g * gb..(g + 1) * gb) else {
             return;
@@ -221,11 +208,12 @@ fn decode_streams(
             }
         }
     }
-    // The groups after the pairs: at most one with two streams, all of them with one.
-    for (g, o) in (g0 + 2 * h..g1).zip(last.chunks_exact_mut(GROUP_ROWS)) {
-        if let Ok(o) = <&mut [f32; GROUP_ROWS]>::try_from(o) {
-            one(g, o);
-        }
+    if g0 + 2 * h < g1
+        && let Some(Ok(o)) = last
+            .get_mut(..GROUP_ROWS)
+            .map(<&mut [f32; GROUP_ROWS]>::try_from)
+    {
+        one(g0 + 2 * h, o);
     }
 }
 
@@ -260,7 +248,6 @@ unsafe fn q8_general<const FIX: bool>(
     let sc = grp.as_ptr();
     let val = sc.wrapping_add(16 * nb);
     // Linear prefetch position: 8·34 = 272 bytes of the stream per block.
-    let pf = sc.wrapping_add(PF_AHEAD_Q8);
     let ones = _mm256_set1_epi16(1);
     let mut acc = _mm256_setzero_ps();
     macro_rules! block {
@@ -285,7 +272,7 @@ unsafe fn q8_general<const FIX: bool>(
         }};
     }
     // SAFETY: see `block!`; prefetches are hints.
-    unsafe { block_pairs!(nb, [pf], 272, nta_q8(), block) };
+    unsafe { block_pairs!(nb, [sc], 272, ahead(false), block) };
     store(acc, out);
 }
 
@@ -312,8 +299,7 @@ unsafe fn q8_groups<const G: usize>(
     let nb = xs.len();
     let sc: [*const u8; G] = grps.map(<[u8]>::as_ptr);
     let val: [*const u8; G] = sc.map(|p| p.wrapping_add(16 * nb));
-    // Linear prefetch positions: 8·34 = 272 bytes of each stream per block.
-    let pf: [*const u8; G] = sc.map(|p| p.wrapping_add(PF_AHEAD_Q8));
+    // Each stream advances 8·34 = 272 bytes per block (the prefetch of `block_pairs!`).
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); G];
     macro_rules! block {
@@ -342,7 +328,7 @@ unsafe fn q8_groups<const G: usize>(
         }};
     }
     // SAFETY: see `block!`; prefetches are hints.
-    unsafe { block_pairs!(nb, pf, 272, nta_q8(), block) };
+    unsafe { block_pairs!(nb, sc, 272, ahead(false), block) };
     for (a, o) in acc.into_iter().zip(out) {
         store(a, o);
     }
@@ -369,8 +355,7 @@ unsafe fn q4_groups<const G: usize>(
     let nb = xs.len();
     let sc: [*const u8; G] = grps.map(<[u8]>::as_ptr);
     let val: [*const u8; G] = sc.map(|p| p.wrapping_add(16 * nb));
-    // Linear prefetch positions: 8·18 = 144 bytes of each stream per block.
-    let pf: [*const u8; G] = sc.map(|p| p.wrapping_add(PF_AHEAD_Q4));
+    // Each stream advances 8·18 = 144 bytes per block (the prefetch of `block_pairs!`).
     let ones = _mm256_set1_epi16(1);
     let nib = _mm256_set1_epi8(0x0F);
     let mut acc = [_mm256_setzero_ps(); G];
@@ -408,56 +393,8 @@ unsafe fn q4_groups<const G: usize>(
         }};
     }
     // SAFETY: see `block!`; prefetches are hints.
-    unsafe { block_pairs!(nb, pf, 144, false, block) };
+    unsafe { block_pairs!(nb, sc, 144, ahead(true), block) };
     for (a, o) in acc.into_iter().zip(out) {
         store(a, o);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Backend;
-    use crate::exec::generate_weights;
-    use crate::matmul::Weights;
-    use crate::packed::matmul_packed;
-    use crate::philox::generate_uniform;
-    use crate::quant::quantize_q8_0;
-
-    /// One stream and two give the same bits as the scalar loop, for both formats, on every
-    /// CPU with AVX2 (whichever [`two_streams`] picks here), over ranges of 0..=9 groups.
-    #[test]
-    fn one_and_two_streams_keep_their_bits() {
-        if !super::super::avx2_available() {
-            eprintln!("skipped: this CPU has no AVX2 + FMA + F16C");
-            return;
-        }
-        let (k, groups) = (256usize, 9usize);
-        let n = 8 * groups;
-        let x = generate_uniform(&[3; 32], 0, 2 * k).unwrap();
-        let xq = quantize_q8_0(&x, k).unwrap();
-        let acts = Acts::new(&xq, k / BLOCK_LEN);
-        for format in [QuantFormat::Q8_0, QuantFormat::Q4_0] {
-            let wb = generate_weights(&[5; 32], format, n, k).unwrap();
-            let w = Weights::from_bytes(format, &wb, k).unwrap();
-            let p = PackedWeights::new(&w).unwrap();
-            let want = matmul_packed(&x, 2, &p, Backend::Scalar, 1).unwrap();
-            for m in 0..2 {
-                for g0 in 0..=groups {
-                    for g1 in g0..=groups {
-                        let expect = &want[m * n + 8 * g0..m * n + 8 * g1];
-                        for two in [false, true] {
-                            let mut out = vec![f32::NAN; 8 * (g1 - g0)];
-                            decode_streams(&acts, m, &p, g0, g1, &mut out, two);
-                            let same = out
-                                .iter()
-                                .zip(expect)
-                                .all(|(a, b)| a.to_bits() == b.to_bits());
-                            assert!(same, "{format:?} m {m} groups {g0}..{g1} two streams {two}");
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -115,8 +115,8 @@ pub(crate) fn linear_decode_prefetch() -> bool {
 
 /// Whether this is an AMD CPU with AVX-512 (Zen 4 and later; read from CPUID once per
 /// process), where decode's software prefetch differs: the linear prefetch of the next group
-/// requests into L2 (`prefetcht1`) instead of L1, on the AVX2 and AVX-512 loops, and packed
-/// Q8_0 prefetches with `prefetchnta`. A next group in L1 beside the one being read (18 KiB
+/// requests into L2 (`prefetcht1`) instead of L1, on the AVX2 and AVX-512 loops, and the packed
+/// loops add a second prefetch into L2, farther ahead than their L1 one. A next group in L1 beside the one being read (18 KiB
 /// for Q4_0 at K = 4096, 34 KiB for Q8_0, twice that on the 16-row AVX-512 loop) evicts lines
 /// before they are used there: measured on an AMD EPYC Zen 4 (family 25 model 17), one
 /// thread, cold weights, the `t1` hint took the AVX2 loop from 14–15 to 19–20 GB/s for Q4_0
