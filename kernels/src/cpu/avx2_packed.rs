@@ -247,7 +247,7 @@ unsafe fn q8_general<const FIX: bool>(
     let nb = xs.len();
     let sc = grp.as_ptr();
     let val = sc.wrapping_add(16 * nb);
-    // Linear prefetch position: 8·34 = 272 bytes of the stream per block.
+    // The stream advances 8·34 = 272 bytes per block (the prefetch of `block_pairs!`).
     let ones = _mm256_set1_epi16(1);
     let mut acc = _mm256_setzero_ps();
     macro_rules! block {
