@@ -62,14 +62,15 @@ struct Ahead {
 
 /// The prefetch of the Q4_0 (`q4`) or Q8_0 loops: [`PF_AHEAD_Q4`] or [`PF_AHEAD_Q8`] ahead
 /// into L1 everywhere, and on AMD CPUs with AVX-512 (Zen 4 and later, [`super::amd_avx512`],
-/// read once per process) also [`PF_FAR`] ahead into L2. Measured on an AMD EPYC Zen 4 with
-/// the prefetches alternated call by call in one process (cold weights, K = 4096, N = 4096
-/// and 11008; benches/results/2026-12-07-amd-zen4-packed-prefetch-two-level.txt), median call
-/// against the prefetch it replaced there: Q8_0 (`prefetchnta` 2 KiB ahead) faster in 19 of
-/// 20 process runs, 1.05–1.65× on one thread and 0.98–1.43× on two; Q4_0 (`prefetcht0` 4
-/// KiB ahead) faster in 6 of 6 on two threads (1.01–1.10×) and slower in 5 of 6 on one
-/// (0.95–1.09×). A lone `prefetcht1` at 8–34 KiB, or `prefetchnta` farther ahead, was slower
-/// than the old prefetch. Other CPUs keep the single L1 prefetch they were tuned with.
+/// read once per process) also [`PF_FAR`] ahead into L2. Measured on an AMD EPYC Zen 4, cold
+/// weights, K = 4096, N = 4096 and 11008, one and two threads, old and new prefetch alternated
+/// call by call in one process with the rotation's start moving (a fixed order slows whichever
+/// route runs first) and also one route per process
+/// (benches/results/2026-12-07-amd-zen4-packed-prefetch-position-neutral.txt): against what it
+/// replaced there, Q4_0 (`prefetcht0` 4 KiB ahead) was faster in 8 of 8 alternated pairs
+/// (1.03–1.54×, median 1.24×), Q8_0 (`prefetchnta` 2 KiB ahead) level to faster (0.99–1.35×).
+/// A lone `prefetcht1` at 8–34 KiB, or `prefetchnta` farther ahead, was slower than the old
+/// prefetch. Other CPUs keep the single L1 prefetch they were tuned with.
 fn ahead(q4: bool) -> Ahead {
     Ahead {
         near: if q4 { PF_AHEAD_Q4 } else { PF_AHEAD_Q8 },
