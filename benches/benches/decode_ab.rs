@@ -4,10 +4,12 @@
 //! On the shared VMs of this project a separate-process A/B of two decode routes swings by more
 //! than the difference under test (each process gets its own physical pages; the same-run read
 //! bandwidth of one setting ranged over 23–51 GB/s across processes). Here every route runs once
-//! per iteration, in a rotation whose start moves by one route every iteration, on its own cold copy of the weights (more than 300 MB of
-//! copies cycled), so slow and fast phases of the machine hit every route alike. Each route's
-//! output is compared bit for bit with the first call's (the kernels' determinism contract);
-//! a difference aborts the run, a time never does.
+//! per iteration, each call on its own cold copy of the weights (more than 300 MB of copies
+//! cycled), so slow and fast phases of the machine hit every route alike; the rotation starts
+//! one route later every iteration, because in a fixed order the route that runs first is
+//! measurably slower (3–6 % for the very same loop). Every output is compared bit for bit with
+//! the first call's (the kernels' determinism contract): a difference aborts the run, a time
+//! never does.
 //!
 //! Routes (all public API): `auto` (`matmul`, `Backend::Auto`), `avx2` (`Backend::Avx2`),
 //! `avx512` (`matmul_q8_kernel` with `CpuKernel::Avx512Vnni`, skipped without AVX-512 VNNI),
@@ -83,16 +85,9 @@ fn main() {
         .map(str::trim)
         .filter(|r| *r != "avx512" || avx512)
         .collect();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
     println!(
-        "CPU: {cpu}; avx512_vnni {avx512}; K {K}, N {n}; {calls} calls per route; routes {routes:?}"
+        "CPU: {}; K {K}, N {n}; {calls} calls per route; routes {routes:?}",
+        mycel_benches::cpu_line()
     );
     let x = match generate_uniform(&[8; 32], 0, K) {
         Ok(x) => x,

@@ -610,27 +610,6 @@ fn attention_case(cfg: &Config, peers: &mut Peers, q_len: usize, kv_len: usize, 
     );
 }
 
-fn cpu_line() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = info
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .unwrap_or("?")
-        .trim()
-        .to_string();
-    let flags = info
-        .lines()
-        .find(|l| l.starts_with("flags"))
-        .unwrap_or_default();
-    let has: Vec<&str> = ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"]
-        .into_iter()
-        .filter(|f| flags.split_whitespace().any(|w| w == *f))
-        .collect();
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{model}; {}; {cores} CPUs", has.join(" "))
-}
-
 fn main() {
     // cargo bench passes `--bench`; nothing else is read from the command line.
     let quick = std::env::var_os("MYCEL_BENCH_QUICK").is_some();
@@ -664,7 +643,7 @@ fn main() {
     )
     .unwrap_or_default();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("CPU: {}", cpu_line());
+    println!("CPU: {}", mycel_benches::cpu_line());
     println!("ggml: {ggml_info}");
     for l in build_info.lines() {
         println!("ggml build: {l}");

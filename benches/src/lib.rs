@@ -344,3 +344,31 @@ pub fn signed_receipts(
         })
         .collect()
 }
+
+/// The CPU a run saw, for the first line of a bench's report: `/proc/cpuinfo`'s model name,
+/// family and model, the SIMD extensions that pick kernel paths (`avx2`, `avx512f`,
+/// `avx512_vnni`, `avx_vnni`, `amx_int8`) and the CPUs this process may use.
+pub fn cpu_line() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split(':').nth(1))
+            .unwrap_or("?")
+            .trim()
+            .to_string()
+    };
+    let flags = field("flags");
+    let has: Vec<&str> = ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"]
+        .into_iter()
+        .filter(|f| flags.split_whitespace().any(|w| w == *f))
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    format!(
+        "{} (family {} model {}); {}; {cores} CPUs",
+        field("model name"),
+        field("cpu family"),
+        field("model"),
+        has.join(" ")
+    )
+}

@@ -113,16 +113,16 @@ pub(crate) fn linear_decode_prefetch() -> bool {
     }
 }
 
-/// Whether this is an AMD CPU with AVX-512 (Zen 4 and later; read from CPUID once per
-/// process), where decode's software prefetch differs: the linear prefetch of the next group
-/// requests into L2 (`prefetcht1`) instead of L1, on the AVX2 and AVX-512 loops, and the packed
-/// loops add a second prefetch into L2, farther ahead than their L1 one. A next group in L1 beside the one being read (18 KiB
-/// for Q4_0 at K = 4096, 34 KiB for Q8_0, twice that on the 16-row AVX-512 loop) evicts lines
-/// before they are used there: measured on an AMD EPYC Zen 4 (family 25 model 17), one
-/// thread, cold weights, the `t1` hint took the AVX2 loop from 14–15 to 19–20 GB/s for Q4_0
-/// and from 13 to 22–27 for Q8_0, the AVX-512 loop from 10.5 to 21–23 (benches/README.md,
-/// ggml section). Hints only: the bits do not depend on them. AMD CPUs without AVX-512 (Zen 3)
-/// keep what they were tuned with; Zen 5 takes this path too but was not measured here.
+/// Whether this is an AMD CPU with AVX-512 (Zen 4 and later; read from CPUID once per process),
+/// where decode's software prefetch differs: the linear prefetch of the next group requests into L2
+/// (`prefetcht1`) instead of L1, on the AVX2 and AVX-512 loops, and the packed loops add a second
+/// prefetch into L2, farther ahead than their L1 one. A next group in L1 beside the one being read
+/// (18 KiB for Q4_0 at K = 4096, 34 KiB for Q8_0, twice that on the 16-row AVX-512 loop) evicts
+/// lines before they are used there: measured on an AMD EPYC Zen 4 (family 25 model 17), one
+/// thread, cold weights, the `t1` hint took the AVX2 loop from 14–15 to 19–20 GB/s for Q4_0 and
+/// from 13 to 22–27 for Q8_0, the AVX-512 loop from 10.5 to 21–23 (benches/README.md, ggml
+/// section). Hints only: the bits do not depend on them. AMD CPUs without AVX-512 (Zen 3) keep what
+/// they were tuned with; Zen 5 takes this path too but was not measured here.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn amd_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
