@@ -519,6 +519,119 @@ const fn div_small<const D: u64>(p: u64) -> u64 {
     }
 }
 
+/// `|z|` (raw Q32) below which [`exp_bracket`] brackets the series: 6.0.
+pub const EXP_BRACKET_LIMIT: u64 = 6 << 32;
+
+/// 128ths of [`EXP_BRACKET_LIMIT`]'s integer part: the rows of [`EXP128`] and [`EXP_SLACK`].
+const EXP_ROWS: usize = 768;
+
+/// `floor(2^55 · e^(k/128))` for `k < 768`, from the Taylor series of `e^(k/128)` in Q110
+/// integer arithmetic at compile time (each term `floor(t · k / (128 i))`, summed until a
+/// term is 0). The floors lose less than `2^-100` relatively, so each entry is within 1 of the
+/// true `2^55 · e^(k/128)` and never above it (`exp128_matches_series` checks the table
+/// against the chain's series).
+// Compile-time evaluation: an index out of range is a build error, never a run-time panic.
+#[allow(clippy::indexing_slicing)]
+const EXP128: [u64; EXP_ROWS] = {
+    let mut out = [0u64; EXP_ROWS];
+    let mut k = 0;
+    while k < EXP_ROWS {
+        let one: u128 = 1 << 110;
+        let mut term = one;
+        let mut sum = one;
+        let mut i = 1u128;
+        while term > 0 {
+            term = term * (k as u128) / (128 * i);
+            sum += term;
+            i += 1;
+        }
+        out[k] = (sum >> 55) as u64;
+        k += 1;
+    }
+    out
+};
+
+/// For `x` in `[k/128, (k+1)/128)`: how far below `2^32 · e^x` the chain's series sum `r(x)` can
+/// lie, in raw units, rounded up, plus 4 for [`exp_bracket`]'s own rounding. Compile-time,
+/// integer, from the bounds at `X = (k+1)/128` (every bound grows with `X`):
+/// * each step floors `t_i = floor(t_{i-1} · X / i)`, so with `T_i = 2^32 · X^i / i!` the
+///   deficit `δ_i = T_i − t_i` obeys `δ_i < δ_{i-1} · X / i + 1` and `δ_i ≤ T_i` (`δ_1 = 0`);
+/// * the series stops after term 31, so the tail `Σ_{i ≥ 32} T_i ≤ 2 · T_32` is missing
+///   (`X / 33 < 1/5` makes the tail a geometric sum below twice its first term).
+///
+/// The bound is `Σ_{i=2}^{31} δ_i + 2 · T_32`, each quantity carried with 32 extra fraction
+/// bits and rounded up at every step.
+// Compile-time evaluation: an index out of range is a build error, never a run-time panic.
+#[allow(clippy::indexing_slicing)]
+const EXP_SLACK: [u64; EXP_ROWS] = {
+    let mut out = [0u64; EXP_ROWS];
+    let mut k = 0;
+    while k < EXP_ROWS {
+        // X · 2^32 at the top of the row.
+        let x = ((k as u128) + 1) << 25;
+        let unit: u128 = 1 << 32;
+        // T_1 = x raw units, carried ×2^32.
+        let mut t = x << 32;
+        let mut d: u128 = 0;
+        let mut total: u128 = 0;
+        let mut i = 2u128;
+        while i <= 32 {
+            let den = unit * i;
+            t = (t * x).div_ceil(den);
+            if i == 32 {
+                total += 2 * t;
+            } else {
+                let grown = (d * x).div_ceil(den) + unit;
+                d = if grown < t { grown } else { t };
+                total += d;
+            }
+            i += 1;
+        }
+        out[k] = (total.div_ceil(unit) as u64) + 4;
+        k += 1;
+    }
+    out
+};
+
+/// Bounds `[lo, hi]` on the chain's `exp*` series sum `r(x) = 1 + x + Σ_{i=2}^{31} t_i` (the
+/// value [`exp_safe`] returns for `z = x`, and whose reciprocal it returns for `z = −x`, except
+/// at the special inputs 0 and exactly 1) for `0 < x <` [`EXP_BRACKET_LIMIT`], without running
+/// the series: `None` outside that range.
+///
+/// `2^32 · e^x` is approximated from below as `E_k · p(f) / 2^86` with `x = k/128 + f`,
+/// `E_k = `[`EXP128`]`[k]` (Q55) and `p` the degree-4 Taylor polynomial of `e^f` (`f < 1/128`)
+/// in Q63 by Horner: each factor is within `2^-41.8` of its true value (the polynomial's
+/// remainder is below `f^5 / 5! · e^f < 2^-41.9`; the floors add about `2^-61`) and never above
+/// it, so the result `R` lies in `[2^32 · e^x − 2, 2^32 · e^x]` (`2^32 · e^6 < 2^40.7`, and
+/// `2^40.7 · 2^-41.8 + 1 < 2`). The series sum lies
+/// in `[2^32 · e^x − slack, 2^32 · e^x]` ([`EXP_SLACK`]), so `r ∈ [R − slack, R + 2]`; the
+/// bounds returned are `R − slack` (at least `1 + x`, which `r` never goes below) and `R + 4`.
+/// Integer arithmetic only; the bracket is a proof device: a caller uses it only where every
+/// value in it gives the same final result, and runs the series otherwise (spec/emission.md,
+/// liquid alpha).
+#[must_use]
+pub fn exp_bracket(x: u64) -> Option<(u64, u64)> {
+    if x == 0 || x >= EXP_BRACKET_LIMIT {
+        return None;
+    }
+    let k = (x >> 25) as usize;
+    // f · 2^64 for the fraction f = (x mod 2^25) / 2^32 < 1/128.
+    let f = (x & ((1 << 25) - 1)) << 32;
+    let mulhi = |a: u64, b: u64| ((u128::from(a) * u128::from(b)) >> 64) as u64;
+    // floor(2^63 / i!) for i = 0..=4.
+    const C: [u64; 5] = [1 << 63, 1 << 63, 1 << 62, (1 << 63) / 6, (1 << 63) / 24];
+    let mut p = C[4];
+    p = C[3] + mulhi(p, f);
+    p = C[2] + mulhi(p, f);
+    p = C[1] + mulhi(p, f);
+    p = C[0] + mulhi(p, f);
+    let e = *EXP128.get(k)?;
+    let slack = *EXP_SLACK.get(k)?;
+    let r = ((u128::from(e) * u128::from(p)) >> 86) as u64;
+    let floor = ONE.unsigned_abs() + x;
+    Some((r.saturating_sub(slack).max(floor), r + 4))
+}
+
 /// The `substrate_fixed::transcendental::exp` series for `I32F32`.
 fn exp_taylor(z: i64) -> Option<i64> {
     if z == 0 {
@@ -573,6 +686,58 @@ mod tests {
 
     fn q(b: i64) -> I32F32 {
         I32F32::from_bits(b)
+    }
+
+    /// The chain's series sum `r(x)` for `0 < x ≠ 1` (raw), by the checked reference series.
+    fn series(x: u64) -> u64 {
+        exp_taylor(x as i64).unwrap() as u64
+    }
+
+    #[test]
+    fn exp_bracket_contains_series() {
+        let mut xs: Vec<u64> = vec![1, 2, 3, 1 << 20, EXP_BRACKET_LIMIT - 1];
+        // Every row start (f = 0: the table entry alone), its neighbours and row ends.
+        for k in 0..EXP_ROWS as u64 {
+            for d in [0u64, 1, 2, 3, (1 << 25) - 1, (1 << 24) + 12_345] {
+                xs.push((k << 25) + d);
+            }
+        }
+        let mut s: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..200_000 {
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            xs.push((s >> 20) % EXP_BRACKET_LIMIT);
+        }
+        let mut widest = 0;
+        for &x in &xs {
+            if x == 0 || x == ONE as u64 {
+                assert_eq!(exp_bracket(x).is_some(), x != 0);
+                continue;
+            }
+            let (lo, hi) = exp_bracket(x).unwrap();
+            let r = series(x);
+            assert!(lo <= r && r <= hi, "x {x}: {r} not in [{lo}, {hi}]");
+            widest = widest.max(hi - lo);
+        }
+        // The bracket is narrow (a few hundred raw units at most, out of 2^32 · e^x).
+        assert!(widest < 400, "widest bracket {widest}");
+        assert_eq!(exp_bracket(0), None);
+        assert_eq!(exp_bracket(EXP_BRACKET_LIMIT), None);
+        assert_eq!(exp_bracket(u64::MAX), None);
+    }
+
+    #[test]
+    fn exp128_matches_series() {
+        // At a row start the bracket is E_k alone: E_k / 2^23 must sit within the slack below
+        // (and at most 2 above) the chain's series at k/128, an independent computation.
+        for k in 1..EXP_ROWS {
+            if k == 128 {
+                continue;
+            }
+            let r = series((k as u64) << 25);
+            let e = EXP128[k] >> 23;
+            assert!(e + 2 >= r && r + EXP_SLACK[k] >= e, "k {k}: table {e}, series {r}");
+        }
+        assert_eq!(EXP128[0], 1 << 55);
     }
 
     #[test]
