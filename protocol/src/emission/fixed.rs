@@ -552,7 +552,7 @@ const EXP128: [u64; EXP_ROWS] = {
 };
 
 /// For `x` in `[k/128, (k+1)/128)`: how far below `2^32 · e^x` the chain's series sum `r(x)` can
-/// lie, in raw units, rounded up, plus 4 for [`exp_bracket`]'s own rounding. Compile-time,
+/// lie, in raw units, rounded up, plus 1 to spare. Compile-time,
 /// integer, from the bounds at `X = (k+1)/128` (every bound grows with `X`):
 /// * each step floors `t_i = floor(t_{i-1} · X / i)`, so with `T_i = 2^32 · X^i / i!` the
 ///   deficit `δ_i = T_i − t_i` obeys `δ_i < δ_{i-1} · X / i + 1` and `δ_i ≤ T_i` (`δ_1 = 0`);
@@ -563,8 +563,8 @@ const EXP128: [u64; EXP_ROWS] = {
 /// bits and rounded up at every step.
 // Compile-time evaluation: an index out of range is a build error, never a run-time panic.
 #[allow(clippy::indexing_slicing)]
-const EXP_SLACK: [u64; EXP_ROWS] = {
-    let mut out = [0u64; EXP_ROWS];
+const EXP_SLACK: [u16; EXP_ROWS] = {
+    let mut out = [0u16; EXP_ROWS];
     let mut k = 0;
     while k < EXP_ROWS {
         // X · 2^32 at the top of the row.
@@ -587,7 +587,8 @@ const EXP_SLACK: [u64; EXP_ROWS] = {
             }
             i += 1;
         }
-        out[k] = (total.div_ceil(unit) as u64) + 4;
+        // At most 87 (at x near 6): a u16 keeps the table small (the WASM module carries it).
+        out[k] = (total.div_ceil(unit) as u16) + 1;
         k += 1;
     }
     out
@@ -600,12 +601,13 @@ const EXP_SLACK: [u64; EXP_ROWS] = {
 ///
 /// `2^32 · e^x` is approximated from below as `E_k · p(f) / 2^86` with `x = k/128 + f`,
 /// `E_k = `[`EXP128`]`[k]` (Q55) and `p` the degree-4 Taylor polynomial of `e^f` (`f < 1/128`)
-/// in Q63 by Horner: each factor is within `2^-41.8` of its true value (the polynomial's
-/// remainder is below `f^5 / 5! · e^f < 2^-41.9`; the floors add about `2^-61`) and never above
-/// it, so the result `R` lies in `[2^32 · e^x − 2, 2^32 · e^x]` (`2^32 · e^6 < 2^40.7`, and
-/// `2^40.7 · 2^-41.8 + 1 < 2`). The series sum lies
-/// in `[2^32 · e^x − slack, 2^32 · e^x]` ([`EXP_SLACK`]), so `r ∈ [R − slack, R + 2]`; the
-/// bounds returned are `R − slack` (at least `1 + x`, which `r` never goes below) and `R + 4`.
+/// in Q63 by Horner. Neither factor is above its true value (every floor and the polynomial's
+/// positive remainder only lower them), so `R ≤ 2^32 · e^x`; and `E_k ≥ 2^55 e^a − 1.01`,
+/// `p ≥ 2^63 e^f − 2^21.2` (remainder `< 2^63 · f^5 / 5! · 1.01 < 2^21.1`, floors a few units),
+/// so `E_k · p ≥ 2^118 e^x − 2^76.2 e^a − 2^63.1` and, with `e^a < e^6 < 2^8.7`,
+/// `R > 2^32 · e^x − 1.5`. The series sum lies in `[2^32 · e^x − slack, 2^32 · e^x]`
+/// ([`EXP_SLACK`]), so `r ∈ [R − slack, R + 1.5]`: the bounds returned are `R − slack` (at
+/// least `1 + x`, which `r` never goes below) and `R + 2`.
 /// Integer arithmetic only; the bracket is a proof device: a caller uses it only where every
 /// value in it gives the same final result, and runs the series otherwise (spec/emission.md,
 /// liquid alpha).
@@ -626,10 +628,10 @@ pub fn exp_bracket(x: u64) -> Option<(u64, u64)> {
     p = C[1] + mulhi(p, f);
     p = C[0] + mulhi(p, f);
     let e = *EXP128.get(k)?;
-    let slack = *EXP_SLACK.get(k)?;
+    let slack = u64::from(*EXP_SLACK.get(k)?);
     let r = ((u128::from(e) * u128::from(p)) >> 86) as u64;
     let floor = ONE.unsigned_abs() + x;
-    Some((r.saturating_sub(slack).max(floor), r + 4))
+    Some((r.saturating_sub(slack).max(floor), r + 2))
 }
 
 /// The `substrate_fixed::transcendental::exp` series for `I32F32`.
@@ -735,9 +737,12 @@ mod tests {
             }
             let r = series((k as u64) << 25);
             let e = EXP128[k] >> 23;
-            assert!(e + 2 >= r && r + EXP_SLACK[k] >= e, "k {k}: table {e}, series {r}");
+            assert!(e + 2 >= r && r + u64::from(EXP_SLACK[k]) >= e, "k {k}: table {e}, series {r}");
         }
         assert_eq!(EXP128[0], 1 << 55);
+        // The slack bound grows with x and stays small (the u16 cast cannot have wrapped).
+        assert!(EXP_SLACK.windows(2).all(|p| p[0] <= p[1]));
+        assert!(EXP_SLACK[0] >= 2 && EXP_SLACK[EXP_ROWS - 1] < 200);
     }
 
     #[test]

@@ -2007,21 +2007,23 @@ impl Sigmoid {
     /// units wide. Every step from `r` to `α` is monotone: for `z > 0`, `e = r` and
     /// `σ = 1 ⊘ (1 ⊕ e) = floor(2^64 / (2^32 + r))`; for `z < 0`, `e = 1 ⊘ r = floor(2^64 / r)`
     /// first; then `α = clamp(lo ⊕ σ ⊗ k)` with `k = hi ⊖ lo`, where `σ ⊗ k = floor(σ k / 2^32)`.
-    /// With `q = floor(2^64 / D_hi)` at the bracket's top and `ρ = 2^64 − q · D_lo` at its
-    /// bottom, the quotient at `r` lies in `[q, q + ρ / D_lo]`:
-    /// * `z > 0` (`σ ∈ [q, q + m]`, `m ≤ ρ / D_lo`): `α` is the same over the range when
-    ///   `(q k mod 2^32) + m k < 2^32`, implied by `(q k mod 2^32) · D_lo + ρ k < 2^32 · D_lo`;
+    /// With `q = floor(2^64 / D_hi)` at the bracket's top and `ρ = 2^64 − q · D_lo`, the
+    /// quotient at its bottom is `q + m` with `m = floor(ρ / D_lo)` (as `2^64 = q D_lo + ρ`),
+    /// found by comparing `ρ` with `D_lo`, `2 D_lo` and `3 D_lo` (a spread of 4 or more is
+    /// declined):
+    /// * `z > 0` (`σ ∈ [q, q + m]`): `α` is the same over the range iff
+    ///   `(q k mod 2^32) + m k < 2^32`;
     /// * `z < 0` (`e ∈ [q, q + m]`): each step of `e` moves `σ = floor(2^64 / (2^32 + e))` by
     ///   at most 1 (`2^64 / (b (b + 1)) < 1` for `b ≥ 2^32`), so `σ ∈ [s − m, s]` with
-    ///   `s = σ(q)`, and `α` is the same when `(s k mod 2^32) ≥ m k`, implied by
-    ///   `(s k mod 2^32) · D_lo ≥ ρ k`.
+    ///   `s = σ(q)`, and `α` is the same over that when `(s k mod 2^32) ≥ m k`.
     ///
     /// Then `α` is the value at `q` (resp. `s`). Declines at `z = 0` and `z = 1` (the series'
     /// special inputs), outside the bracket's range, and for `hi < lo`. Two quotients and a
     /// handful of products per lane, in lockstep: each step runs over all lanes before the
     /// next (both signs' quotients included, then selected), so the lanes' multiply and divide
-    /// chains overlap and no outcome is a branch. On the benches' networks (`|z|` up to 5) about
-    /// 80 % of the lanes pass; the rest are mostly small `|z|`, whose series is short.
+    /// chains overlap and no outcome is a branch. On the benches' networks (`|z|` up to 5) 83 %
+    /// of the lanes pass, over 97 % of those with `|z| > 2`; the rest are mostly small `|z|`
+    /// (where a step of `α` is only a few raw units of `r` wide), whose series is short.
     // Every index is a `0..LANES` loop counter into a `[_; LANES]` array: always in bounds, so
     // the checks compile away and nothing can panic. (The iterator-zip form of these loops
     // measured 5–12 % slower on liquid-alpha epochs: the compiler scheduled it worse.)
@@ -2054,17 +2056,21 @@ impl Sigmoid {
             s[l] = recip(one + q[l]);
         }
         // `(v k) mod 2^32` is the low word of a wrapping product, and `ρ`, in `(0, 2^64)`
-        // because `2 ≤ q ≤ 2^64 / d_hi`, is `−q d_lo` mod 2^64.
+        // because `2 ≤ q ≤ 2^64 / d_hi`, is `−q d_lo` mod 2^64. The quotient's spread
+        // `m = floor(ρ / d_lo)` (exact: `2^64 = q d_lo + ρ`) is counted by comparisons up to 3;
+        // a wider one is declined.
         let k64 = k as u64;
-        let frac = |v: u64| u128::from(v.wrapping_mul(k64) & 0xFFFF_FFFF);
+        let frac = |v: u64| v.wrapping_mul(k64) & 0xFFFF_FFFF;
         let mut alphas = [0i64; LANES];
         let mut ok = [false; LANES];
         let ordered = self.high >= self.low;
         for l in 0..LANES {
-            let lo = u128::from(d_lo[l]);
-            let rho = u128::from(q[l].wrapping_mul(d_lo[l]).wrapping_neg());
-            let ok_pos = frac(q[l]) * lo + rho * k < (lo << 32);
-            let ok_neg = frac(s[l]) * lo >= rho * k;
+            let d = d_lo[l];
+            let rho = q[l].wrapping_mul(d).wrapping_neg();
+            let m = u64::from(rho >= d) + u64::from(rho >= 2 * d) + u64::from(rho >= 3 * d);
+            let narrow = rho < 4 * d;
+            let ok_pos = narrow & (frac(q[l]) + m * k64 < 1 << 32);
+            let ok_neg = narrow & (frac(s[l]) >= m * k64);
             let sig = if pos[l] { q[l] } else { s[l] };
             // Bitwise, not short-circuit: no branch on the data.
             ok[l] = valid[l] & ordered & ((pos[l] & ok_pos) | (!pos[l] & ok_neg));
@@ -2279,18 +2285,20 @@ mod tests {
                     let want = sig.alpha_from_exp(fixed::exp_safe(z));
                     if ok[l] {
                         assert_eq!(alphas[l], want, "setting {n}, z {z}");
-                        certified += 1;
                     }
                     if z.unsigned_abs() < fixed::EXP_BRACKET_LIMIT && z.abs() > ONE {
                         inside += 1;
+                        certified += usize::from(ok[l]);
                     }
                 }
             }
-            // Narrow [lo, hi] (settings 0, 2): at least 3/4 of the range's |z| > 1 certified;
-            // [0, 1] (setting 1), where each step of σ is a step of α: at least 1/4.
-            let want = if n == 1 { 1 } else { 3 };
-            if n <= 2 {
-                assert!(certified * 4 >= inside * want, "setting {n}: {certified} of {inside}");
+            // Of the inputs with 1 < |z| < 6 certified (measured: 95 %, 79 %, 99.96 %, 100 %):
+            // the bench's [lo, hi] (setting 0) at least 92 %; [0, 1] (setting 1), where each
+            // step of σ is a step of α, 70 %; the narrow one (2) 98 %; lo = hi (3, α constant)
+            // all of them.
+            let want = [92, 70, 98, 100];
+            if let Some(&w) = want.get(n) {
+                assert!(certified * 100 >= inside * w, "setting {n}: {certified} of {inside}");
             }
             if n == 4 {
                 assert_eq!(certified, 0, "hi < lo is declined");
