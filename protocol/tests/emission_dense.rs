@@ -73,6 +73,12 @@ fn dense_input(seed: u64, n: usize) -> EpochInput {
         })
         .collect();
     let yuma3 = r.chance(50);
+    let alpha = match r.below(5) {
+        0 => (0u16, 65535u16),
+        1 => (30_000, 30_000),
+        2 => (r.below(65536) as u16, r.below(65536) as u16),
+        _ => (45_875, 58_982),
+    };
     EpochInput {
         n: n as u16,
         current_block: blk,
@@ -127,9 +133,12 @@ fn dense_input(seed: u64, n: usize) -> EpochInput {
         bonds_moving_average: [900_000u64, 975_000, 500_000][r.below(3) as usize],
         yuma3,
         liquid_alpha: yuma3 && r.chance(70),
-        alpha_low: 45875,
-        alpha_high: 58982,
-        alpha_sigmoid_steepness: [1000i16, 10, 30000, -500][r.below(4) as usize],
+        // The chain's defaults mostly; also the full [0, 1], a single value, and any pair
+        // (possibly lo > hi): liquid alpha's certified shortcut and its series fallback both
+        // run, and must agree with the literal port bit for bit.
+        alpha_low: alpha.0,
+        alpha_high: alpha.1,
+        alpha_sigmoid_steepness: [1000i16, 10, 30000, -500, 250][r.below(5) as usize],
         liquid_alpha_consensus_mode: ConsensusMode::Current,
         previous_consensus: None,
         rao_emission: 1_000_000_000,
@@ -140,7 +149,7 @@ fn dense_input(seed: u64, n: usize) -> EpochInput {
 fn dense_paths_match_literal_port() {
     let sizes = [1usize, 2, 3, 40, 97, 130, 200, 257];
     let mut ws = EpochWorkspace::new();
-    for seed in 0..48u64 {
+    for seed in 0..64u64 {
         let n = sizes[(seed as usize) % sizes.len()];
         let inp = dense_input(0xD0_0000 + seed, n);
         let got = epoch(&inp).expect("valid input");

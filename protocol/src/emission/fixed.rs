@@ -706,7 +706,9 @@ mod tests {
         }
         let mut s: u64 = 0x1234_5678_9ABC_DEF1;
         for _ in 0..200_000 {
-            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             xs.push((s >> 20) % EXP_BRACKET_LIMIT);
         }
         let mut widest = 0;
@@ -737,7 +739,10 @@ mod tests {
             }
             let r = series((k as u64) << 25);
             let e = EXP128[k] >> 23;
-            assert!(e + 2 >= r && r + u64::from(EXP_SLACK[k]) >= e, "k {k}: table {e}, series {r}");
+            assert!(
+                e + 2 >= r && r + u64::from(EXP_SLACK[k]) >= e,
+                "k {k}: table {e}, series {r}"
+            );
         }
         assert_eq!(EXP128[0], 1 << 55);
         // The slack bound grows with x and stays small (the u16 cast cannot have wrapped).

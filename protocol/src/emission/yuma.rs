@@ -1995,7 +1995,6 @@ impl Sigmoid {
         let a = add(self.low, mul(sig, sub(self.high, self.low)));
         a.min(self.high).max(self.low)
     }
-
 }
 
 impl Sigmoid {
@@ -2250,7 +2249,8 @@ mod tests {
     /// (`alpha_from_exp(exp_safe(z))`, the chain's definition): every certified lane equal,
     /// over random `z` in and beyond the bracket's range, the special inputs, the neighbours of
     /// every 1/128 row boundary, and several sigmoid settings (the bench's, a narrow and a wide
-    /// `[lo, hi]`, `lo = hi`, `hi < lo`); and the shortcut certifies most lanes in the range.
+    /// `[lo, hi]`, `lo = hi`, `hi < lo`, and 24 random ones); and the shortcut certifies most
+    /// lanes in the range.
     #[test]
     fn certified_alpha_matches_series() {
         let q = |v: u16| fixed::from_u16(v) / 65_535;
@@ -2270,12 +2270,29 @@ mod tests {
         }
         let mut r: u64 = 0x0DDB_1A5E_5BAD_5EED;
         for _ in 0..120_000 {
-            r = r.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            r = r
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             // Mostly inside ±6, some out to ±8.
             zs.push(((r >> 11) % (16 << 32)) as i64 - (8 << 32));
         }
-        for (n, sig) in settings.iter().enumerate() {
+        // And random settings (any lo, hi and steepness the input can hold), on a subset of z.
+        let mut extra = Vec::new();
+        for _ in 0..24 {
+            r = r
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let (lo, hi) = ((r >> 16) as u16, (r >> 32) as u16);
+            let steep = (r >> 48) as u16 as i16;
+            extra.push(Sigmoid::new(q(lo), q(hi), i64::from(steep) << 32));
+        }
+        for (n, sig) in settings.iter().chain(&extra).enumerate() {
             let (mut certified, mut inside) = (0usize, 0usize);
+            let zs = if n < settings.len() {
+                &zs[..]
+            } else {
+                &zs[..20_000]
+            };
             for chunk in zs.chunks(LANES) {
                 let mut lanes = [0i64; LANES];
                 lanes[..chunk.len()].copy_from_slice(chunk);
@@ -2298,7 +2315,10 @@ mod tests {
             // all of them.
             let want = [92, 70, 98, 100];
             if let Some(&w) = want.get(n) {
-                assert!(certified * 100 >= inside * w, "setting {n}: {certified} of {inside}");
+                assert!(
+                    certified * 100 >= inside * w,
+                    "setting {n}: {certified} of {inside}"
+                );
             }
             if n == 4 {
                 assert_eq!(certified, 0, "hi < lo is declined");
