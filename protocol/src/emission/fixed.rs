@@ -600,13 +600,13 @@ const EXP_SLACK: [u16; EXP_ROWS] = {
 /// the series: `None` outside that range.
 ///
 /// `2^32 · e^x` is approximated from below as `E_k · p(f) / 2^86` with `x = k/128 + f`,
-/// `E_k = `[`EXP128`]`[k]` (Q55) and `p` the degree-4 Taylor polynomial of `e^f` (`f < 1/128`)
+/// `E_k = EXP128[k]` (Q55) and `p` the degree-4 Taylor polynomial of `e^f` (`f < 1/128`)
 /// in Q63 by Horner. Neither factor is above its true value (every floor and the polynomial's
 /// positive remainder only lower them), so `R ≤ 2^32 · e^x`; and `E_k ≥ 2^55 e^a − 1.01`,
 /// `p ≥ 2^63 e^f − 2^21.2` (remainder `< 2^63 · f^5 / 5! · 1.01 < 2^21.1`, floors a few units),
 /// so `E_k · p ≥ 2^118 e^x − 2^76.2 e^a − 2^63.1` and, with `e^a < e^6 < 2^8.7`,
 /// `R > 2^32 · e^x − 1.5`. The series sum lies in `[2^32 · e^x − slack, 2^32 · e^x]`
-/// ([`EXP_SLACK`]), so `r ∈ [R − slack, R + 1.5]`: the bounds returned are `R − slack` (at
+/// (`EXP_SLACK`), so `r ∈ [R − slack, R + 1.5]`: the bounds returned are `R − slack` (at
 /// least `1 + x`, which `r` never goes below) and `R + 2`.
 /// Integer arithmetic only; the bracket is a proof device: a caller uses it only where every
 /// value in it gives the same final result, and runs the series otherwise (spec/emission.md,
