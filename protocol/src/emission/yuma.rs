@@ -1816,16 +1816,19 @@ const EXP_BUCKETS: usize = 64;
 /// A direct-mapped memo of `α(z)` (a pure function of `z` for the epoch's sigmoid): real
 /// networks repeat `z` a lot (every weight at or below consensus with `w ≥ b` gives `d = 0`).
 ///
-/// The misses of one call are evaluated [`LANES`] at a time in lockstep, which runs as many
-/// series steps as the lane with the most terms; they are first ordered by `|z|` (a counting
-/// sort on its top bits, [`exp_bucket`]), since the number of terms grows with `|z|`, so that
-/// the lanes of a group need about the same number of steps. The order only affects speed:
-/// every lane's value is its own `exp*(z)`.
+/// The misses of one call first go [`LANES`] at a time through the certified shortcut
+/// ([`Sigmoid::alpha_certified_lanes`]: no series where a bracket proves the value). Those it
+/// declines are evaluated [`LANES`] at a time in lockstep through the series, which runs as many
+/// steps as the lane with the most terms; they are first ordered by `|z|` (a counting sort on
+/// its top bits, [`exp_bucket`]), since the number of terms grows with `|z|`, so that the lanes
+/// of a group need about the same number of steps. The order only affects speed: every lane's
+/// value is its own `exp*(z)`.
 struct AlphaCache {
     slots: [(i64, i64); 256],
     /// `(0, α(0))`, the entry every slot starts with.
     seed: (i64, i64),
-    /// Indices (into the call's items) of the misses, in item order.
+    /// Indices (into the call's items) of the misses, in item order; after the certified
+    /// shortcut, of the misses it declined.
     pending: Vec<usize>,
     /// The misses ordered by bucket.
     order: Vec<usize>,
@@ -1853,8 +1856,9 @@ impl AlphaCache {
         ((z as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
     }
 
-    /// Replaces each `z` in `items` by `α(z)`: memo hits directly, misses ordered by `|z|` and
-    /// evaluated [`LANES`] at a time through [`fixed::exp_safe_lanes`].
+    /// Replaces each `z` in `items` by `α(z)`: memo hits directly, then the misses through the
+    /// certified shortcut, and the ones it declines ordered by `|z|` and evaluated [`LANES`] at
+    /// a time through [`fixed::exp_safe_lanes`]. Every value computed is memoised.
     fn alpha_all(&mut self, items: &mut [(u16, i64)], params: &Sigmoid) {
         let mut pending = core::mem::take(&mut self.pending);
         let mut order = core::mem::take(&mut self.order);
