@@ -15,8 +15,11 @@
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use mycel_kernels::Backend;
 use mycel_kernels::exec::{execute, generate_weights, tile_root, weight_format, weights_digest};
+use mycel_kernels::tile::task_weights_digest;
 use mycel_protocol::ids::{Digest, Epoch, NetworkId, SubnetId};
-use mycel_protocol::task::{AttnDtype, AttnMode, KERNEL_VERSION, KernelId, KernelParams, TaskSpec};
+use mycel_protocol::task::{
+    AttnDtype, AttnMode, KERNEL_VERSION, KERNEL_VERSION_ROWS, KernelId, KernelParams, TaskSpec,
+};
 use sha2::{Digest as _, Sha256};
 
 use crate::alloc::{peak_since_reset, reset_peak};
@@ -95,10 +98,12 @@ fn arb_task(u: &mut Unstructured<'_>) -> Result<TaskSpec> {
         subnet: SubnetId(u.arbitrary()?),
         epoch: Epoch(u.arbitrary()?),
         kernel,
-        kernel_version: if u.ratio(1u8, 32)? {
-            u.arbitrary()?
-        } else {
-            KERNEL_VERSION
+        // Version 2 (matmul weights named by their rows' Merkle root) as well as 1, and now
+        // and then any other value.
+        kernel_version: match u.int_in_range(0u8..=31)? {
+            0 => u.arbitrary()?,
+            1..=8 => KERNEL_VERSION_ROWS,
+            _ => KERNEL_VERSION,
         },
         params,
         weights_digest: Digest(u.arbitrary()?),
@@ -193,9 +198,14 @@ pub fn run(u: &mut Unstructured<'_>) -> Result<()> {
     };
     if u.ratio(7u8, 8)?
         && let Some(w) = &weights
+        && let Some(f) = format
     {
-        task.weights_digest = weights_digest(w);
-        assert_eq!(task.weights_digest.0, <[u8; 32]>::from(Sha256::digest(w)));
+        // `weights_digest` is the SHA-256 of the bytes; the digest a task names depends on its
+        // kernel version (version 2: the Merkle root over the rows), as `execute` checks it.
+        assert_eq!(weights_digest(w).0, <[u8; 32]>::from(Sha256::digest(w)));
+        if let Ok(d) = task_weights_digest(&task, f, w) {
+            task.weights_digest = d;
+        }
     }
     let threads = u.int_in_range(2usize..=3)?;
 
@@ -236,9 +246,12 @@ pub fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 format.is_some(),
                 "valid attention task {task:?} refused: {e}"
             );
-            let ok_weights = weights
-                .as_ref()
-                .is_some_and(|w| weights_digest(w) == task.weights_digest);
+            let ok_weights = match (&weights, format) {
+                (Some(w), Some(f)) => {
+                    task_weights_digest(&task, f, w).ok() == Some(task.weights_digest)
+                }
+                _ => false,
+            };
             assert!(
                 !ok_weights,
                 "valid matmul {task:?} with its weights refused: {e}"
