@@ -2042,21 +2042,23 @@ impl Sigmoid {
         for l in 0..LANES {
             let z = zs[l];
             let x = z.unsigned_abs();
-            // An input outside the bracket's range is replaced by 1 (and declined below).
-            let (lo, hi) = fixed::exp_bracket(x).unwrap_or((one + 1, one + 1));
-            valid[l] = z != ONE && x != 0 && x < fixed::EXP_BRACKET_LIMIT;
+            let bracket = fixed::exp_bracket(x);
+            valid[l] = bracket.is_some() && z != ONE;
+            // An input outside the bracket's range is replaced by 1 (and declined).
+            let (lo, hi) = bracket.unwrap_or((one + 1, one + 1));
             pos[l] = z > 0;
-            let off = if z > 0 { one } else { 0 };
+            let off = if pos[l] { one } else { 0 };
             d_lo[l] = lo + off;
             d_hi[l] = hi + off;
         }
         let mut q = [0u64; LANES];
+        // Every divisor is at least 2^32 + 1, so the quotients exist (no fallback is taken).
         for l in 0..LANES {
-            q[l] = recip(d_hi[l]);
+            q[l] = fixed::recip_2_64(d_hi[l]).unwrap_or(0);
         }
         let mut s = [0u64; LANES];
         for l in 0..LANES {
-            s[l] = recip(one + q[l]);
+            s[l] = fixed::recip_2_64(one + q[l]).unwrap_or(0);
         }
         // `(v k) mod 2^32` is the low word of a wrapping product, and `ρ`, in `(0, 2^64)`
         // because `2 ≤ q ≤ 2^64 / d_hi`, is `−q d_lo` mod 2^64. The quotient's spread
@@ -2085,13 +2087,6 @@ impl Sigmoid {
         }
         (alphas, ok)
     }
-}
-
-/// `floor(2^64 / d)` for `2^32 ≤ d < 2^63`: `floor((2^64 − 1) / d)`, plus one when `d`
-/// divides `2^64` (the remainder is then `d − 1`), as in [`fixed::div_checked`].
-#[inline(always)]
-fn recip(d: u64) -> u64 {
-    u64::MAX / d + u64::from(u64::MAX % d == d - 1)
 }
 
 /// S10b.2 liquid alpha, sparse: `E_ij = min(1, (1 ⊖ α) ⊗ B_ij ⊕ max(0, α ⊗ WB_ij))` over the
