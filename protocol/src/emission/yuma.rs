@@ -260,7 +260,8 @@ fn run(
     // the dropped entries are reported.
     let commit_on = input.commit_reveal_enabled;
     dropped_weights.clear();
-    for (i, row) in input.weights.iter().enumerate() {
+    // The dropped entries of row `i`, in stored order (rows are visited in order below).
+    let mut drop_from = |i: usize, row: &[(u16, u16)]| {
         for &(j, w) in row {
             if usize::from(j) >= n {
                 dropped_weights.push(DroppedWeight {
@@ -270,7 +271,7 @@ fn run(
                 });
             }
         }
-    }
+    };
     reset_rows(weights, n);
     let row_flags = &mut ws.row_flags;
     row_flags.clear();
@@ -285,62 +286,69 @@ fn run(
         .zip(weights.iter_mut())
         .zip(row_flags.iter_mut())
     {
-        if at(permit_old, i) {
-            let lu = at(&input.last_update, i);
-            let cb = if commit_on {
-                input
-                    .commit_blocks
-                    .as_deref()
-                    .and_then(|c| c.get(i).copied().flatten())
-            } else {
-                None
-            };
-            let cb = cb.unwrap_or(u64::MAX);
-            let own = owner == Some(i);
-            // Every entry with its raw u16, or −1 where it is dropped, written once by an
-            // exact-length `extend` (no zero fill, no capacity check per entry); the dropped
-            // ones are removed afterwards only if there are any. T, the kept entries'
-            // whole-number sum, is at most 65 536 entries of at most 65 535: no overflow in u64.
-            // Whether the stored uids ascend strictly is noted on the way (the kept entries are
-            // a subsequence, so they ascend too; a row that does not is re-checked when needed).
-            let mut total = 0u64;
-            let mut all_kept = true;
-            let mut ascending = true;
-            let mut prev = -1i32;
-            out.extend(row.iter().map(|&(j, w)| {
-                let ju = usize::from(j);
-                ascending &= prev < i32::from(j);
-                prev = i32::from(j);
-                let reg = registered.get(ju).copied().unwrap_or(0);
-                let keep = ju < n && (ju != i || own) && lu > reg && !(commit_on && cb < reg);
-                all_kept &= keep;
-                total += u64::from(w) & u64::from(keep).wrapping_neg();
-                (j, if keep { i64::from(w) } else { -1 })
-            }));
-            if !all_kept {
-                out.retain(|e| e.1 >= 0);
-            }
-            // Row-normalise: `t = Σ° from_u16(w)` wraps exactly as `T · 2^32` mod 2^64; for
-            // t > 0 each entry is `from_u16(w) ⊘ t = floor(w · 2^32 / (t >> 32))` (whole
-            // numbers: the 2^32 cancels), which `Recip` computes exactly for w < 2^32. There
-            // every entry is in [0, 1]: `w ≤ T`, since `w` is one of the terms of `T`.
-            let t = (total << 32) as i64;
-            let mut unit = true;
-            if t > 0 {
-                let d = Recip::new(t.unsigned_abs() >> 32);
-                for e in out.iter_mut() {
-                    e.1 = d.frac(e.1.unsigned_abs()) as i64;
-                    max_score = max_score.max(e.1);
-                }
-            } else {
-                for e in out.iter_mut() {
-                    e.1 <<= 32;
-                    max_score = max_score.max(e.1);
-                    unit &= e.1 <= ONE;
-                }
-            }
-            *flags = (u8::from(unit) * ROW_UNIT) | (u8::from(ascending) * ROW_ASCENDING);
+        if !at(permit_old, i) {
+            drop_from(i, row);
+            continue;
         }
+        let lu = at(&input.last_update, i);
+        let cb = if commit_on {
+            input
+                .commit_blocks
+                .as_deref()
+                .and_then(|c| c.get(i).copied().flatten())
+        } else {
+            None
+        };
+        let cb = cb.unwrap_or(u64::MAX);
+        let own = owner == Some(i);
+        // Every entry with its raw u16, or −1 where it is dropped, written once by an
+        // exact-length `extend` (no zero fill, no capacity check per entry); the dropped
+        // ones are removed afterwards only if there are any. T, the kept entries'
+        // whole-number sum, is at most 65 536 entries of at most 65 535: no overflow in u64.
+        // Whether the stored uids ascend strictly is noted on the way (the kept entries are
+        // a subsequence, so they ascend too; a row that does not is re-checked when needed).
+        let mut total = 0u64;
+        let mut all_kept = true;
+        let mut ascending = true;
+        let mut prev = -1i32;
+        out.extend(row.iter().map(|&(j, w)| {
+            let ju = usize::from(j);
+            ascending &= prev < i32::from(j);
+            prev = i32::from(j);
+            let reg = registered.get(ju).copied().unwrap_or(0);
+            let keep = ju < n && (ju != i || own) && lu > reg && !(commit_on && cb < reg);
+            all_kept &= keep;
+            total += u64::from(w) & u64::from(keep).wrapping_neg();
+            (j, if keep { i64::from(w) } else { -1 })
+        }));
+        if !all_kept {
+            out.retain(|e| e.1 >= 0);
+            // An entry on a uid ≥ n is one that was not kept. (An ascending row's are its
+            // last ones, so a row that keeps its last entry has none.)
+            if !ascending || row.last().is_some_and(|e| usize::from(e.0) >= n) {
+                drop_from(i, row);
+            }
+        }
+        // Row-normalise: `t = Σ° from_u16(w)` wraps exactly as `T · 2^32` mod 2^64; for
+        // t > 0 each entry is `from_u16(w) ⊘ t = floor(w · 2^32 / (t >> 32))` (whole
+        // numbers: the 2^32 cancels), which `Recip` computes exactly for w < 2^32. There
+        // every entry is in [0, 1]: `w ≤ T`, since `w` is one of the terms of `T`.
+        let t = (total << 32) as i64;
+        let mut unit = true;
+        if t > 0 {
+            let d = Recip::new(t.unsigned_abs() >> 32);
+            for e in out.iter_mut() {
+                e.1 = d.frac(e.1.unsigned_abs()) as i64;
+                max_score = max_score.max(e.1);
+            }
+        } else {
+            for e in out.iter_mut() {
+                e.1 <<= 32;
+                max_score = max_score.max(e.1);
+                unit &= e.1 <= ONE;
+            }
+        }
+        *flags = (u8::from(unit) * ROW_UNIT) | (u8::from(ascending) * ROW_ASCENDING);
     }
     let row_flags: &[u8] = row_flags;
     // Whether row `i` of `W` has every entry in [0, 1] (known from S5).
@@ -507,6 +515,7 @@ fn run(
                 clip: clip_in_ema.then_some(consensus),
                 bonds: &input.bonds,
                 kept: bond_kept,
+                flags: if wb_is_w { row_flags } else { &[] },
             };
             liquid_ema(
                 n,
@@ -593,16 +602,29 @@ fn run(
         // S10a.1 integer bonds (not /65535), column-normalised; S10a.2 ΔB = WB ∘ a,
         // column-normalised. Both are normalised on the fly inside the EMA from their
         // (saturating, columns < n) column sums, so neither matrix is materialised.
-        let mut bond_sums = vec![0i64; n];
+        // Per column < n: whether its old bonds are kept (the rest never reach a cell).
+        let kept: Vec<bool> = (0..n)
+            .map(|j| u16::try_from(j).is_ok_and(bond_kept))
+            .collect();
+        // The column sums in whole units: at most 65 535 rows of at most 65 535 each, so a u64
+        // cannot wrap; a column's mask is all ones where its bonds are kept. The chain's
+        // saturating sum of the Q32 terms `b · 2^32` (all ≥ 0) is then the whole-unit sum
+        // times 2^32, capped at the largest Q32 value.
+        let mut units: Vec<(u64, u64)> = kept
+            .iter()
+            .map(|&k| (u64::from(k).wrapping_neg(), 0))
+            .collect();
         for row in &input.bonds {
             for &(j, b) in row {
-                if bond_kept(j)
-                    && let Some(s) = bond_sums.get_mut(usize::from(j))
-                {
-                    *s = add(*s, from_u16(b));
+                if let Some((mask, sum)) = units.get_mut(usize::from(j)) {
+                    *sum += u64::from(b) & *mask;
                 }
             }
         }
+        let bond_sums: Vec<i64> = units
+            .iter()
+            .map(|&(_, u)| i64::try_from(u << 32).unwrap_or(i64::MAX))
+            .collect();
         let delta_sums = if beta == ONE {
             // WB is the clipped W, and ΔB's column sums `⊕_i (WB_ij ⊗ a_i)` (saturating, rows in
             // order, columns < n) are then exactly S8's ranks: same terms, same order.
@@ -640,11 +662,7 @@ fn run(
         reset_rows(ema_bonds, n);
         let mut e_sums = vec![0i64; n];
         let mut e_max = vec![0i64; n];
-        // Per column: whether its old bonds are kept (columns < n; the rest never reach a cell).
-        let kept: Vec<bool> = (0..n)
-            .map(|j| u16::try_from(j).is_ok_and(bond_kept))
-            .collect();
-        // The same per column in one table for the aligned rows' loop (one bounds check per
+        // The column constants in one table for the aligned rows' loop (one bounds check per
         // entry): the clip bound (`i64::MAX` when WB is not clipped: `clip_value(MAX, w) = w`),
         // both divisors and the bond mask.
         let cols: Vec<EmaColumn> = (0..n)
@@ -1792,6 +1810,9 @@ struct LiquidRows<'a, K: Fn(u16) -> bool> {
     bonds: &'a [Vec<(u16, u16)>],
     /// Whether an old bond column is kept (S10's registration mask).
     kept: K,
+    /// S5's row flags when `weights` is W̄ itself (`ROW_ASCENDING`: the row's uids are known to
+    /// ascend strictly); empty otherwise.
+    flags: &'a [u8],
 }
 
 /// Whether a weight row and a bond row hold the same uids in the same order.
@@ -2126,8 +2147,9 @@ fn liquid_ema<K: Fn(u16) -> bool>(
     for (i, row) in out.iter_mut().enumerate() {
         let w_direct = direct.weights.get(i).map_or(&[][..], |r| r.as_slice());
         let b_direct = direct.bonds.get(i).map_or(&[][..], |r| r.as_slice());
+        let w_ascending = direct.flags.get(i).is_some_and(|&f| f & ROW_ASCENDING != 0);
         if Scratch::is_dense(w_direct.len() + b_direct.len(), n)
-            && strictly_ascending(w_direct)
+            && (w_ascending || strictly_ascending(w_direct))
             && strictly_ascending(b_direct)
         {
             alphas.clear();
