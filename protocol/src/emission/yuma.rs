@@ -658,8 +658,10 @@ fn run(
         let one_minus = sub(ONE, alpha);
         // S10a.4 the chain's dense-per-row EMA: cells start at 0, add α ⊗ ΔB_ij for every ΔB
         // entry, then (1 ⊖ α) ⊗ B_ij for every B entry (saturating, columns < n), keep cells
-        // > 0 in ascending uid order; then column-normalise.
-        reset_rows(ema_bonds, n);
+        // > 0 in ascending uid order; then column-normalise. Rows keep their previous contents
+        // until written: every path below overwrites its row whole.
+        ema_bonds.truncate(n);
+        ema_bonds.resize_with(n, Vec::new);
         let mut e_sums = vec![0i64; n];
         let mut e_max = vec![0i64; n];
         // The column constants in one table for the aligned rows' loop (one bounds check per
@@ -1521,24 +1523,33 @@ fn ema2_row(
         return false;
     }
     let one_minus = (ONE as u64) - alpha;
-    row.clear();
-    // Every cell written once by an exact-length `extend` (no zero fill). A column ≥ n (no E
-    // column, none in a row of W̄) reads as 0, and cells of 0 are removed afterwards.
+    // Every cell written once into a row of the right length (kept from the previous epoch
+    // in a reused workspace, so no zero fill there), in a plain loop whose state stays in
+    // registers. A column ≥ n (no E column, none in a row of W̄) reads as 0, and cells of 0
+    // are removed afterwards.
+    if row.len() != w_row.len() {
+        row.clear();
+        row.resize(w_row.len(), (0, 0));
+    }
     let mut same = true;
-    row.extend(w_row.iter().zip(b_row).map(|(&(j, w), &(jb, b))| {
+    for ((slot, &(j, w)), &(jb, b)) in row.iter_mut().zip(w_row).zip(b_row) {
         same &= j == jb;
-        let Some(col) = cols.get(usize::from(j)) else {
-            return (j, 0);
+        let v = match cols.get(usize::from(j)) {
+            Some(col) => {
+                let w = clip_value(col.cons, w).unsigned_abs();
+                let x = (w * a) >> 32;
+                let inc = (alpha * col.delta.frac(x)) >> 32;
+                // Wrapping: on a row whose uids differ, `b` may belong to another column and
+                // exceed `D_j`; that cell is discarded below, and it must not overflow on the
+                // way. On aligned rows neither operation wraps (bounds above), so the value is
+                // the exact one.
+                let old = one_minus.wrapping_mul(col.bond.frac(u64::from(b) & col.kept)) >> 32;
+                inc.wrapping_add(old) as i64
+            }
+            None => 0,
         };
-        let w = clip_value(col.cons, w).unsigned_abs();
-        let x = (w * a) >> 32;
-        let inc = (alpha * col.delta.frac(x)) >> 32;
-        // Wrapping: on a row whose uids differ, `b` may belong to another column and exceed
-        // `D_j`; that cell is discarded below, and it must not overflow on the way. On aligned
-        // rows neither operation wraps (bounds above), so the value is the exact one.
-        let old = one_minus.wrapping_mul(col.bond.frac(u64::from(b) & col.kept)) >> 32;
-        (j, inc.wrapping_add(old) as i64)
-    }));
+        *slot = (j, v);
+    }
     if !same {
         return false;
     }
