@@ -17,6 +17,7 @@
 //!
 //! `cargo run --release -p mycel-benches --example ema_simd_probe` (environment: `N`, default
 //! 1024; `REPS`, default 200). On a CPU without AVX-512 F/DQ it says so and exits.
+use mycel_benches::SplitMix;
 use mycel_protocol::emission::fixed::Recip;
 
 /// One column's constants, as `ema2_row` uses them.
@@ -29,33 +30,17 @@ struct Col {
     kept: u64,
 }
 
-/// `Recip::new(d)`'s parts (`magic`, `pre`, `post`), re-derived here (they are private); the
-/// probe checks `(xp + mulhi(xp, magic)) >> post` against `Recip::frac` on every cell.
-fn recip_parts(d: u64) -> (u64, u64, u64) {
-    let d = d.clamp(1, i64::MAX.unsigned_abs());
-    let l = 64 - d.leading_zeros();
-    let k = if d.is_power_of_two() { l + 31 } else { l + 32 };
-    let m = (1u128 << (k + 32)).div_ceil(u128::from(d));
-    let pre = 64u32.saturating_sub(k);
-    (m as u64, u64::from(pre), u64::from(k + pre - 64))
-}
-
+/// `Recip::frac` from the constants of [`Recip::parts`], as the vector side computes it.
 fn frac_parts(p: (u64, u64, u64), x: u64) -> u64 {
     let xp = x << p.1;
     let hi = ((u128::from(xp) * u128::from(p.0)) >> 64) as u64;
     xp.wrapping_add(hi) >> p.2
 }
 
-/// Small deterministic generator (splitmix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// A column's `Recip` constants, widened for the vector shifts.
+fn recip_parts(r: &Recip) -> (u64, u64, u64) {
+    let (m, pre, post) = r.parts();
+    (m, u64::from(pre), u64::from(post))
 }
 
 /// The scalar cell row, as `ema2_row` computes it (u64 form).
@@ -224,21 +209,21 @@ fn main() {
     println!("{}", mycel_benches::cpu_line());
     // A network like the benches': every row dense, weights in [0, 1] summing to about 1 per
     // row, consensus of the same size, stakes about 1/n, u16 bonds.
-    let mut rng = Rng(0x5EED);
+    let mut rng = SplitMix(0x5EED);
     let unit = 1u64 << 32;
     let per = unit / n as u64;
     let w_rows: Vec<Vec<(u16, i64)>> = (0..n)
         .map(|_| {
             (0..n)
-                .map(|j| (j as u16, (rng.next() % (2 * per + 1)) as i64))
+                .map(|j| (j as u16, (rng.next_u64() % (2 * per + 1)) as i64))
                 .collect()
         })
         .collect();
     let b_rows: Vec<Vec<(u16, u16)>> = (0..n)
-        .map(|_| (0..n).map(|j| (j as u16, rng.next() as u16)).collect())
+        .map(|_| (0..n).map(|j| (j as u16, rng.next_u64() as u16)).collect())
         .collect();
-    let stakes: Vec<u64> = (0..n).map(|_| rng.next() % (2 * per)).collect();
-    let cons: Vec<u64> = (0..n).map(|_| rng.next() % (2 * per + 1)).collect();
+    let stakes: Vec<u64> = (0..n).map(|_| rng.next_u64() % (2 * per)).collect();
+    let cons: Vec<u64> = (0..n).map(|_| rng.next_u64() % (2 * per + 1)).collect();
     let alpha = unit / 10;
     // Column sums as the epoch has them: R_j of the clipped products, D_j of the bonds (every
     // bond column kept but every 16th).
@@ -266,8 +251,8 @@ fn main() {
             kept: kept[j],
         })
         .collect();
-    let dp: Vec<(u64, u64, u64)> = r.iter().map(|&x| recip_parts(x)).collect();
-    let bpp: Vec<(u64, u64, u64)> = d.iter().map(|&x| recip_parts(x)).collect();
+    let dp: Vec<(u64, u64, u64)> = cols.iter().map(|c| recip_parts(&c.delta)).collect();
+    let bpp: Vec<(u64, u64, u64)> = cols.iter().map(|c| recip_parts(&c.bond)).collect();
     let soa = Soa {
         cpos: cons.clone(),
         dm: dp.iter().map(|p| p.0).collect(),
@@ -278,7 +263,7 @@ fn main() {
         bpost: bpp.iter().map(|p| p.2).collect(),
         kept: kept.clone(),
     };
-    // Check: the re-derived `frac` against `Recip::frac`, then every vector cell against the
+    // Check: `frac` from `Recip::parts` against `Recip::frac`, then every vector cell against the
     // scalar one.
     let mut out_s = vec![(0u16, 0i64); n];
     let mut out_v = vec![(0u16, 0i64); n];

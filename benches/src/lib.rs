@@ -200,12 +200,13 @@ unsafe fn sum_streams_avx2(parts: &[&[[u64; 8]]; READ_STREAMS], streams: usize, 
     out.iter().fold(0, |a, &x| a.wrapping_add(x))
 }
 
-/// splitmix64, the seeded generator of [`yuma_network`].
+/// splitmix64, the seeded generator of [`yuma_network`] and of the probes' inputs.
 #[derive(Debug)]
-struct SplitMix(u64);
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    /// The next 64 bits of the sequence.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -245,8 +246,8 @@ pub fn yuma_network(
     let row = |i: usize, r: &mut SplitMix| -> Vec<(u16, u16)> {
         let mut out = Vec::new();
         for j in 0..n {
-            if j != i && (density >= 1.0 || r.next() <= threshold) {
-                out.push((j as u16, (r.next() % 65535 + 1) as u16));
+            if j != i && (density >= 1.0 || r.next_u64() <= threshold) {
+                out.push((j as u16, (r.next_u64() % 65535 + 1) as u16));
             }
         }
         out
@@ -260,9 +261,9 @@ pub fn yuma_network(
         activity_cutoff: 5000,
         last_mechanism_step_block: 0,
         last_update: vec![99_990; n],
-        block_at_registration: (0..n).map(|_| r.next() % 50_000).collect(),
+        block_at_registration: (0..n).map(|_| r.next_u64() % 50_000).collect(),
         stake: (0..n)
-            .map(|_| 1_000_000_000 + r.next() % 10_000_000_000_000)
+            .map(|_| 1_000_000_000 + r.next_u64() % 10_000_000_000_000)
             .collect(),
         tao_stake: None,
         tao_weight: 0,

@@ -224,6 +224,14 @@ impl Recip {
         }
     }
 
+    /// The prepared constants `(m − 2^64, p, t)`: `frac(x) = (x' + ⌊x'·(m − 2^64) / 2^64⌋) >> t`
+    /// with `x' = x · 2^p` (wrapping add), for a reimplementation of [`Recip::frac`] (a vector
+    /// one, say) that must give the same bits.
+    #[must_use]
+    pub fn parts(&self) -> (u64, u32, u32) {
+        (self.magic, self.pre, self.post)
+    }
+
     /// `floor(x · 2^32 / d)` for `0 ≤ x ≤ min(d, 2^32)` (other `x` give an unspecified value).
     #[inline(always)]
     #[must_use]

@@ -603,16 +603,18 @@ fn run(
         // column-normalised. Both are normalised on the fly inside the EMA from their
         // (saturating, columns < n) column sums, so neither matrix is materialised.
         // Per column < n: whether its old bonds are kept (the rest never reach a cell).
-        let kept: Vec<bool> = (0..n)
-            .map(|j| u16::try_from(j).is_ok_and(bond_kept))
-            .collect();
-        // The column sums in whole units: at most 65 535 rows of at most 65 535 each, so a u64
-        // cannot wrap; a column's mask is all ones where its bonds are kept. The chain's
-        // saturating sum of the Q32 terms `b · 2^32` (all ≥ 0) is then the whole-unit sum
-        // times 2^32, capped at the largest Q32 value.
-        let mut units: Vec<(u64, u64)> = kept
-            .iter()
-            .map(|&k| (u64::from(k).wrapping_neg(), 0))
+        // Per column < n: its bond mask (all ones where its old bonds are kept, else 0; the
+        // other columns never reach a cell) and its bond sum in whole units: at most 65 535 rows
+        // of at most 65 535 each, so a u64 cannot wrap. The chain's saturating sum of the Q32
+        // terms `b · 2^32` (all ≥ 0) is then the whole-unit sum times 2^32, capped at the
+        // largest Q32 value.
+        let mut units: Vec<(u64, u64)> = (0..n)
+            .map(|j| {
+                (
+                    u64::from(u16::try_from(j).is_ok_and(bond_kept)).wrapping_neg(),
+                    0,
+                )
+            })
             .collect();
         for row in &input.bonds {
             for &(j, b) in row {
@@ -625,6 +627,7 @@ fn run(
             .iter()
             .map(|&(_, u)| i64::try_from(u << 32).unwrap_or(i64::MAX))
             .collect();
+        let mask = |j: usize| at(&units, j).0;
         let delta_sums = if beta == ONE {
             // WB is the clipped W, and ΔB's column sums `⊕_i (WB_ij ⊗ a_i)` (saturating, rows in
             // order, columns < n) are then exactly S8's ranks: same terms, same order.
@@ -679,7 +682,7 @@ fn run(
                     .copied()
                     .unwrap_or(Divisor::keep_if_zero(0)),
                 bond: bond_div.get(j).copied().unwrap_or(Divisor::keep_if_zero(0)),
-                kept: i64::from(at(&kept, j)).wrapping_neg(),
+                kept: mask(j) as i64,
             })
             .collect();
         // The u64 form of the aligned rows' cells ([`ema2_row`]), where its range conditions
@@ -698,7 +701,7 @@ fn run(
                     },
                     delta: Recip::new(at(&delta_sums, j).unsigned_abs()),
                     bond: Recip::new((at(&bond_sums, j) >> 32).unsigned_abs()),
-                    kept: u64::from(at(&kept, j)).wrapping_neg(),
+                    kept: mask(j),
                 })
                 .collect()
         } else {
@@ -776,10 +779,10 @@ fn run(
                 }
                 for &(j, b) in b_row {
                     let ju = usize::from(j);
-                    if let (Some(&k), Some(div), Some(c)) =
-                        (kept.get(ju), bond_div.get(ju), scratch.vals.get_mut(ju))
+                    if let (Some(&(k, _)), Some(div), Some(c)) =
+                        (units.get(ju), bond_div.get(ju), scratch.vals.get_mut(ju))
                     {
-                        let v = from_u16(b) & i64::from(k).wrapping_neg();
+                        let v = from_u16(b) & k as i64;
                         *c = add(*c, mul(one_minus, div.div_safe(v)));
                     }
                 }
