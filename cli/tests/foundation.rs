@@ -120,7 +120,14 @@ fn sign(dir: &Path, key: &str, assigner: &str, nonce: u64, name: &str) -> PathBu
 #[test]
 fn receipt_sign_verify_and_tamper() {
     let dir = scratch("receipt");
-    keygen(&dir, "miner.key", None);
+    // A seeded miner key whose hotkey ends in 0xab (f047…f2ab): the byte just before the output
+    // commitment below, which the tamper step must not mistake for the commitment's first.
+    let miner = keygen(
+        &dir,
+        "miner.key",
+        Some("000000000000000000000000000000000000000000000000000000000000004c"),
+    );
+    assert!(miner.ends_with("ab"), "{miner}");
     let validator = keygen(&dir, "validator.key", None);
     let files: Vec<PathBuf> = (0..5)
         .map(|i| sign(&dir, "miner.key", &validator, i, &format!("r{i}.bin")))
@@ -142,9 +149,14 @@ fn receipt_sign_verify_and_tamper() {
         );
     }
 
-    // Tamper one receipt in the middle: change a byte of the output commitment.
+    // Tamper one receipt in the middle: change a byte of the output commitment. The commitment
+    // (32 × 0xab) is found by the tile root that follows it (32 × 0xcd): the miner's random key
+    // just before it ends in 0xab one time in 256, and a search for the commitment alone would
+    // then flip the key's last byte instead (a key error, not a signature-equation error).
     let bytes = std::fs::read(&files[2]).unwrap();
-    let pos = bytes.windows(32).position(|w| w == [0xab; 32]).unwrap();
+    let mut marker = [0xab; 64];
+    marker[32..].fill(0xcd);
+    let pos = bytes.windows(64).position(|w| w == marker).unwrap();
     let mut bad = bytes.clone();
     bad[pos] ^= 0x01;
     std::fs::write(&files[2], &bad).unwrap();
