@@ -1,11 +1,13 @@
 //! GGML block buffers (spec/kernels.md §2, §4): untrusted Q8_0/Q4_0 bytes become tensors and
 //! weight matrices or a typed error; dequantization and the matmul give exactly the bits of a
-//! transcription of the spec's per-output contract, on every CPU path and thread count.
+//! transcription of the spec's per-output contract, on every CPU path and thread count, in the
+//! plain and the packed decode layout.
 
 use half::f16;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use mycel_kernels::Backend;
 use mycel_kernels::matmul::{CpuKernel, Weights, matmul, matmul_q8, matmul_q8_kernel};
+use mycel_kernels::packed::{PackedWeights, matmul_packed, matmul_packed_q8};
 use mycel_kernels::quant::{
     BLOCK_LEN, BlockQ4_0, BlockQ8_0, QuantFormat, dequantize_q4_0, dequantize_q8_0, quantize_q8_0,
 };
@@ -262,6 +264,22 @@ fn matmuls(u: &mut Unstructured<'_>) -> Result<()> {
         let got = matmul_q8(&xq, m, &weights, backend, threads).expect("matmul runs");
         assert_eq!(bits(&got), want, "{backend:?}");
     }
+    // The packed decode layout (spec/kernels.md §4.6): the same bytes reordered into groups of
+    // eight rows plus a plain tail, the same bits on every backend that runs it.
+    let packed = PackedWeights::new(&weights).expect("packs");
+    assert_eq!(packed.as_bytes().len(), wlen);
+    for backend in [Backend::Scalar, Backend::Avx2, Backend::Auto] {
+        if backend.resolve().is_err() {
+            continue;
+        }
+        let got = matmul_packed_q8(&xq, m, &packed, backend, threads).expect("packed runs");
+        assert_eq!(
+            bits(&got),
+            want,
+            "packed {backend:?}, {threads} threads, {format:?} m {m} n {n} k {k}"
+        );
+    }
+    assert!(matmul_packed_q8(&xq[..xq.len() - 1], m, &packed, Backend::Scalar, 1).is_err());
     // Wrong activation counts are refused.
     assert!(matmul_q8(&xq[..xq.len() - 1], m, &weights, Backend::Scalar, 1).is_err());
 
@@ -283,8 +301,14 @@ fn matmuls(u: &mut Unstructured<'_>) -> Result<()> {
         assert_eq!(bits(&r.expect("finite activations run")), want);
         let scalar = matmul(&x, m, &weights, Backend::Scalar, 1).expect("runs");
         assert_eq!(bits(&scalar), want);
+        let p = matmul_packed(&x, m, &packed, Backend::Auto, threads).expect("packed runs");
+        assert_eq!(bits(&p), want, "packed, f32 activations");
     } else {
         assert!(r.is_err(), "non-finite activations accepted");
+        assert!(
+            matmul_packed(&x, m, &packed, Backend::Auto, threads).is_err(),
+            "non-finite activations accepted by the packed matmul"
+        );
     }
     // The same blocks as Q4_0 blocks when the format is Q4_0: zero-copy reading agrees.
     if format == QuantFormat::Q4_0 {
