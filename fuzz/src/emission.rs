@@ -3,15 +3,21 @@
 //! incentive and dividends each sum to 0 or to within `n` Q32 units below 1, the total paid
 //! is at most `E` and, when any stake counts, short of `E` by at most
 //! `2n + ⌈2n·E / 2^32⌉` rao; a workspace reused across every input of the run gives the bits
-//! of a fresh epoch.
+//! of a fresh epoch; and the output is, bit for bit, that of the literal port of the chain's
+//! epoch (protocol/tests/emission_support/literal.rs: no closed forms, no sparse shortcuts).
 
 use std::sync::Mutex;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use mycel_protocol::emission::fixed::ONE;
 use mycel_protocol::emission::{
-    ConsensusMode, EmissionError, EpochInput, EpochWorkspace, epoch, epoch_with,
+    ConsensusMode, EmissionError, EpochInput, EpochOutput, EpochWorkspace, epoch, epoch_with,
 };
+
+/// The literal port of the chain's epoch, shared with protocol's tests (the reference of
+/// `product_matches_literal_port_on_random_inputs`).
+#[path = "../../protocol/tests/emission_support/literal.rs"]
+mod literal;
 
 /// One workspace for the whole run: every input sees what the previous ones left in it.
 static WORKSPACE: Mutex<Option<EpochWorkspace>> = Mutex::new(None);
@@ -207,6 +213,18 @@ fn arb_input(u: &mut Unstructured<'_>) -> Result<EpochInput> {
     })
 }
 
+/// The literal port's output, or `None` where it panics. It panics only on an arithmetic
+/// overflow that debug assertions (on in fuzz builds) catch and the chain's release build wraps,
+/// and there is then no wrapped value to compare with. The panic is caught quietly: libFuzzer's
+/// hook would abort on it, so the hook is set aside for the call.
+fn literal_epoch(input: &EpochInput) -> Option<EpochOutput> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = std::panic::catch_unwind(|| literal::epoch(input));
+    std::panic::set_hook(hook);
+    out.ok()
+}
+
 fn sum(v: &[i64]) -> i128 {
     v.iter().map(|&x| i128::from(x)).sum()
 }
@@ -237,6 +255,9 @@ pub fn run(u: &mut Unstructured<'_>) -> Result<()> {
         }
     }
     let out = fresh.expect("checked above");
+    if let Some(want) = literal_epoch(&input) {
+        assert_eq!(out, want, "the product differs from the literal port");
+    }
     let n = usize::from(input.n);
     for (name, len) in [
         ("incentive", out.incentive.len()),
