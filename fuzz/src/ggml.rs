@@ -265,10 +265,11 @@ fn matmuls(u: &mut Unstructured<'_>) -> Result<()> {
         assert_eq!(bits(&got), want, "{backend:?}");
     }
     // The packed decode layout (spec/kernels.md §4.6): the same bytes reordered into groups of
-    // eight rows plus a plain tail, the same bits on every backend that runs it.
+    // eight rows plus a plain tail, the same bits on both of its loops (`Auto` resolves to one of
+    // them; the f32 call below goes through it).
     let packed = PackedWeights::new(&weights).expect("packs");
     assert_eq!(packed.as_bytes().len(), wlen);
-    for backend in [Backend::Scalar, Backend::Avx2, Backend::Auto] {
+    for backend in [Backend::Scalar, Backend::Avx2] {
         if backend.resolve().is_err() {
             continue;
         }

@@ -481,6 +481,14 @@ unsafe fn decode<W: WBlock>(
     };
     // The linear prefetch into L2 rather than L1 where that is faster ([`super::amd_avx512`]).
     let l2 = super::amd_avx512();
+    // A hint only: it never faults, whatever the address.
+    let hint = |a: *const u8| {
+        if l2 {
+            _mm_prefetch::<_MM_HINT_T1>(a.cast());
+        } else {
+            _mm_prefetch::<_MM_HINT_T0>(a.cast());
+        }
+    };
     let mut acc = _mm512_setzero_ps();
     // Q4_0: a full next group (every group but a range's last) is requested at fixed offsets:
     // block `b` asks for the lines at `b·NW·bs + 64·l` (a line straddling two blocks' shares is
@@ -499,21 +507,12 @@ unsafe fn decode<W: WBlock>(
             // Hints only: an address is never dereferenced, and every one is inside `next`.
             let q = npf.wrapping_add(b * NW * bs);
             for l in 0..(NW * bs).div_ceil(64) {
-                let a = q.wrapping_add(64 * l);
-                if l2 {
-                    _mm_prefetch::<_MM_HINT_T1>(a.cast());
-                } else {
-                    _mm_prefetch::<_MM_HINT_T0>(a.cast());
-                }
+                hint(q.wrapping_add(64 * l));
             }
         } else {
             for l in 0..lines {
                 if let Some(a) = next.get((b * lines + l) * 64) {
-                    if l2 {
-                        _mm_prefetch::<_MM_HINT_T1>(core::ptr::from_ref(a).cast());
-                    } else {
-                        _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(a).cast());
-                    }
+                    hint(a);
                 }
             }
         }

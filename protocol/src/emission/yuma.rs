@@ -602,7 +602,6 @@ fn run(
         // S10a.1 integer bonds (not /65535), column-normalised; S10a.2 ΔB = WB ∘ a,
         // column-normalised. Both are normalised on the fly inside the EMA from their
         // (saturating, columns < n) column sums, so neither matrix is materialised.
-        // Per column < n: whether its old bonds are kept (the rest never reach a cell).
         // Per column < n: its bond mask (all ones where its old bonds are kept, else 0; the
         // other columns never reach a cell) and its bond sum in whole units: at most 65 535 rows
         // of at most 65 535 each, so a u64 cannot wrap. The chain's saturating sum of the Q32
